@@ -1,0 +1,61 @@
+from odoo import _, fields, models
+
+from ..kashflow.exceptions import (
+    AuthenticationError,
+    IPNotAllowedError,
+    KashFlowError,
+    UnavailableError,
+)
+
+
+class ResConfigSettings(models.TransientModel):
+    _inherit = "res.config.settings"
+
+    kashflow_enabled = fields.Boolean(related="company_id.kashflow_enabled", readonly=False)
+    kashflow_username = fields.Char(related="company_id.kashflow_username", readonly=False,
+                                    groups="base.group_system")
+    kashflow_password = fields.Char(related="company_id.kashflow_password", readonly=False,
+                                    groups="base.group_system")
+    kashflow_auto_auth_key = fields.Char(related="company_id.kashflow_auto_auth_key", readonly=False,
+                                         groups="base.group_system")
+    kashflow_url = fields.Char(related="company_id.kashflow_url", readonly=False, groups="base.group_system")
+    kashflow_start_date = fields.Date(related="company_id.kashflow_start_date", readonly=False)
+    kashflow_include_vat = fields.Boolean(related="company_id.kashflow_include_vat", readonly=False)
+    kashflow_send_fba = fields.Boolean(related="company_id.kashflow_send_fba", readonly=False)
+
+    def action_kashflow_test_connection(self):
+        """Check the address, the login and the IP access with one cheap call; say the outcome in plain words."""
+        self.ensure_one()
+        self.execute()  # what the user typed is what gets tested
+        company = self.company_id
+        try:
+            home_currency = company._kashflow_client().check_connection()
+        except AuthenticationError:
+            return self._kashflow_notify("danger", _(
+                "KashFlow refused the username or password. Check them; if KashFlow's \"separate API "
+                "password\" is on, enter that password."))
+        except IPNotAllowedError as error:
+            return self._kashflow_notify("danger", _(
+                "KashFlow refused this server's IP address (%(detail)s). In KashFlow, under API Settings, add "
+                "the address to the access list, or enter the IP Authorisation Key here.", detail=error.detail))
+        except UnavailableError as error:
+            return self._kashflow_notify("danger", _(
+                "KashFlow could not be reached (%(reason)s). Check the KashFlow address and this server's "
+                "internet connection, then try again.", reason=error.detail))
+        except KashFlowError as error:
+            return self._kashflow_notify("danger", error.message)
+        return self._kashflow_notify("success", _(
+            "Connected to KashFlow as %(user)s (home currency %(currency)s).",
+            user=company.sudo().kashflow_username, currency=home_currency or "?"))
+
+    def _kashflow_notify(self, kind, message):
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "title": _("KashFlow connection"),
+                "message": message,
+                "type": kind,
+                "sticky": kind != "success",
+            },
+        }

@@ -1,0 +1,48 @@
+from .common import SANDBOX_PASSWORD, KashFlowSandboxCase
+
+
+class TestSettings(KashFlowSandboxCase):
+    def _settings(self, **values):
+        return self.env["res.config.settings"].create(values)
+
+    def test_settings_are_saved_per_company(self):
+        settings = self._settings(
+            kashflow_enabled=True, kashflow_username="bookkeeper@example.co.uk", kashflow_password="n3w-pass",
+            kashflow_include_vat=False, kashflow_send_fba=True, kashflow_start_date="2026-01-01")
+        settings.execute()
+        company = self.company.sudo()
+        self.assertTrue(company.kashflow_enabled)
+        self.assertEqual(company.kashflow_username, "bookkeeper@example.co.uk")
+        self.assertEqual(company.kashflow_password, "n3w-pass")
+        self.assertFalse(company.kashflow_include_vat)
+        self.assertTrue(company.kashflow_send_fba)
+        self.assertEqual(str(company.kashflow_start_date), "2026-01-01")
+
+    def test_credentials_hidden_from_non_administrators(self):
+        user = self.env["res.users"].create({
+            "name": "Sales user", "login": "kf-sales-user",
+            "groups_id": [(6, 0, [self.env.ref("sales_team.group_sale_salesman").id])],
+        })
+        company = self.company.with_user(user)
+        fields_seen = company.fields_get()
+        self.assertNotIn("kashflow_password", fields_seen)
+        self.assertNotIn("kashflow_username", fields_seen)
+        self.assertIn("kashflow_enabled", fields_seen)
+
+    def test_connection_reaches_the_sandbox(self):
+        action = self._settings().action_kashflow_test_connection()
+        self.assertEqual(action["params"]["type"], "success", action["params"]["message"])
+        self.assertIn("GBP", action["params"]["message"])
+
+    def test_connection_bad_login_says_so(self):
+        action = self._settings(kashflow_password="wrong-password").action_kashflow_test_connection()
+        self.assertEqual(action["params"]["type"], "danger")
+        self.assertIn("username or password", action["params"]["message"])
+        self.assertNotIn("wrong-password", action["params"]["message"])
+        self.assertNotIn(SANDBOX_PASSWORD, action["params"]["message"])
+
+    def test_connection_unreachable_says_so(self):
+        self.sandbox.set_faults(operation="GetCurrencies", mode="http500", count=1)
+        action = self._settings().action_kashflow_test_connection()
+        self.assertEqual(action["params"]["type"], "danger")
+        self.assertIn("could not be reached", action["params"]["message"])
