@@ -117,6 +117,7 @@ class PrivateCluster:
         self.data = base / "data"
         self.socket_dir = base / "run"
         self.log = base / "postgres.log"
+        self.started_here = False
         self.as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
 
     def _run(self, *args):
@@ -132,12 +133,15 @@ class PrivateCluster:
             self._run(_pg_binary("initdb"), "-D", str(self.data), "-U", "odoo", "-A", "trust", "-E", "UTF8",
                       "--locale=C.UTF-8")
         if not (self.socket_dir / ".s.PGSQL.5432").exists():
+            self.started_here = True
             self._run(_pg_binary("pg_ctl"), "-D", str(self.data), "-l", str(self.log), "-w", "start", "-o",
                       f"-k {self.socket_dir} -c listen_addresses='' -c fsync=off -c full_page_writes=off")
         print(f"devenv: private PostgreSQL cluster running (socket in {self.socket_dir})")
 
     def stop(self):
-        self._run(_pg_binary("pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
+        """Stop the cluster if this run started it (another run may still be using one it found running)."""
+        if self.started_here:
+            self._run(_pg_binary("pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
 
 
 # ---------------------------------------------------------------------------- Odoo

@@ -177,7 +177,8 @@ class KashFlowClient:
         return text.replace(self.__password, "********") if text else text
 
     @staticmethod
-    def _is_not_found(error):
+    def is_not_found(error):
+        """Whether a rejection only says that the customer or invoice asked for does not exist."""
         return any(marker in (error.detail or "").lower() for marker in _NOT_FOUND_MARKERS)
 
     @staticmethod
@@ -224,7 +225,7 @@ class KashFlowClient:
         try:
             response = self._call(operation, **params)
         except RejectedError as exc:
-            if self._is_not_found(exc):
+            if self.is_not_found(exc):
                 return None
             raise
         customer = getattr(response, f"{operation}Result", None)
@@ -267,13 +268,22 @@ class KashFlowClient:
         try:
             response = self._call("GetInvoice", InvoiceNumber=number)
         except RejectedError as exc:
-            if self._is_not_found(exc):
+            if self.is_not_found(exc):
                 return None
             raise
         invoice = response.GetInvoiceResult
         if invoice is None or not invoice.InvoiceDBID:
             return None
-        lines = invoice.Lines.anyType if invoice.Lines is not None else []
+        return self._invoice_dict(invoice)
+
+    def get_invoices_for_customer(self, customer_id):
+        """Every invoice of a KashFlow customer, as dicts like ``get_invoice`` returns."""
+        response = self._call("GetInvoicesForCustomer", CustID=customer_id)
+        array = response.GetInvoicesForCustomerResult
+        return [self._invoice_dict(invoice) for invoice in (array.Invoice if array is not None else None) or []]
+
+    def _invoice_dict(self, invoice):
+        lines = invoice.Lines.anyType if invoice.Lines is not None else None
         result = self._plain(invoice)
         result["Lines"] = [self._plain(getattr(line, "_value_1", line)) for line in lines or []]
         return result

@@ -27,6 +27,27 @@ class ResCompany(models.Model):
         string="Send marketplace-fulfilled orders",
         help="Also send orders of channels marked as marketplace-fulfilled (e.g. Amazon FBA).")
 
+    def _kashflow_download_data(self):
+        """Refresh the company's KashFlow look-ups from KashFlow and give every sales channel a mapping row.
+
+        Returns how many values of each kind KashFlow listed.
+        """
+        self.ensure_one()
+        client = self._kashflow_client()
+        found = {
+            "payment_method": [(m["MethodID"], "", m["MethodName"]) for m in client.payment_methods()],
+            "bank_account": [(b["AccountID"], str(b["AccountCode"] or ""), b["AccountName"])
+                             for b in client.bank_accounts()],
+            "customer_source": [(s["ID"], "", s["Name"]) for s in client.customer_sources()],
+            "nominal_code": [(n["id"], str(n["Code"] or ""), n["Name"]) for n in client.nominal_codes()],
+            "currency": [(c["CurrencyId"], c["CurrencyCode"], c["CurrencyCode"]) for c in client.currencies()],
+        }
+        lookups = self.env["kashflow.lookup"].sudo()
+        for kind, values in found.items():
+            lookups._kashflow_refresh(self, kind, values)
+        self.env["kashflow.channel"].sudo()._kashflow_ensure_rows(self)
+        return {kind: len(values) for kind, values in found.items()}
+
     def _kashflow_client(self):
         """The KashFlow client for this company's account. Reads the credentials as superuser."""
         self.ensure_one()

@@ -48,6 +48,24 @@ class ResConfigSettings(models.TransientModel):
             "Connected to KashFlow as %(user)s (home currency %(currency)s).",
             user=company.sudo().kashflow_username, currency=home_currency or "?"))
 
+    def action_kashflow_download_data(self):
+        """Fetch the account's payment methods, bank accounts, customer sources, nominal codes and currencies."""
+        self.ensure_one()
+        self.execute()
+        company = self.company_id
+        try:
+            counts = company._kashflow_download_data()
+        except KashFlowError as error:
+            return self._kashflow_notify("danger", error.message)
+        return self._kashflow_notify("success", _(
+            "Downloaded from KashFlow: %(methods)s payment methods, %(banks)s bank accounts, %(sources)s customer "
+            "sources, %(nominals)s nominal codes, %(currencies)s currencies. Now map your sales channels.",
+            methods=counts["payment_method"], banks=counts["bank_account"], sources=counts["customer_source"],
+            nominals=counts["nominal_code"], currencies=counts["currency"]))
+
+    def action_kashflow_open_mapping(self):
+        return self.env["ir.actions.act_window"]._for_xml_id("kashflow_connector.kashflow_channel_action")
+
     def _kashflow_notify(self, kind, message):
         return {
             "type": "ir.actions.client",

@@ -1,44 +1,186 @@
-"""What the addon's tests share: a KashFlow sandbox serving on loopback for the whole test class."""
+"""What the addon's tests share: a UK company connected to a KashFlow sandbox serving on loopback.
 
+The sandbox is the project's own KashFlow look-alike (``kashflow_sandbox``), started as a separate process
+for the test class and reset before every test; everything goes over real HTTP. Jobs are real
+``queue.job`` records, performed the way queue_job's runner performs them.
+"""
+
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
-from odoo.tests import TransactionCase
+from odoo import Command, fields
+
+from odoo.addons.account_payment.tests.common import AccountPaymentCommon
+from odoo.addons.queue_job.exception import RetryableJobError
+from odoo.addons.queue_job.job import Job
 
 PROJECT = Path(__file__).resolve().parents[2]
 SANDBOX_USER = "odoo-tests"
 SANDBOX_PASSWORD = "sandbox-Pa55word"
 
 
-def sandbox_process():
-    """A started ``SandboxProcess`` from the project's ``kashflow_sandbox`` package, or None if absent."""
+def start_sandbox():
+    """A started sandbox process from the project's ``kashflow_sandbox`` package, or None where it is absent."""
     if not (PROJECT / "kashflow_sandbox").is_dir():
         return None
     if str(PROJECT) not in sys.path:
         sys.path.insert(0, str(PROJECT))
     from kashflow_sandbox.testing import SandboxProcess  # noqa: PLC0415 - found only beside the sources
 
-    return SandboxProcess(username=SANDBOX_USER, password=SANDBOX_PASSWORD).start()
+    folder = Path(tempfile.mkdtemp(prefix="kashflow-sandbox-"))
+    sandbox = SandboxProcess(folder / "kashflow.sqlite3", username=SANDBOX_USER, password=SANDBOX_PASSWORD)
+    sandbox.start()
+    sandbox.folder = folder
+    return sandbox
 
 
-class KashFlowSandboxCase(TransactionCase):
-    """A TransactionCase whose company is connected to a fresh KashFlow sandbox."""
+def stop_sandbox(sandbox):
+    sandbox.stop()
+    shutil.rmtree(sandbox.folder, ignore_errors=True)
+
+
+class KashFlowCase(AccountPaymentCommon):
+    """A GBP company with 20% VAT, KashFlow switched on and pointed at a fresh sandbox, channels mapped."""
+
+    chart_template = "generic_coa"
+
+    @classmethod
+    def setup_independent_company(cls, **kwargs):
+        gbp = cls._enable_currency("GBP")
+        return super().setup_independent_company(currency_id=gbp.id, country_id=cls.env.ref("base.uk").id,
+                                                 **kwargs)
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.sandbox = sandbox_process()
+        cls.sandbox = start_sandbox()
         if cls.sandbox is None:
             cls.skipTest(cls, "the KashFlow sandbox ships with the project's sources, not with the addon alone")
-        cls.addClassCleanup(cls.sandbox.stop)
+        cls.addClassCleanup(stop_sandbox, cls.sandbox)
         cls.company = cls.env.company
+        cls.gbp = cls.company.currency_id
+        cls.currency = cls.gbp  # what PaymentCommon's transactions are made in
         cls.company.write({
+            "kashflow_enabled": True,
             "kashflow_username": SANDBOX_USER,
             "kashflow_password": SANDBOX_PASSWORD,
             "kashflow_url": cls.sandbox.service_url,
+            "kashflow_include_vat": True,
+        })
+        cls.vat20 = cls.env["account.tax"].create({
+            "name": "VAT 20%", "amount": 20, "amount_type": "percent", "type_tax_use": "sale",
+            "company_id": cls.company.id,
+        })
+        cls.vat5 = cls.env["account.tax"].create({
+            "name": "VAT 5%", "amount": 5, "amount_type": "percent", "type_tax_use": "sale",
+            "company_id": cls.company.id,
+        })
+        cls.board = cls._create_product(name="Oak chopping board", lst_price=25.0, default_code="OAK-BOARD",
+                                        taxes_id=[Command.set(cls.vat20.ids)])
+        cls.book = cls._create_product(name="Children's cookbook", lst_price=8.99,
+                                       taxes_id=[Command.set(cls.vat5.ids)])
+        cls.shipping = cls._create_product(name="Royal Mail Tracked 48", lst_price=4.99, type="service",
+                                           taxes_id=[Command.set(cls.vat20.ids)])
+        cls.webshop = cls.env["crm.team"].create({"name": "Web shop", "company_id": cls.company.id})
+        cls.amazon_fba = cls.env["crm.team"].create({"name": "Amazon FBA", "company_id": cls.company.id})
+        cls.ebay = cls.env["crm.team"].create({"name": "eBay", "company_id": cls.company.id})
+        cls.customer = cls.env["res.partner"].create({
+            "name": "Hannah Fletcher", "email": "hannah.fletcher@example.co.uk", "phone": "0113 496 0000",
+            "street": "12 Mill Lane", "city": "Leeds", "zip": "LS1 4AB", "country_id": cls.env.ref("base.uk").id,
         })
 
     def setUp(self):
         super().setUp()
         self.sandbox.reset()
         self.sandbox.clear_faults()
+
+    # ------------------------------------------------------------------ helpers
+
+    def download_and_map(self, teams=None, fba_team=None):
+        """Download Data from the sandbox and map the given channels with the first value of each kind."""
+        self.company._kashflow_download_data()
+        lookups = self.env["kashflow.lookup"].search([("company_id", "=", self.company.id)])
+
+        def first(kind, code=None):
+            found = lookups.filtered(lambda lookup: lookup.kind == kind and (code is None or lookup.code == code))
+            return found[:1]
+
+        values = {
+            "payment_method_id": first("payment_method").id,
+            "bank_account_id": first("bank_account").id,
+            "source_id": first("customer_source").id,
+            "goods_nominal_id": first("nominal_code", "4000").id,
+            "delivery_nominal_id": first("nominal_code", "4900").id,
+        }
+        channels = self.env["kashflow.channel"].search([("company_id", "=", self.company.id)])
+        for team in teams if teams is not None else (self.webshop | self.ebay):
+            channels.filtered(lambda channel, team=team: channel.team_id == team).write(values)
+        if fba_team:
+            channels.filtered(lambda channel: channel.team_id == fba_team).write(
+                {**values, "marketplace_fulfilled": True})
+        return values
+
+    def make_order(self, lines=None, team=None, partner=None, currency=None, **values):
+        lines = lines or [(self.board, 2, 0.0), (self.shipping, 1, 0.0)]
+        order = self.env["sale.order"].create({
+            "partner_id": (partner or self.customer).id,
+            "team_id": (team or self.webshop).id,
+            "company_id": self.company.id,
+            **({"pricelist_id": self._pricelist(currency).id} if currency else {}),
+            "order_line": [Command.create({"product_id": product.id, "product_uom_qty": qty, "discount": discount})
+                           for product, qty, discount in lines],
+            **values,
+        })
+        return order
+
+    def _pricelist(self, currency):
+        return self.env["product.pricelist"].create({"name": f"Prices in {currency.name}",
+                                                     "currency_id": currency.id, "company_id": self.company.id})
+
+    def pay_online(self, order):
+        """The customer pays the order online: a payment transaction reaches *done*."""
+        transaction = self._create_transaction(
+            flow="redirect", sale_order_ids=[order.id], amount=order.amount_total, currency_id=order.currency_id.id,
+            partner_id=order.partner_id.id, reference=f"TX-{order.name}", state="done")
+        transaction._post_process()
+        return transaction
+
+    def pay_by_invoice(self, order):
+        """The order is confirmed and invoiced, and the invoice is paid in full."""
+        order.action_confirm()
+        invoice = order._create_invoices()
+        invoice.action_post()
+        self.env["account.payment.register"].with_context(
+            active_model="account.move", active_ids=invoice.ids).create({})._create_payments()
+        return invoice
+
+    def kashflow_jobs(self, states=("pending",)):
+        return self.env["queue.job"].search([("channel", "=", "root.kashflow"), ("state", "in", list(states))])
+
+    def run_jobs(self):
+        """Perform the pending KashFlow jobs as queue_job's runner does; return how many ran."""
+        records = self.kashflow_jobs()
+        for record in records:
+            job = Job.load(self.env, record.uuid)
+            job.set_started()
+            job.store()
+            try:
+                with self.env.cr.savepoint():
+                    job.perform()
+            except RetryableJobError as error:
+                job.postpone(result=str(error), seconds=error.seconds)
+                job.set_pending(reset_retry=False)
+                job.store()
+                continue
+            job.set_done()
+            job.store()
+        self.env.invalidate_all()
+        return len(records)
+
+    def state(self):
+        return self.sandbox.state()
+
+    def today(self):
+        return fields.Date.context_today(self.company)

@@ -1,7 +1,10 @@
-from .common import SANDBOX_PASSWORD, KashFlowSandboxCase
+from odoo.tests import tagged
+
+from .common import SANDBOX_PASSWORD, KashFlowCase
 
 
-class TestSettings(KashFlowSandboxCase):
+@tagged("post_install", "-at_install")
+class TestSettings(KashFlowCase):
     def _settings(self, **values):
         return self.env["res.config.settings"].create(values)
 

@@ -1,0 +1,94 @@
+from odoo import _, api, fields, models
+from odoo.osv import expression
+
+
+class KashflowChannel(models.Model):
+    """How one sales channel's orders are booked in KashFlow: a row of the channel mapping."""
+
+    _name = "kashflow.channel"
+    _description = "KashFlow channel mapping"
+    _order = "company_id, team_id"
+    _rec_name = "team_id"
+
+    company_id = fields.Many2one("res.company", required=True, index=True, ondelete="cascade",
+                                 default=lambda self: self.env.company)
+    team_id = fields.Many2one("crm.team", string="Sales Channel", required=True, ondelete="cascade",
+                              domain="['|', ('company_id', '=', False), ('company_id', '=', company_id)]")
+    payment_method_id = fields.Many2one(
+        "kashflow.lookup", string="Payment Method", ondelete="restrict",
+        domain="[('company_id', '=', company_id), ('kind', '=', 'payment_method')]")
+    bank_account_id = fields.Many2one(
+        "kashflow.lookup", string="Bank Account", ondelete="restrict",
+        domain="[('company_id', '=', company_id), ('kind', '=', 'bank_account')]")
+    source_id = fields.Many2one(
+        "kashflow.lookup", string="Customer Source", ondelete="restrict",
+        domain="[('company_id', '=', company_id), ('kind', '=', 'customer_source')]")
+    goods_nominal_id = fields.Many2one(
+        "kashflow.lookup", string="Sales Nominal (goods)", ondelete="restrict",
+        domain="[('company_id', '=', company_id), ('kind', '=', 'nominal_code')]")
+    delivery_nominal_id = fields.Many2one(
+        "kashflow.lookup", string="Sales Nominal (delivery)", ondelete="restrict",
+        domain="[('company_id', '=', company_id), ('kind', '=', 'nominal_code')]")
+    marketplace_fulfilled = fields.Boolean(
+        string="Marketplace-fulfilled (FBA)",
+        help="This channel's orders are fulfilled by the marketplace (e.g. Amazon FBA). They are sent only when "
+             "Settings > KashFlow > Send marketplace-fulfilled orders is on.")
+    is_complete = fields.Boolean(compute="_compute_is_complete", store=True, string="Mapped")
+
+    _sql_constraints = [
+        ("team_unique", "unique(company_id, team_id)", "A sales channel is mapped once per company."),
+    ]
+
+    @api.depends("payment_method_id", "bank_account_id", "goods_nominal_id", "delivery_nominal_id")
+    def _compute_is_complete(self):
+        for channel in self:
+            channel.is_complete = bool(channel.payment_method_id and channel.bank_account_id
+                                       and channel.goods_nominal_id and channel.delivery_nominal_id)
+
+    def _missing_description(self):
+        """The mapping columns still to fill in, in words."""
+        self.ensure_one()
+        labels = [self._fields[name].get_description(self.env)["string"]
+                  for name in ("payment_method_id", "bank_account_id", "goods_nominal_id", "delivery_nominal_id")
+                  if not self[name]]
+        return ", ".join(labels)
+
+    @api.model
+    def _kashflow_ensure_rows(self, company):
+        """One mapping row for every sales channel the company can use."""
+        teams = self.env["crm.team"].with_context(active_test=False).search(
+            ["|", ("company_id", "=", False), ("company_id", "=", company.id)])
+        mapped = self.search([("company_id", "=", company.id)]).team_id
+        self.create([{"company_id": company.id, "team_id": team.id} for team in teams - mapped])
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        channels = super().create(vals_list)
+        channels._release_held_orders()
+        return channels
+
+    def write(self, vals):
+        result = super().write(vals)
+        self._release_held_orders()
+        return result
+
+    def _release_held_orders(self):
+        """Orders held for want of a mapping go out as soon as their channel is mapped."""
+        complete = self.filtered("is_complete")
+        if not complete:
+            return
+        channels = expression.OR([[("company_id", "=", channel.company_id.id), ("team_id", "=", channel.team_id.id)]
+                                  for channel in complete])
+        held = self.env["sale.order"].sudo().search(
+            expression.AND([[("kashflow_state", "=", "needs_mapping")], channels]))
+        held._kashflow_route(_("Sales channel mapped."))
+
+    def action_open_held_orders(self):
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Orders waiting for this mapping"),
+            "res_model": "sale.order",
+            "view_mode": "list,form",
+            "domain": [("team_id", "in", self.team_id.ids), ("company_id", "in", self.company_id.ids),
+                       ("kashflow_state", "=", "needs_mapping")],
+        }

@@ -1,0 +1,57 @@
+from odoo import api, fields, models
+
+LOOKUP_KINDS = [
+    ("payment_method", "Payment method"),
+    ("bank_account", "Bank account"),
+    ("customer_source", "Customer source"),
+    ("nominal_code", "Nominal code"),
+    ("currency", "Currency"),
+]
+
+
+class KashflowLookup(models.Model):
+    """A value of the company's KashFlow account that orders are mapped to, as *Download Data* found it."""
+
+    _name = "kashflow.lookup"
+    _description = "KashFlow account data"
+    _order = "kind, code, name"
+    _rec_names_search = ["name", "code"]
+
+    company_id = fields.Many2one("res.company", required=True, index=True, ondelete="cascade",
+                                 default=lambda self: self.env.company)
+    kind = fields.Selection(LOOKUP_KINDS, required=True, index=True)
+    kashflow_id = fields.Integer(string="KashFlow ID", required=True)
+    code = fields.Char(help="The nominal or bank account code, or the currency code.")
+    name = fields.Char(required=True)
+    active = fields.Boolean(default=True, help="Cleared when KashFlow no longer lists this value.")
+
+    _sql_constraints = [
+        ("kashflow_id_unique", "unique(company_id, kind, kashflow_id)",
+         "A KashFlow value is stored once per company."),
+    ]
+
+    @api.depends("code", "name")
+    def _compute_display_name(self):
+        for lookup in self:
+            lookup.display_name = f"{lookup.code} {lookup.name}" if lookup.code else lookup.name
+
+    @api.model
+    def _kashflow_refresh(self, company, kind, values):
+        """Make the stored values of ``kind`` those given: ``[(kashflow_id, code, name)]``.
+
+        Existing records are updated in place (mappings keep pointing at them), new ones are created and
+        those KashFlow no longer lists are archived. Nothing is ever duplicated.
+        """
+        existing = self.with_context(active_test=False).search([("company_id", "=", company.id),
+                                                                  ("kind", "=", kind)])
+        by_id = {lookup.kashflow_id: lookup for lookup in existing}
+        to_create = []
+        for kashflow_id, code, name in values:
+            lookup = by_id.pop(kashflow_id, None)
+            vals = {"code": code or False, "name": name or str(kashflow_id), "active": True}
+            if lookup is None:
+                to_create.append({**vals, "company_id": company.id, "kind": kind, "kashflow_id": kashflow_id})
+            elif any(lookup[key] != value for key, value in vals.items()):
+                lookup.write(vals)
+        self.create(to_create)
+        self.browse([lookup.id for lookup in by_id.values()]).filtered("active").write({"active": False})

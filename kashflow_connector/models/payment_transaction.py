@@ -1,0 +1,13 @@
+from odoo import models
+
+
+class PaymentTransaction(models.Model):
+    _inherit = "payment.transaction"
+
+    def _post_process(self):
+        """An order paid in full by a completed online payment gets queued for KashFlow."""
+        result = super()._post_process()
+        for transaction in self.filtered(lambda tx: tx.state == "done" and tx.operation != "validation"):
+            paid_on = transaction.last_state_change.date() if transaction.last_state_change else None
+            transaction.sale_order_ids._kashflow_payment_received(paid_on)
+        return result

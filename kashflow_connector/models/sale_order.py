@@ -1,0 +1,328 @@
+import logging
+from decimal import Decimal
+
+import psycopg2
+
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+from odoo.tools import float_repr
+
+from odoo.addons.queue_job.exception import RetryableJobError
+
+from ..kashflow import documents
+from ..kashflow.exceptions import KashFlowError, UnavailableError
+from ..kashflow.snapshot import Address, CustomerSnapshot, Mapping, OrderSnapshot
+from ..kashflow.sync import Known, sync_order
+
+_logger = logging.getLogger(__name__)
+
+KASHFLOW_STATES = [
+    ("not_paid", "Not paid yet"),
+    ("queued", "Queued"),
+    ("sent", "Sent"),
+    ("changed", "Changed since sent"),
+    ("needs_mapping", "Needs mapping"),
+    ("failed", "Failed"),
+    ("excluded", "Excluded"),
+]
+JOB_CHANNEL = "root.kashflow"
+JOB_MAX_RETRIES = 8
+# Order fields whose change alters what KashFlow holds for a sent order.
+ORDER_CONTENT_FIELDS = {"partner_id", "partner_invoice_id", "partner_shipping_id", "order_line", "currency_id",
+                        "amount_total", "amount_untaxed", "amount_tax"}
+# Contact fields that end up on the KashFlow customer or the invoice's delivery address.
+PARTNER_CONTENT_FIELDS = {"name", "email", "phone", "mobile", "street", "street2", "city", "zip", "state_id",
+                          "country_id", "vat", "parent_id", "is_company", "company_name"}
+
+
+class SaleOrder(models.Model):
+    _inherit = "sale.order"
+
+    kashflow_state = fields.Selection(
+        KASHFLOW_STATES, string="KashFlow", default="not_paid", required=True, copy=False, index=True,
+        readonly=True, help="Where the order stands with KashFlow.")
+    kashflow_reason = fields.Char(string="KashFlow Status Detail", copy=False, readonly=True,
+                                  help="Why the order failed, is excluded or waits for a mapping.")
+    kashflow_invoice_number = fields.Integer(string="KashFlow Invoice", copy=False, readonly=True)
+    kashflow_invoice_id = fields.Integer(string="KashFlow Invoice ID", copy=False, readonly=True)
+    kashflow_payment_number = fields.Integer(string="KashFlow Payment", copy=False, readonly=True)
+    kashflow_fingerprint = fields.Char(copy=False, readonly=True,
+                                       help="A digest of what was last sent, to notice later changes.")
+    kashflow_paid_date = fields.Date(string="Paid On", copy=False, readonly=True)
+    kashflow_sent_at = fields.Datetime(string="Sent to KashFlow", copy=False, readonly=True)
+    kashflow_job_count = fields.Integer(compute="_compute_kashflow_job_count")
+
+    # ------------------------------------------------------------------ display
+
+    def _kashflow_identity_key(self):
+        self.ensure_one()
+        return f"kashflow_connector:sale.order:{self.id}"
+
+    def _compute_kashflow_job_count(self):
+        jobs = self.env["queue.job"].sudo()
+        for order in self:
+            order.kashflow_job_count = jobs.search_count([("identity_key", "=", order._kashflow_identity_key())])
+
+    def action_kashflow_open_history(self):
+        """The order's KashFlow jobs: when they ran, how often, and what they said."""
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("KashFlow history of %s", self.name),
+            "res_model": "queue.job",
+            "view_mode": "list,form",
+            "domain": [("identity_key", "=", self._kashflow_identity_key())],
+            "context": {"create": False},
+        }
+
+    # ------------------------------------------------------------------ payment: when an order becomes paid
+
+    def _kashflow_is_paid(self):
+        """Confirmed, and paid in full by online transactions or by its customer invoices."""
+        self.ensure_one()
+        if self.state != "sale":
+            return False
+        currency = self.currency_id
+        if currency.compare_amounts(self.amount_paid, self.amount_total) >= 0:
+            return True
+        invoices = self.invoice_ids.filtered(lambda move: move.move_type == "out_invoice" and move.state == "posted")
+        if not invoices or any(move.payment_state not in ("paid", "in_payment") for move in invoices):
+            return False
+        return currency.compare_amounts(sum(invoices.mapped("amount_total")), self.amount_total) >= 0
+
+    def _kashflow_payment_received(self, paid_date=None):
+        """Payment hooks call this: queue the orders that just became paid. Never talks to KashFlow."""
+        orders = self.filtered(lambda order: order.kashflow_state == "not_paid"
+                               and order.company_id.kashflow_enabled and order._kashflow_is_paid())
+        if not orders:
+            return
+        orders.write({"kashflow_paid_date": paid_date or fields.Date.context_today(self)})
+        orders._kashflow_route(_("Order paid."))
+
+    def _kashflow_route(self, event):
+        """Decide for each order: excluded, waiting for a mapping, or queued for KashFlow; say so in the chatter."""
+        channels = self.env["kashflow.channel"].sudo().search(
+            [("company_id", "in", self.company_id.ids), ("team_id", "in", self.team_id.ids)])
+        channel_of = {(channel.company_id, channel.team_id): channel for channel in channels}
+        to_queue = self.browse()
+        for order in self:
+            company = order.company_id
+            channel = channel_of.get((company, order.team_id))
+            reason = False
+            if company.kashflow_start_date and order.kashflow_paid_date \
+                    and order.kashflow_paid_date < company.kashflow_start_date:
+                state = "excluded"
+                reason = _("Paid on %(paid)s, before the KashFlow start date %(start)s.",
+                           paid=order.kashflow_paid_date, start=company.kashflow_start_date)
+            elif channel and channel.marketplace_fulfilled and not company.kashflow_send_fba:
+                state = "excluded"
+                reason = _("Marketplace-fulfilled channel %s: such orders are not sent (see Settings > KashFlow).",
+                           channel.team_id.name)
+            elif not order.team_id:
+                state = "needs_mapping"
+                reason = _("The order has no sales channel: set its Sales Team, then resend it.")
+            elif not channel or not channel.is_complete:
+                state = "needs_mapping"
+                reason = _("Map the sales channel %(channel)s in KashFlow > Channel Mapping (missing: %(missing)s).",
+                           channel=order.team_id.name,
+                           missing=channel._missing_description() if channel else _("everything"))
+            else:
+                state = "queued"
+                to_queue |= order
+            order.write({"kashflow_state": state, "kashflow_reason": reason})
+            order._kashflow_log(_("%(event)s KashFlow: %(state)s.", event=event,
+                                  state=dict(self._fields["kashflow_state"]._description_selection(self.env))[state]),
+                                reason)
+        to_queue._kashflow_enqueue()
+
+    def _kashflow_enqueue(self):
+        for order in self:
+            order.with_delay(
+                channel=JOB_CHANNEL, identity_key=order._kashflow_identity_key(), max_retries=JOB_MAX_RETRIES,
+                description=_("Send %s to KashFlow", order.name),
+            )._kashflow_sync_job()
+
+    def action_kashflow_resend(self):
+        """Send again: updates the invoice of a sent or changed order, retries a failed or held one."""
+        not_paid = self.filtered(lambda order: not order._kashflow_is_paid())
+        if not_paid:
+            raise UserError(_("Only paid orders go to KashFlow; not paid yet: %s", ", ".join(not_paid.mapped("name"))))
+        disabled = self.company_id.filtered(lambda company: not company.kashflow_enabled)
+        if disabled:
+            raise UserError(_("KashFlow is not switched on for %s (Settings > KashFlow).",
+                              ", ".join(disabled.mapped("name"))))
+        orders = self.filtered(lambda order: order.kashflow_state != "queued")
+        for order in orders.filtered(lambda order: not order.kashflow_paid_date):
+            order.kashflow_paid_date = fields.Date.context_today(order)
+        orders.sudo()._kashflow_route(_("Resend requested by %s.", self.env.user.name))
+        return True
+
+    # ------------------------------------------------------------------ change detection
+
+    @api.model
+    def _kashflow_partner_fields(self):
+        return PARTNER_CONTENT_FIELDS
+
+    def write(self, vals):
+        result = super().write(vals)
+        if set(vals) & ORDER_CONTENT_FIELDS:
+            self._kashflow_flag_changed()
+        return result
+
+    def _kashflow_flag_changed(self):
+        """A sent order whose invoiced content no longer matches what was sent becomes *Changed since sent*."""
+        for order in self.sudo().filtered(lambda order: order.kashflow_state == "sent" and order.kashflow_fingerprint):
+            if documents.fingerprint(order._kashflow_snapshot()) != order.kashflow_fingerprint:
+                order.kashflow_state = "changed"
+                order._kashflow_log(_("Changed since it was sent to KashFlow: resend it to update invoice %s.",
+                                      order.kashflow_invoice_number))
+
+    @api.model
+    def _kashflow_flag_changed_for_partners(self, partners):
+        commercial = partners.commercial_partner_id
+        orders = self.sudo().search([
+            ("kashflow_state", "=", "sent"),
+            "|", "|", ("partner_id", "child_of", commercial.ids),
+            ("partner_invoice_id", "in", partners.ids), ("partner_shipping_id", "in", partners.ids),
+        ])
+        orders._kashflow_flag_changed()
+
+    # ------------------------------------------------------------------ the job
+
+    def _kashflow_sync_job(self):
+        """Queue job: book this paid order into KashFlow (customer, invoice, payment) and record the outcome."""
+        self.ensure_one()
+        order = self.sudo().with_company(self.company_id)
+        if not order._kashflow_lock():
+            raise RetryableJobError(_("Order %s is being sent by another job.", order.name), seconds=30,
+                                    ignore_retry=True)
+        if order.kashflow_state != "queued":
+            return _("Nothing to do: %(order)s is %(state)s.", order=order.name, state=order.kashflow_state)
+        try:
+            snapshot = order._kashflow_snapshot()
+            mapping = order._kashflow_mapping()
+            order._kashflow_check_currency(snapshot)
+            partner = order.partner_id.commercial_partner_id
+            known = Known(customer_id=partner.kashflow_customer_id,
+                          invoice_number=order.kashflow_invoice_number,
+                          payment_number=order.kashflow_payment_number)
+            outcome = sync_order(order.company_id._kashflow_client(), snapshot, mapping, known)
+        except UnavailableError as error:
+            if order._kashflow_last_attempt():
+                return order._kashflow_fail(_("%s Gave up after repeated attempts; resend the order later.",
+                                              error.message))
+            raise RetryableJobError(error.message) from None
+        except (KashFlowError, documents.DocumentError, UserError) as error:
+            return order._kashflow_fail(str(error))
+        partner.kashflow_customer_id = outcome.customer_id
+        order.write({
+            "kashflow_state": "sent", "kashflow_reason": False, "kashflow_sent_at": fields.Datetime.now(),
+            "kashflow_invoice_number": outcome.invoice_number, "kashflow_invoice_id": outcome.invoice_id,
+            "kashflow_payment_number": outcome.payment_number,
+            "kashflow_fingerprint": documents.fingerprint(snapshot),
+        })
+        verb = _("created") if outcome.invoice_created else _("updated")
+        message = _("KashFlow invoice %(number)s %(verb)s, with payment %(payment)s.",
+                    number=outcome.invoice_number, verb=verb, payment=outcome.payment_number)
+        order._kashflow_log(message)
+        return message
+
+    def _kashflow_lock(self):
+        """Hold the order's row for this transaction, so that two jobs never send the same order at once."""
+        try:
+            with self.env.cr.savepoint():
+                self.env.cr.execute("SELECT id FROM sale_order WHERE id = %s FOR UPDATE NOWAIT", [self.id])
+        except psycopg2.errors.LockNotAvailable:
+            return False
+        self.invalidate_recordset()
+        return True
+
+    def _kashflow_last_attempt(self):
+        job = self.env["queue.job"].sudo().search([("uuid", "=", self.env.context.get("job_uuid"))], limit=1)
+        return bool(job) and job.max_retries and job.retry + 1 >= job.max_retries
+
+    def _kashflow_fail(self, reason):
+        self.write({"kashflow_state": "failed", "kashflow_reason": reason})
+        self._kashflow_log(_("Could not be sent to KashFlow."), reason)
+        return reason
+
+    def _kashflow_log(self, message, detail=None):
+        body = f"{message} {detail}" if detail else message
+        self.message_post(body=body, subtype_xmlid="mail.mt_note")
+
+    # ------------------------------------------------------------------ what is sent
+
+    def _kashflow_mapping(self):
+        self.ensure_one()
+        channel = self.env["kashflow.channel"].search(
+            [("company_id", "=", self.company_id.id), ("team_id", "=", self.team_id.id)], limit=1)
+        if not channel.is_complete:
+            raise UserError(_("Map the sales channel %s in KashFlow > Channel Mapping.",
+                              self.team_id.name or _("(none)")))
+        return Mapping(
+            payment_method_id=channel.payment_method_id.kashflow_id,
+            bank_account_id=channel.bank_account_id.kashflow_id,
+            source_id=channel.source_id.kashflow_id,
+            goods_nominal_id=channel.goods_nominal_id.kashflow_id,
+            delivery_nominal_id=channel.delivery_nominal_id.kashflow_id,
+        )
+
+    def _kashflow_check_currency(self, snapshot):
+        known = self.env["kashflow.lookup"].search(
+            [("company_id", "=", self.company_id.id), ("kind", "=", "currency")]).mapped("code")
+        if known and snapshot.currency_code not in known:
+            raise UserError(_(
+                "The KashFlow account has no currency %(currency)s (it has %(known)s). Add it in KashFlow under "
+                "Settings > Currencies, click Download Data in Settings > KashFlow, then resend the order.",
+                currency=snapshot.currency_code, known=", ".join(sorted(known))))
+
+    def _kashflow_snapshot(self):
+        """The order as KashFlow will see it, in plain Python values."""
+        self.ensure_one()
+        currency = self.currency_id
+        partner = self.partner_id
+        commercial = partner.commercial_partner_id
+        invoice_address = _address(self.partner_invoice_id)
+        delivery_address = _address(self.partner_shipping_id)
+        customer = CustomerSnapshot(
+            code=documents.customer_code(commercial.id),
+            name=commercial.name or "",
+            contact_name=partner.name if partner != commercial else "",
+            email=self.partner_invoice_id.email or partner.email or commercial.email or "",
+            phone=self.partner_invoice_id.phone or partner.phone or commercial.phone or "",
+            mobile=self.partner_invoice_id.mobile or partner.mobile or commercial.mobile or "",
+            vat=commercial.vat or "",
+            is_company=commercial.is_company,
+            invoice_address=invoice_address,
+            delivery_address=delivery_address if delivery_address != invoice_address else None,
+        )
+        lines = tuple(line._kashflow_snapshot() for line in self.order_line if not line.display_type)
+        return OrderSnapshot(
+            name=self.name,
+            customer=customer,
+            lines=lines,
+            currency_code=currency.name,
+            home_currency_code=self.company_id.currency_id.name,
+            exchange_rate=Decimal(float_repr(self.currency_rate or 1.0, 6)),
+            date_paid=self.kashflow_paid_date or fields.Date.context_today(self),
+            amount_untaxed=_money(self.amount_untaxed, currency),
+            amount_tax=_money(self.amount_tax, currency),
+            amount_total=_money(self.amount_total, currency),
+            amount_paid=_money(self.amount_total, currency),
+            include_vat=self.company_id.kashflow_include_vat,
+            currency_decimals=currency.decimal_places,
+        )
+
+
+def _money(amount, currency):
+    """An Odoo monetary float as the exact Decimal it stands for in ``currency``."""
+    return Decimal(float_repr(currency.round(amount), currency.decimal_places))
+
+
+def _address(partner):
+    return Address(
+        street=partner.street or "", street2=partner.street2 or "", city=partner.city or "",
+        state=partner.state_id.name or "", zip=partner.zip or "", country_code=partner.country_id.code or "",
+        country_name=partner.country_id.name or "",
+    )
+

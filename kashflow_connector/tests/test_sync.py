@@ -1,0 +1,263 @@
+"""A paid order ends up in KashFlow (the sandbox) as one customer, one invoice and one payment."""
+
+from decimal import Decimal
+
+from odoo.exceptions import UserError
+from odoo.tests import tagged
+
+from .common import SANDBOX_PASSWORD, KashFlowCase
+
+
+@tagged("post_install", "-at_install")
+class TestPaidOrderToKashFlow(KashFlowCase):
+    def setUp(self):
+        super().setUp()
+        self.download_and_map()
+
+    def invoice_of(self, order):
+        return next(invoice for invoice in self.state()["invoices"]
+                    if invoice["InvoiceNumber"] == order.kashflow_invoice_number)
+
+    # ------------------------------------------------------------------ the happy paths
+
+    def test_online_payment_books_customer_invoice_and_payment(self):
+        order = self.make_order()
+        self.assertEqual(order.kashflow_state, "not_paid")
+        self.pay_online(order)
+        self.assertEqual(order.state, "sale")
+        self.assertEqual(order.kashflow_state, "queued")
+        self.assertEqual(self.state()["invoices"], [], "nothing may reach KashFlow inside the payment")
+
+        self.assertEqual(self.run_jobs(), 1)
+        self.assertEqual(order.kashflow_state, "sent", order.kashflow_reason)
+        state = self.state()
+        self.assertEqual(len(state["customers"]), 1)
+        self.assertEqual(len(state["invoices"]), 1)
+        self.assertEqual(len(state["payments"]), 1)
+        customer, invoice, payment = state["customers"][0], state["invoices"][0], state["payments"][0]
+        self.assertEqual(customer["Name"], "Hannah Fletcher")
+        self.assertEqual(customer["Email"], "hannah.fletcher@example.co.uk")
+        self.assertEqual(customer["Postcode"], "LS1 4AB")
+        self.assertEqual(invoice["CustomerReference"], order.name)
+        self.assertEqual(invoice["InvoiceNumber"], order.kashflow_invoice_number)
+        self.assertEqual(Decimal(invoice["NetAmount"]), Decimal("54.99"))  # 2 x 25.00 + 4.99
+        self.assertEqual(Decimal(invoice["VATAmount"]), Decimal("11.00"))
+        self.assertEqual(Decimal(invoice["NetAmount"]) + Decimal(invoice["VATAmount"]),
+                         Decimal(str(order.amount_total)))
+        self.assertEqual(payment["PayInvoice"], order.kashflow_invoice_number)
+        self.assertEqual(Decimal(payment["PayAmount"]), Decimal("65.99"))
+        self.assertEqual(payment["PayID"], order.kashflow_payment_number)
+        self.assertEqual(self.customer.kashflow_customer_id, customer["CustomerID"])
+        self.assertIn(str(order.kashflow_invoice_number), order.message_ids[0].body)
+
+    def test_paid_invoice_books_the_order(self):
+        order = self.make_order()
+        self.pay_by_invoice(order)
+        self.assertEqual(order.kashflow_state, "queued")
+        self.run_jobs()
+        self.assertEqual(order.kashflow_state, "sent", order.kashflow_reason)
+        self.assertEqual(len(self.state()["invoices"]), 1)
+        self.assertEqual(len(self.state()["payments"]), 1)
+
+    def test_unpaid_order_is_never_sent(self):
+        order = self.make_order()
+        order.action_confirm()
+        invoice = order._create_invoices()
+        invoice.action_post()
+        self.assertEqual(order.kashflow_state, "not_paid")
+        self.assertFalse(self.kashflow_jobs())
+        with self.assertRaises(UserError):
+            order.action_kashflow_resend()
+        self.assertEqual(self.state()["invoices"], [])
+
+    def test_second_order_of_the_same_contact_reuses_the_customer(self):
+        first, second = self.make_order(), self.make_order(lines=[(self.book, 1, 0.0)])
+        self.pay_online(first)
+        self.run_jobs()
+        self.pay_online(second)
+        self.run_jobs()
+        state = self.state()
+        self.assertEqual(len(state["customers"]), 1)
+        self.assertEqual(len(state["invoices"]), 2)
+        self.assertEqual({invoice["CustomerID"] for invoice in state["invoices"]},
+                         {state["customers"][0]["CustomerID"]})
+
+    def test_lines_delivery_discount_and_vat_rates(self):
+        order = self.make_order(lines=[(self.board, 3, 10.0), (self.book, 2, 0.0), (self.shipping, 1, 0.0)])
+        self.pay_online(order)
+        self.run_jobs()
+        invoice = self.invoice_of(order)
+        lines = {line["Description"].split(" (")[0]: line for line in invoice["Lines"]}
+        board = next(line for name, line in lines.items() if "Oak chopping board" in name)
+        book = next(line for name, line in lines.items() if "cookbook" in name)
+        self.assertEqual(Decimal(board["Rate"]), Decimal("22.50"))  # 25.00 less 10%
+        self.assertIn("10% discount", board["Description"])
+        self.assertEqual(Decimal(board["VatRate"]), Decimal("20"))
+        self.assertEqual(Decimal(book["VatRate"]), Decimal("5"))
+        self.assertEqual(Decimal(invoice["NetAmount"]), Decimal(str(order.amount_untaxed)))
+        self.assertEqual(Decimal(invoice["VATAmount"]), Decimal(str(order.amount_tax)))
+
+    def test_vat_off_sends_gross_lines_without_vat(self):
+        self.company.kashflow_include_vat = False
+        order = self.make_order()
+        self.pay_online(order)
+        self.run_jobs()
+        invoice = self.invoice_of(order)
+        self.assertEqual(Decimal(invoice["VATAmount"]), Decimal("0"))
+        self.assertEqual(Decimal(invoice["NetAmount"]), Decimal(str(order.amount_total)))
+        self.assertTrue(all(Decimal(line["VatAmount"]) == 0 for line in invoice["Lines"]))
+
+    def test_foreign_currency_order(self):
+        eur = self.setup_other_currency("EUR", rates=[("2020-01-01", 1.25)])
+        order = self.make_order(currency=eur)
+        self.pay_online(order)
+        self.run_jobs()
+        self.assertEqual(order.kashflow_state, "sent", order.kashflow_reason)
+        invoice = self.invoice_of(order)
+        self.assertEqual(invoice["CurrencyCode"], "EUR")
+        self.assertEqual(Decimal(invoice["ExchangeRate"]), Decimal("1.25"))
+        self.assertEqual(Decimal(invoice["NetAmount"]) + Decimal(invoice["VATAmount"]),
+                         Decimal(str(order.amount_total)))
+
+    def test_currency_missing_in_kashflow_fails_clearly(self):
+        jpy = self.setup_other_currency("JPY", rates=[("2020-01-01", 190.0)])
+        order = self.make_order(currency=jpy)
+        self.pay_online(order)
+        self.run_jobs()
+        self.assertEqual(order.kashflow_state, "failed")
+        self.assertIn("JPY", order.kashflow_reason)
+        self.assertEqual(self.state()["invoices"], [])
+
+    # ------------------------------------------------------------------ changes and resends
+
+    def test_address_change_then_resend_updates_the_same_invoice(self):
+        order = self.make_order()
+        self.pay_online(order)
+        self.run_jobs()
+        number = order.kashflow_invoice_number
+        self.customer.write({"street": "3 New Road", "zip": "LS2 9JT"})
+        self.assertEqual(order.kashflow_state, "changed")
+
+        order.action_kashflow_resend()
+        order.action_kashflow_resend()  # a second click queues nothing more
+        self.assertEqual(len(self.kashflow_jobs()), 1)
+        self.run_jobs()
+        self.assertEqual(order.kashflow_state, "sent", order.kashflow_reason)
+        self.assertEqual(order.kashflow_invoice_number, number)
+        state = self.state()
+        self.assertEqual(len(state["invoices"]), 1)
+        self.assertEqual(len(state["customers"]), 1)
+        self.assertEqual(len(state["payments"]), 1)
+        self.assertEqual(state["customers"][0]["Address1"], "3 New Road")
+        self.assertEqual(state["customers"][0]["Postcode"], "LS2 9JT")
+
+    def test_line_change_then_resend_replaces_lines_and_corrects_the_payment(self):
+        order = self.make_order()
+        self.pay_online(order)
+        self.run_jobs()
+        order.order_line.filtered(lambda line: line.product_id == self.board).product_uom_qty = 3
+        self.assertEqual(order.kashflow_state, "changed")
+        order.action_kashflow_resend()
+        self.run_jobs()
+        invoice = self.invoice_of(order)
+        self.assertEqual(Decimal(invoice["NetAmount"]) + Decimal(invoice["VATAmount"]),
+                         Decimal(str(order.amount_total)))
+        payments = self.state()["payments"]
+        self.assertEqual([Decimal(payment["PayAmount"]) for payment in payments], [Decimal("95.99")])
+
+    def test_unchanged_write_keeps_sent(self):
+        order = self.make_order()
+        self.pay_online(order)
+        self.run_jobs()
+        self.customer.write({"street": "12 Mill Lane"})
+        order.write({"partner_shipping_id": self.customer.id})
+        self.assertEqual(order.kashflow_state, "sent")
+
+    # ------------------------------------------------------------------ failures and holds
+
+    def test_bad_login_fails_in_plain_words_without_retry(self):
+        self.company.kashflow_password = "wrong-password"
+        order = self.make_order()
+        self.pay_online(order)
+        self.run_jobs()
+        self.assertEqual(order.kashflow_state, "failed")
+        self.assertIn("username or password", order.kashflow_reason)
+        self.assertFalse(self.kashflow_jobs(), "a refused login is not retried")
+        for text in (order.kashflow_reason, order.message_ids[0].body):
+            self.assertNotIn("wrong-password", text)
+            self.assertNotIn(SANDBOX_PASSWORD, text)
+
+        self.company.kashflow_password = SANDBOX_PASSWORD
+        order.action_kashflow_resend()
+        self.run_jobs()
+        self.assertEqual(order.kashflow_state, "sent", order.kashflow_reason)
+
+    def test_kashflow_down_is_retried_then_succeeds(self):
+        order = self.make_order()
+        self.pay_online(order)
+        self.sandbox.set_faults(operation="InsertInvoice", mode="http500", count=1)
+        self.run_jobs()
+        self.assertEqual(order.kashflow_state, "queued")
+        job = self.kashflow_jobs()
+        self.assertEqual(job.retry, 1)
+        self.run_jobs()
+        self.assertEqual(order.kashflow_state, "sent", order.kashflow_reason)
+        self.assertEqual(len(self.state()["invoices"]), 1)
+
+    def test_answer_lost_after_kashflow_did_the_work_never_duplicates(self):
+        order = self.make_order()
+        self.pay_online(order)
+        self.run_jobs()  # the customer now exists: the next order goes through the look-up path
+        second = self.make_order(lines=[(self.book, 1, 0.0)])
+        self.pay_online(second)
+        self.sandbox.set_faults(operation="InsertInvoice", mode="drop_after_commit", count=1)
+        self.run_jobs()
+        self.assertEqual(second.kashflow_state, "queued")
+        self.sandbox.set_faults(operation="InsertInvoicePayment", mode="drop_after_commit", count=1)
+        self.run_jobs()
+        self.run_jobs()
+        self.assertEqual(second.kashflow_state, "sent", second.kashflow_reason)
+        state = self.state()
+        self.assertEqual(len(state["invoices"]), 2)
+        self.assertEqual(len(state["payments"]), 2)
+        self.assertEqual(len(state["customers"]), 1)
+
+    def test_unmapped_channel_holds_the_order_until_mapped(self):
+        order = self.make_order(team=self.amazon_fba)
+        self.pay_online(order)
+        self.assertEqual(order.kashflow_state, "needs_mapping")
+        self.assertIn("Amazon FBA", order.kashflow_reason)
+        self.assertFalse(self.kashflow_jobs())
+        self.download_and_map(teams=self.amazon_fba)
+        self.assertEqual(order.kashflow_state, "queued")
+        self.run_jobs()
+        self.assertEqual(order.kashflow_state, "sent", order.kashflow_reason)
+
+    def test_marketplace_fulfilled_orders_are_excluded_unless_asked_for(self):
+        self.download_and_map(teams=self.env["crm.team"], fba_team=self.amazon_fba)
+        order = self.make_order(team=self.amazon_fba)
+        self.pay_online(order)
+        self.assertEqual(order.kashflow_state, "excluded")
+        self.company.kashflow_send_fba = True
+        order.action_kashflow_resend()
+        self.run_jobs()
+        self.assertEqual(order.kashflow_state, "sent", order.kashflow_reason)
+
+    def test_orders_paid_before_the_start_date_are_excluded(self):
+        self.company.kashflow_start_date = "2999-01-01"
+        order = self.make_order()
+        self.pay_online(order)
+        self.assertEqual(order.kashflow_state, "excluded")
+        self.assertEqual(self.state()["invoices"], [])
+
+    # ------------------------------------------------------------------ look-ups
+
+    def test_download_data_twice_duplicates_nothing(self):
+        lookups = self.env["kashflow.lookup"].search([("company_id", "=", self.company.id)])
+        channels = self.env["kashflow.channel"].search([("company_id", "=", self.company.id)])
+        self.company._kashflow_download_data()
+        self.assertEqual(self.env["kashflow.lookup"].search([("company_id", "=", self.company.id)]), lookups)
+        self.assertEqual(self.env["kashflow.channel"].search([("company_id", "=", self.company.id)]), channels)
+        kinds = set(lookups.mapped("kind"))
+        self.assertEqual(kinds, {"payment_method", "bank_account", "customer_source", "nominal_code", "currency"})
+        self.assertTrue(channels.filtered(lambda channel: channel.team_id == self.webshop).is_complete)

@@ -1,0 +1,244 @@
+"""The KashFlow client against the sandbox, over real HTTP on loopback: every operation, every error type."""
+
+import datetime
+import logging
+import socket
+from decimal import Decimal
+
+import pytest
+
+from kashflow import client as client_module
+from kashflow.client import KashFlowClient
+from kashflow.exceptions import (
+    AuthenticationError,
+    IPNotAllowedError,
+    RejectedError,
+    RequestError,
+    UnavailableError,
+)
+
+NOON = datetime.datetime(2026, 11, 20, 12, 0)
+
+
+def make_client(sandbox, **kwargs):
+    options = {"username": sandbox.username, "password": sandbox.password, "url": sandbox.service_url}
+    options.update(kwargs)
+    return KashFlowClient(**options)
+
+
+@pytest.fixture
+def kf(sandbox):
+    return make_client(sandbox)
+
+
+def customer(code="ODOO7", name="Hannah Fletcher", email="hannah@example.co.uk", **extra):
+    values = {
+        "CustomerID": 0, "Code": code, "Name": name, "Contact": name, "Email": email,
+        "Address1": "12 Mill Lane", "Address2": "Leeds", "Postcode": "LS1 4AB", "CountryCode": "GB",
+        "CountryName": "United Kingdom", "EC": 0, "OutsideEC": 0, "Source": 0, "Discount": Decimal("0"),
+        "ShowDiscount": False, "PaymentTerms": 0, "Created": NOON, "Updated": NOON, "CurrencyID": 0,
+        **{f"CheckBox{i}": 0 for i in range(1, 21)},
+    }
+    values.update(extra)
+    return values
+
+
+def invoice(customer_id, lines, number=0, reference="S00042"):
+    return {
+        "InvoiceDBID": 0, "InvoiceNumber": number, "InvoiceDate": NOON, "DueDate": NOON, "CustomerID": customer_id,
+        "Paid": 0, "CustomerReference": reference, "SuppressTotal": 0, "ProjectID": 0, "CurrencyCode": "GBP",
+        "ExchangeRate": Decimal("1"), "NetAmount": Decimal("0"), "VATAmount": Decimal("0"),
+        "AmountPaid": Decimal("0"), "UseCustomDeliveryAddress": False, "CISRCNetAmount": None,
+        "CISRCVatAmount": None, "IsCISReverseCharge": None, "Lines": lines,
+    }
+
+
+def line(description, quantity, rate, vat_amount, sort, vat_rate="20"):
+    return {
+        "Quantity": Decimal(quantity), "Description": description, "Rate": Decimal(rate), "ChargeType": 0,
+        "VatRate": Decimal(vat_rate), "VatAmount": Decimal(vat_amount), "ProductID": 0, "Sort": sort,
+        "ProjID": 0, "LineID": 0,
+    }
+
+
+def payment(number, amount, method, account):
+    return {"PayID": 0, "PayInvoice": number, "PayDate": NOON, "PayNote": "Odoo order S00042",
+            "PayMethod": method, "PayAccount": account, "PayAmount": Decimal(amount)}
+
+
+# ---------------------------------------------------------------------------- operations
+
+def test_check_connection_reports_home_currency(kf):
+    assert kf.check_connection() == "GBP"
+
+
+def test_customer_insert_find_update(kf):
+    customer_id = kf.insert_customer(customer())
+    assert customer_id > 0
+    assert kf.get_customer_by_code("ODOO7")["CustomerID"] == customer_id
+    assert kf.get_customer_by_email("HANNAH@example.co.uk")["Code"] == "ODOO7"
+    assert kf.get_customer_by_id(customer_id)["Name"] == "Hannah Fletcher"
+    kf.update_customer(customer(CustomerID=customer_id, Address1="3 New Road"))
+    assert kf.get_customer_by_code("ODOO7")["Address1"] == "3 New Road"
+
+
+def test_customer_misses_are_none(kf):
+    assert kf.get_customer_by_code("NOSUCH1") is None
+    assert kf.get_customer_by_email("nobody@example.com") is None
+    assert kf.get_customer_by_id(987654) is None
+
+
+def test_duplicate_customer_code_is_rejected_with_kashflow_words(kf):
+    kf.insert_customer(customer())
+    with pytest.raises(RejectedError) as caught:
+        kf.insert_customer(customer(email="other@example.com"))
+    assert "Customer Code is not unique" in str(caught.value)
+    assert not caught.value.transient
+
+
+def test_invoice_insert_get_update_replaces_lines(kf):
+    customer_id = kf.insert_customer(customer())
+    number = kf.insert_invoice(invoice(customer_id, [
+        line("Oak chopping board", "2", "12.50", "5.00", 1),
+        line("Delivery", "1", "4.99", "1.00", 2),
+    ]))
+    assert number > 0
+    stored = kf.get_invoice(number)
+    assert stored["CustomerReference"] == "S00042"
+    assert [entry["Description"] for entry in stored["Lines"]] == ["Oak chopping board", "Delivery"]
+    assert stored["NetAmount"] == Decimal("29.99")
+    assert stored["VATAmount"] == Decimal("6.00")
+
+    kf.update_invoice(invoice(customer_id, [line("Walnut board", "1", "30.00", "6.00", 1)], number=number))
+    updated = kf.get_invoice(number)
+    assert [entry["Description"] for entry in updated["Lines"]] == ["Walnut board"]
+    assert updated["NetAmount"] == Decimal("30.00")
+    assert updated["InvoiceNumber"] == number
+
+
+def test_invoice_numbers_are_assigned_in_sequence(kf):
+    customer_id = kf.insert_customer(customer())
+    first = kf.insert_invoice(invoice(customer_id, [line("A", "1", "1.00", "0.20", 1)]))
+    second = kf.insert_invoice(invoice(customer_id, [line("B", "1", "1.00", "0.20", 1)]))
+    assert second == first + 1
+
+
+def test_missing_invoice_is_none(kf):
+    assert kf.get_invoice(424242) is None
+
+
+def test_unknown_currency_is_rejected(kf):
+    customer_id = kf.insert_customer(customer())
+    document = invoice(customer_id, [line("A", "1", "1.00", "0.20", 1)])
+    document["CurrencyCode"] = "JPY"
+    with pytest.raises(RejectedError) as caught:
+        kf.insert_invoice(document)
+    assert "JPY" in str(caught.value)
+
+
+def test_payments_insert_list_delete(kf):
+    customer_id = kf.insert_customer(customer())
+    number = kf.insert_invoice(invoice(customer_id, [line("A", "1", "10.00", "2.00", 1)]))
+    method = kf.payment_methods()[0]["MethodID"]
+    account = kf.bank_accounts()[0]["AccountID"]
+    payment_number = kf.insert_payment(payment(number, "12.00", method, account))
+    assert payment_number > 0
+    payments = kf.get_payments(number)
+    assert [(p["PayID"], p["PayAmount"]) for p in payments] == [(payment_number, Decimal("12.00"))]
+    assert kf.get_invoice(number)["AmountPaid"] == Decimal("12.00")
+    kf.delete_payment(number, payment_number)
+    assert kf.get_payments(number) == []
+
+
+def test_lookups(kf):
+    assert {"AccountID", "AccountName", "AccountCode"} <= set(kf.bank_accounts()[0])
+    assert {"MethodID", "MethodName"} <= set(kf.payment_methods()[0])
+    assert {"ID", "Name"} <= set(kf.customer_sources()[0])
+    assert {"id", "Code", "Name"} <= set(kf.nominal_codes()[0])
+    assert {Decimal("20"), Decimal("5"), Decimal("0")} <= {rate["Value"] for rate in kf.vat_rates()}
+    assert {"GBP", "EUR", "USD"} <= {currency["CurrencyCode"] for currency in kf.currencies()}
+
+
+def test_one_zeep_client_per_endpoint(sandbox):
+    first, second = make_client(sandbox), make_client(sandbox)
+    first.check_connection()
+    second.check_connection()
+    assert client_module._endpoints.get(first.url, first.timeout) is client_module._endpoints.get(
+        second.url, second.timeout)
+
+
+# ---------------------------------------------------------------------------- errors
+
+def test_bad_login(sandbox):
+    kf = make_client(sandbox, password="not-the-password")
+    with pytest.raises(AuthenticationError) as caught:
+        kf.currencies()
+    assert "username or password" in str(caught.value)
+    assert "not-the-password" not in str(caught.value)
+    assert "not-the-password" not in repr(caught.value)
+    assert "not-the-password" not in repr(kf)
+    assert not caught.value.transient
+
+
+def test_ip_not_in_access_list(sandbox, kf):
+    sandbox.configure(restrict_ips=True, allowed_ips=["192.0.2.10"])
+    with pytest.raises(IPNotAllowedError) as caught:
+        kf.currencies()
+    assert "127.0.0.1" in str(caught.value)
+
+
+def test_ip_authorisation_key_lets_the_call_through(sandbox):
+    sandbox.configure(restrict_ips=True, allowed_ips=[])
+    kf = make_client(sandbox, auto_auth_key=sandbox.auto_auth_key)
+    assert kf.check_connection() == "GBP"
+
+
+def test_http_500_is_transient(sandbox, kf):
+    sandbox.set_faults(operation="GetCurrencies", mode="http500", count=1)
+    with pytest.raises(UnavailableError) as caught:
+        kf.currencies()
+    assert caught.value.transient
+    assert "HTTP 500" in str(caught.value)
+    assert kf.currencies()  # the fault was for one call only
+
+
+def test_timeout_is_transient(sandbox):
+    kf = make_client(sandbox, timeout=(2, 0.5))
+    sandbox.set_faults(operation="GetBankAccounts", mode="timeout", count=1, stall_seconds=2)
+    with pytest.raises(UnavailableError) as caught:
+        kf.bank_accounts()
+    assert caught.value.transient
+    assert "did not answer" in str(caught.value)
+
+
+def test_connection_refused_is_transient():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    kf = KashFlowClient("user", "pass", url=f"http://127.0.0.1:{port}/api/service.asmx", timeout=(1, 1))
+    with pytest.raises(UnavailableError):
+        kf.currencies()
+
+
+def test_dropped_answer_after_commit_is_transient_and_the_work_is_done(sandbox, kf):
+    sandbox.set_faults(operation="InsertCustomer", mode="drop_after_commit", count=1)
+    with pytest.raises(UnavailableError):
+        kf.insert_customer(customer())
+    assert kf.get_customer_by_code("ODOO7") is not None
+
+
+def test_request_that_does_not_fit_the_contract(kf):
+    incomplete = customer()
+    del incomplete["EC"]
+    with pytest.raises(RequestError) as caught:
+        kf.insert_customer(incomplete)
+    assert "EC" in str(caught.value)
+
+
+def test_password_never_logged(sandbox, caplog):
+    kf = make_client(sandbox)
+    with caplog.at_level(logging.DEBUG, logger="zeep"):
+        kf.currencies()
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert "Password" in logged  # zeep did log the envelope
+    assert sandbox.password not in logged

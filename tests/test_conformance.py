@@ -1,0 +1,203 @@
+"""Conformance with KashFlow's real contract, using the copies of its WSDL kept beside the project.
+
+(a) Every request the client sends, captured on the wire, validates against the XML schema of KashFlow's
+    real WSDL (the live 2026 copy, and the 2017 copy apart from the two changes KashFlow made since).
+(b) A zeep client built from KashFlow's real WSDL, pointed at the sandbox, inserts a customer, an invoice
+    with lines and a payment and reads them back: the sandbox plays the real contract, not just ours.
+
+Where the reference copies are absent (they live outside the project), these tests skip and say so.
+"""
+
+import copy
+import datetime
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import zeep
+from lxml import etree
+from zeep import xsd
+
+from kashflow import client as client_module
+from kashflow import documents
+from kashflow.client import KashFlowClient
+from kashflow.snapshot import Address, CustomerSnapshot, LineSnapshot, Mapping, OrderSnapshot
+from kashflow.sync import sync_order
+
+REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "kashflow"
+WSDL_2026 = REFERENCE / "KashFlow-2026.wsdl"
+WSDL_2017 = REFERENCE / "KashFlow-2017.wsdl"
+SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
+XSD = "http://www.w3.org/2001/XMLSchema"
+SOAP_ENCODING = "http://schemas.xmlsoap.org/soap/encoding/"
+# What KashFlow added between the 2017 and the 2026 WSDL, among the elements the client sends:
+# DeleteInvoicePayment's InvoiceNumber and the Invoice's CIS reverse-charge fields.
+CIS_FIELDS = ("CISRCNetAmount", "CISRCVatAmount", "IsCISReverseCharge")
+# A stand-in for the SOAP-encoding schema the 2026 WSDL imports (zeep would fetch it from the internet).
+SOAP_ENCODING_STAND_IN = f"""<xs:schema xmlns:xs="{XSD}" targetNamespace="{SOAP_ENCODING}">
+  <xs:complexType name="Array"><xs:sequence><xs:any minOccurs="0" maxOccurs="unbounded" processContents="lax"/>
+  </xs:sequence><xs:anyAttribute processContents="lax"/></xs:complexType>
+</xs:schema>""".encode()
+
+pytestmark = pytest.mark.skipif(
+    not (WSDL_2026.exists() and WSDL_2017.exists()),
+    reason=f"KashFlow's reference WSDL copies are not at {REFERENCE} (they are kept outside the project)")
+
+
+def kashflow_schema(wsdl_path):
+    """The XML schema of KashFlow's own namespace, from a real WSDL, compiled by lxml."""
+    found = etree.parse(str(wsdl_path)).find(f".//{{{XSD}}}schema[@targetNamespace='KashFlow']")
+    # A root of its own that declares the prefixes the type references use ("s:int", "tns:Invoice").
+    schema = etree.Element(f"{{{XSD}}}schema", attrib=dict(found.attrib), nsmap={"s": XSD, "tns": "KashFlow"})
+    schema.extend(copy.deepcopy(child) for child in found)
+    return etree.XMLSchema(schema)
+
+
+class Recorder(zeep.Plugin):
+    """Keeps a copy of every envelope the client sends."""
+
+    def __init__(self):
+        self.sent = []
+
+    def egress(self, envelope, http_headers, operation, binding_options):
+        self.sent.append((operation.name, copy.deepcopy(envelope)))
+        return envelope, http_headers
+
+
+def a_paid_order():
+    customer = CustomerSnapshot(
+        code="ODOO31", name="Brightwater Crafts Ltd", contact_name="Priya Shah", email="accounts@brightwater.example",
+        phone="0161 496 0123", vat="GB123456789", is_company=True,
+        invoice_address=Address(street="Unit 4, Canal Works", city="Manchester", zip="M1 2AB", country_code="GB",
+                                country_name="United Kingdom"),
+        delivery_address=Address(street="9 Wharf Street", city="Salford", zip="M5 3EE", country_code="GB",
+                                 country_name="United Kingdom"))
+    lines = (
+        LineSnapshot("product", "Hand-thrown mug", Decimal("3"), Decimal("12.00"), Decimal("0"), Decimal("36.00"),
+                     Decimal("7.20"), Decimal("43.20"), Decimal("20")),
+        LineSnapshot("delivery", "DPD next day", Decimal("1"), Decimal("6.50"), Decimal("0"), Decimal("6.50"),
+                     Decimal("1.30"), Decimal("7.80"), Decimal("20")),
+    )
+    return OrderSnapshot(
+        name="S00031", customer=customer, lines=lines, currency_code="GBP", home_currency_code="GBP",
+        exchange_rate=Decimal("1"), date_paid=datetime.date(2026, 11, 20), amount_untaxed=Decimal("42.50"),
+        amount_tax=Decimal("8.50"), amount_total=Decimal("51.00"), amount_paid=Decimal("51.00"), include_vat=True)
+
+
+@pytest.fixture
+def recorded_requests(sandbox):
+    """Every request of a full sync (and the other calls the client makes), as sent on the wire."""
+    kf = KashFlowClient(sandbox.username, sandbox.password, url=sandbox.service_url,
+                        auto_auth_key=sandbox.auto_auth_key)
+    recorder = Recorder()
+    zeep_client = client_module._endpoints.get(kf.url, kf.timeout)[0]
+    zeep_client.plugins.append(recorder)
+    try:
+        methods = kf.payment_methods()
+        accounts = kf.bank_accounts()
+        nominals = {nominal["Code"]: nominal["id"] for nominal in kf.nominal_codes()}
+        kf.customer_sources()
+        kf.vat_rates()
+        mapping = Mapping(methods[0]["MethodID"], accounts[0]["AccountID"], 0, nominals[4000], nominals[4900])
+        outcome = sync_order(kf, a_paid_order(), mapping)
+        sync_order(kf, a_paid_order(), mapping)  # the look-up path: by code, by reference, payments listed
+        kf.get_customer_by_id(outcome.customer_id)
+        kf.delete_payment(outcome.invoice_number, outcome.payment_number)
+        kf.authorise_ip()
+    finally:
+        zeep_client.plugins.remove(recorder)
+    return recorder.sent
+
+
+def body_of(envelope):
+    return envelope.find(f"{{{SOAP_ENV}}}Body")[0]
+
+
+def test_every_request_validates_against_kashflow_2026(recorded_requests):
+    schema = kashflow_schema(WSDL_2026)
+    operations = set()
+    for operation, envelope in recorded_requests:
+        request = body_of(envelope)
+        assert schema.validate(request), f"{operation}: {schema.error_log}"
+        operations.add(operation)
+    assert {"InsertCustomer", "UpdateCustomer", "GetCustomer", "InsertInvoice", "UpdateInvoice", "GetInvoice",
+            "GetInvoicesForCustomer", "InsertInvoicePayment", "GetInvoicePayment", "DeleteInvoicePayment",
+            "AutoAuthIP", "GetCustomerByID"} <= operations
+
+
+def without_2026_additions(request):
+    """A copy of a request without the elements KashFlow's WSDL gained after 2017."""
+    request = copy.deepcopy(request)
+    removable = []
+    if request.tag == "{KashFlow}DeleteInvoicePayment":
+        removable += request.findall("{KashFlow}InvoiceNumber")
+    for invoice in request.iter("{KashFlow}Inv"):
+        removable += [element for name in CIS_FIELDS for element in invoice.findall(f"{{KashFlow}}{name}")]
+    for element in removable:
+        element.getparent().remove(element)
+    return request
+
+
+def test_every_request_validates_against_kashflow_2017_but_for_later_additions(recorded_requests):
+    schema = kashflow_schema(WSDL_2017)
+    for operation, envelope in recorded_requests:
+        request = without_2026_additions(body_of(envelope))
+        assert schema.validate(request), f"{operation}: {schema.error_log}"
+
+
+class _OfflineTransport(zeep.Transport):
+    """Serves the SOAP-encoding schema locally: the machine running the tests may have no internet."""
+
+    def load(self, url):
+        if url.rstrip("/") == SOAP_ENCODING.rstrip("/"):
+            return SOAP_ENCODING_STAND_IN
+        return super().load(url)
+
+
+@pytest.mark.parametrize("wsdl", [WSDL_2026, WSDL_2017], ids=["2026", "2017"])
+def test_client_built_from_kashflow_wsdl_works_against_the_sandbox(sandbox, wsdl):
+    # Not strict: KashFlow answers with today's Invoice type, whose CIS fields a 2017 client does not know.
+    real = zeep.Client(str(wsdl), transport=_OfflineTransport(), settings=zeep.Settings(strict=False))
+    service = real.create_service("{KashFlow}KashFlowAPISoap", sandbox.service_url)
+    credentials = {"UserName": sandbox.username, "Password": sandbox.password}
+    now = datetime.datetime(2026, 11, 20, 12, 0)
+
+    customer = documents.customer_document(a_paid_order().customer, source_id=0, now=now)
+    inserted = service.InsertCustomer(custr=customer, **credentials)
+    assert inserted.Status == "OK", inserted.StatusDetail
+    customer_id = inserted.InsertCustomerResult
+
+    line_type = real.get_type("{KashFlow}InvoiceLine")
+    lines = [{"Quantity": Decimal("2"), "Description": "Hand-thrown mug", "Rate": Decimal("12.00"),
+              "ChargeType": 0, "VatRate": Decimal("20"), "VatAmount": Decimal("4.80"), "ProductID": 0,
+              "Sort": 1, "ProjID": 0, "LineID": 0}]
+    invoice = {
+        "InvoiceDBID": 0, "InvoiceNumber": 0, "InvoiceDate": now, "DueDate": now, "CustomerID": customer_id,
+        "Paid": 0, "CustomerReference": "S00031", "SuppressTotal": 0, "ProjectID": 0, "CurrencyCode": "GBP",
+        "ExchangeRate": Decimal("1"), "NetAmount": Decimal("0"), "VATAmount": Decimal("0"),
+        "AmountPaid": Decimal("0"), "UseCustomDeliveryAddress": False,
+        "Lines": {"anyType": [xsd.AnyObject(line_type, line) for line in lines]},
+    }
+    created = service.InsertInvoice(Inv=invoice, **credentials)
+    assert created.Status == "OK", created.StatusDetail
+    number = created.InsertInvoiceResult
+    assert number > 0
+
+    methods = service.GetInvPayMethods(**credentials).GetInvPayMethodsResult.PaymentMethod
+    accounts = service.GetBankAccounts(**credentials).GetBankAccountsResult.BankAccount
+    paid = service.InsertInvoicePayment(InvoicePayment={
+        "PayID": 0, "PayInvoice": number, "PayDate": now, "PayNote": "Odoo order S00031",
+        "PayMethod": methods[0].MethodID, "PayAccount": accounts[0].AccountID, "PayAmount": Decimal("28.80"),
+    }, **credentials)
+    assert paid.Status == "OK", paid.StatusDetail
+
+    read = service.GetInvoice(InvoiceNumber=number, **credentials).GetInvoiceResult
+    assert read.CustomerReference == "S00031"
+    assert read.NetAmount == Decimal("24.00")
+    assert read.VATAmount == Decimal("4.80")
+    assert read.AmountPaid == Decimal("28.80")
+    assert [line.Description for line in read.Lines.anyType] == ["Hand-thrown mug"]
+    payments = service.GetInvoicePayment(InvoiceNumber=number, **credentials).GetInvoicePaymentResult.Payment
+    assert [payment.PayAmount for payment in payments] == [Decimal("28.80")]
+    found = service.GetCustomer(CustomerCode="ODOO31", **credentials).GetCustomerResult
+    assert found.CustomerID == customer_id
