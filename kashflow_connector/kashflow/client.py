@@ -17,6 +17,7 @@ import threading
 from pathlib import Path
 
 import requests
+import requests.adapters
 import zeep
 import zeep.exceptions
 import zeep.helpers
@@ -50,6 +51,22 @@ _NOT_FOUND_MARKERS = ("there is no customer", "no customer with", "there is no i
 log_filter.install()
 
 
+class _TimeoutAdapter(requests.adapters.HTTPAdapter):
+    """An HTTP adapter that gives every request the endpoint's ``(connect, read)`` timeouts.
+
+    Set on the session rather than passed with each call, so the timeouts hold whatever zeep passes on.
+    """
+
+    def __init__(self, timeout):
+        super().__init__()
+        self.timeout = timeout
+
+    def send(self, request, **kwargs):
+        if kwargs.get("timeout") is None:
+            kwargs["timeout"] = self.timeout
+        return super().send(request, **kwargs)
+
+
 class _Endpoints:
     """One zeep client per KashFlow address (and timeouts) per process, each with its own HTTP session."""
 
@@ -65,7 +82,10 @@ class _Endpoints:
             if endpoint is None:
                 session = requests.Session()
                 session.headers["User-Agent"] = APP_NAME
-                transport = zeep.Transport(session=session, operation_timeout=timeout)
+                adapter = _TimeoutAdapter(timeout)
+                session.mount("https://", adapter)
+                session.mount("http://", adapter)
+                transport = zeep.Transport(session=session)
                 client = zeep.Client(str(WSDL_PATH), transport=transport, settings=zeep.Settings(strict=True))
                 endpoint = self._clients[key] = (client, client.create_service(BINDING, url))
             return endpoint

@@ -28,8 +28,7 @@ KASHFLOW_STATES = [
 JOB_CHANNEL = "root.kashflow"
 JOB_MAX_RETRIES = 8
 # Order fields whose change alters what KashFlow holds for a sent order.
-ORDER_CONTENT_FIELDS = {"partner_id", "partner_invoice_id", "partner_shipping_id", "order_line", "currency_id",
-                        "amount_total", "amount_untaxed", "amount_tax"}
+ORDER_CONTENT_FIELDS = {"partner_id", "partner_invoice_id", "partner_shipping_id", "order_line", "currency_id"}
 # Contact fields that end up on the KashFlow customer or the invoice's delivery address.
 PARTNER_CONTENT_FIELDS = {"name", "email", "phone", "mobile", "street", "street2", "city", "zip", "state_id",
                           "country_id", "vat", "parent_id", "is_company", "company_name"}
@@ -50,18 +49,13 @@ class SaleOrder(models.Model):
                                        help="A digest of what was last sent, to notice later changes.")
     kashflow_paid_date = fields.Date(string="Paid On", copy=False, readonly=True)
     kashflow_sent_at = fields.Datetime(string="Sent to KashFlow", copy=False, readonly=True)
-    kashflow_job_count = fields.Integer(compute="_compute_kashflow_job_count")
+    kashflow_enabled = fields.Boolean(related="company_id.kashflow_enabled")
 
     # ------------------------------------------------------------------ display
 
     def _kashflow_identity_key(self):
         self.ensure_one()
         return f"kashflow_connector:sale.order:{self.id}"
-
-    def _compute_kashflow_job_count(self):
-        jobs = self.env["queue.job"].sudo()
-        for order in self:
-            order.kashflow_job_count = jobs.search_count([("identity_key", "=", order._kashflow_identity_key())])
 
     def action_kashflow_open_history(self):
         """The order's KashFlow jobs: when they ran, how often, and what they said."""
