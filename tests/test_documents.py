@@ -8,17 +8,11 @@ checks the documents against figures a bookkeeper would see on the Odoo order.
 import datetime
 import functools
 import re
-import sys
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import pytest
 from lxml import etree
-
-# The addon's own __init__ imports its Odoo models, so the plain-Python package is imported as `kashflow`.
-ADDON = Path(__file__).resolve().parent.parent / "kashflow_connector"
-if str(ADDON) not in sys.path:
-    sys.path.insert(0, str(ADDON))
 
 from kashflow import documents
 from kashflow.snapshot import (
@@ -29,7 +23,7 @@ from kashflow.snapshot import (
     OrderSnapshot,
 )
 
-WSDL = ADDON / "kashflow" / "wsdl" / "kashflow.wsdl"
+WSDL = Path(documents.__file__).resolve().parent / "wsdl" / "kashflow.wsdl"
 XSD = {"s": "http://www.w3.org/2001/XMLSchema"}
 
 MAPPING = Mapping(

@@ -107,7 +107,7 @@ class KashFlowClient:
     :param timeout: ``(connect, read)`` seconds.
     """
 
-    def __init__(self, username, password, url=PRODUCTION_URL, auto_auth_key=None, app_name=APP_NAME,
+    def __init__(self, username, password, *, url=PRODUCTION_URL, auto_auth_key=None, app_name=APP_NAME,
                  timeout=(CONNECT_TIMEOUT, READ_TIMEOUT)):
         if not username or not password:
             raise AuthenticationError("The KashFlow username and password are required.")

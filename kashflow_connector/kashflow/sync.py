@@ -56,7 +56,7 @@ def sync_order(client, order, mapping, known=Known(), now=None):
 
     customer_id, customer_created = _sync_customer(client, customer, order.customer.email, known.customer_id)
     invoice_number, invoice_id, invoice_created = _sync_invoice(
-        client, order, mapping, customer_id, known.invoice_number, may_exist=not customer_created)
+        client, order, mapping, customer_id, known_number=known.invoice_number, may_exist=not customer_created)
     payment_number = _sync_payment(client, order, mapping, invoice_number, known.payment_number)
     return Outcome(customer_id, invoice_number, invoice_id, payment_number, customer_created, invoice_created)
 
@@ -81,7 +81,7 @@ def _sync_customer(client, customer, email, known_id):
     return client.insert_customer(customer), True
 
 
-def _sync_invoice(client, order, mapping, customer_id, known_number, may_exist):
+def _sync_invoice(client, order, mapping, customer_id, *, known_number, may_exist):
     """Insert or update the order's invoice; return its number, its KashFlow id and whether it is new."""
     number = known_number
     if not number and may_exist:

@@ -1,2 +1,1 @@
-from . import test_settings
-from . import test_sync
+from . import test_settings, test_sync
