@@ -179,7 +179,7 @@ def test(pytest_args):
         print(f"devenv: database ready in {time.monotonic() - started:.0f} s; running the tests")
         result = subprocess.run(
             [sys.executable, "-m", "pytest", "tests", f"{ADDON}/tests", f"--odoo-config={config}",
-             f"--odoo-database={dbname}", "--odoo-log-level=warn", *pytest_args], check=False, cwd=ROOT)
+             f"--odoo-database={dbname}", "--odoo-log-level=warn", "--odoo-http", *pytest_args], check=False, cwd=ROOT)
         return result.returncode
     finally:
         try:
