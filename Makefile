@@ -1,19 +1,32 @@
 # The project's entry points. Odoo 18 must be importable by $(PYTHON) (see README.md).
 PYTHON ?= python3
+DEPS := .tmp/deps.installed
 
-.PHONY: test install-deps lint sandbox
+.PHONY: demo test lint bench sandbox install-deps
 
-## Run the whole test suite in a throwaway database (PostgreSQL found or started here).
-test:
-	$(PYTHON) tools/devenv.py test
+## Start everything for a look: PostgreSQL, the KashFlow sandbox, Odoo with the addon and demo data.
+## `make demo RESET=1` starts over from an empty database.
+demo: $(DEPS)
+	$(PYTHON) tools/devenv.py demo $(if $(RESET),--reset)
 
-## Install the Python packages the addon and its tests need (not Odoo itself).
-install-deps:
-	$(PYTHON) -m pip install -r requirements-test.txt
+## Run the whole test suite in a throwaway database. Extra pytest arguments: make test ARGS="-k resend".
+test: $(DEPS)
+	$(PYTHON) tools/devenv.py test $(ARGS)
 
-lint:
+## ruff and pylint-odoo, with the configurations kept in this repository.
+lint: $(DEPS)
 	$(PYTHON) -m ruff check .
+	$(PYTHON) -m pylint --rcfile=.pylintrc kashflow_connector
 
-## Start the KashFlow sandbox on http://127.0.0.1:8089/ (data in .tmp/sandbox.sqlite3).
+## Benchmarks against the sandbox; they print figures.
+bench: $(DEPS)
+	$(PYTHON) tools/bench.py
+
+## The KashFlow sandbox alone, on http://127.0.0.1:8089/ (user demo, password demo).
 sandbox:
 	mkdir -p .tmp && $(PYTHON) -m kashflow_sandbox --port 8089 --data .tmp/sandbox.sqlite3
+
+## The Python packages the addon, its tests and the tools need (not Odoo itself, see README.md).
+install-deps $(DEPS): requirements.txt requirements-test.txt
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check -r requirements-test.txt
+	mkdir -p .tmp && touch $(DEPS)

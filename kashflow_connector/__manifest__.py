@@ -4,7 +4,7 @@
     "version": "18.0.1.0.0",
     "category": "Accounting/Accounting",
     "license": "LGPL-3",
-    "author": "kashflow_connector",
+    "author": "kashflow_connector contributors",
     "website": "https://github.com/kashflow-connector/kashflow_connector",
     "depends": ["sale_management", "account", "queue_job"],
     "external_dependencies": {"python": ["zeep"]},
@@ -18,6 +18,4 @@
         "views/res_config_settings_views.xml",
         "views/kashflow_menus.xml",
     ],
-    "installable": True,
-    "application": False,
 }

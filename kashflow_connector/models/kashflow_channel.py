@@ -1,4 +1,4 @@
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.osv import expression
 
 
@@ -15,10 +15,10 @@ class KashflowChannel(models.Model):
     team_id = fields.Many2one("crm.team", string="Sales Channel", required=True, ondelete="cascade",
                               domain="['|', ('company_id', '=', False), ('company_id', '=', company_id)]")
     payment_method_id = fields.Many2one(
-        "kashflow.lookup", string="Payment Method", ondelete="restrict",
+        "kashflow.lookup", ondelete="restrict",
         domain="[('company_id', '=', company_id), ('kind', '=', 'payment_method')]")
     bank_account_id = fields.Many2one(
-        "kashflow.lookup", string="Bank Account", ondelete="restrict",
+        "kashflow.lookup", ondelete="restrict",
         domain="[('company_id', '=', company_id), ('kind', '=', 'bank_account')]")
     source_id = fields.Many2one(
         "kashflow.lookup", string="Customer Source", ondelete="restrict",
@@ -81,12 +81,12 @@ class KashflowChannel(models.Model):
                                   for channel in complete])
         held = self.env["sale.order"].sudo().search(
             expression.AND([[("kashflow_state", "=", "needs_mapping")], channels]))
-        held._kashflow_route(_("Sales channel mapped."))
+        held._kashflow_route(self.env._("Sales channel mapped."))
 
     def action_open_held_orders(self):
         return {
             "type": "ir.actions.act_window",
-            "name": _("Orders waiting for this mapping"),
+            "name": self.env._("Orders waiting for this mapping"),
             "res_model": "sale.order",
             "view_mode": "list,form",
             "domain": [("team_id", "in", self.team_id.ids), ("company_id", "in", self.company_id.ids),

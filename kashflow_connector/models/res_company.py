@@ -1,4 +1,4 @@
-from odoo import _, fields, models
+from odoo import fields, models
 from odoo.exceptions import UserError
 
 from ..kashflow.client import PRODUCTION_URL, KashFlowClient
@@ -53,8 +53,8 @@ class ResCompany(models.Model):
         self.ensure_one()
         company = self.sudo()
         if not company.kashflow_username or not company.kashflow_password:
-            raise UserError(_("Enter the KashFlow username and password of %s in Settings > KashFlow first.",
-                              self.name))
+            raise UserError(self.env._(
+                "Enter the KashFlow username and password of %s in Settings > KashFlow first.", self.name))
         return KashFlowClient(
             company.kashflow_username, company.kashflow_password, url=company.kashflow_url or PRODUCTION_URL,
             auto_auth_key=company.kashflow_auto_auth_key or None)

@@ -1,4 +1,4 @@
-from odoo import _, fields, models
+from odoo import fields, models
 
 from ..kashflow.exceptions import (
     AuthenticationError,
@@ -31,20 +31,20 @@ class ResConfigSettings(models.TransientModel):
         try:
             home_currency = company._kashflow_client().check_connection()
         except AuthenticationError:
-            return self._kashflow_notify("danger", _(
+            return self._kashflow_notify("danger", self.env._(
                 "KashFlow refused the username or password. Check them; if KashFlow's \"separate API "
                 "password\" is on, enter that password."))
         except IPNotAllowedError as error:
-            return self._kashflow_notify("danger", _(
+            return self._kashflow_notify("danger", self.env._(
                 "KashFlow refused this server's IP address (%(detail)s). In KashFlow, under API Settings, add "
                 "the address to the access list, or enter the IP Authorisation Key here.", detail=error.detail))
         except UnavailableError as error:
-            return self._kashflow_notify("danger", _(
+            return self._kashflow_notify("danger", self.env._(
                 "KashFlow could not be reached (%(reason)s). Check the KashFlow address and this server's "
                 "internet connection, then try again.", reason=error.detail))
         except KashFlowError as error:
             return self._kashflow_notify("danger", error.message)
-        return self._kashflow_notify("success", _(
+        return self._kashflow_notify("success", self.env._(
             "Connected to KashFlow as %(user)s (home currency %(currency)s).",
             user=company.sudo().kashflow_username, currency=home_currency or "?"))
 
@@ -57,7 +57,7 @@ class ResConfigSettings(models.TransientModel):
             counts = company._kashflow_download_data()
         except KashFlowError as error:
             return self._kashflow_notify("danger", error.message)
-        return self._kashflow_notify("success", _(
+        return self._kashflow_notify("success", self.env._(
             "Downloaded from KashFlow: %(methods)s payment methods, %(banks)s bank accounts, %(sources)s customer "
             "sources, %(nominals)s nominal codes, %(currencies)s currencies. Now map your sales channels.",
             methods=counts["payment_method"], banks=counts["bank_account"], sources=counts["customer_source"],
@@ -71,7 +71,7 @@ class ResConfigSettings(models.TransientModel):
             "type": "ir.actions.client",
             "tag": "display_notification",
             "params": {
-                "title": _("KashFlow connection"),
+                "title": self.env._("KashFlow connection"),
                 "message": message,
                 "type": kind,
                 "sticky": kind != "success",

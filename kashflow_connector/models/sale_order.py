@@ -3,7 +3,7 @@ from decimal import Decimal
 
 import psycopg2
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import float_repr
 
@@ -62,7 +62,7 @@ class SaleOrder(models.Model):
         self.ensure_one()
         return {
             "type": "ir.actions.act_window",
-            "name": _("KashFlow history of %s", self.name),
+            "name": self.env._("KashFlow history of %s", self.name),
             "res_model": "queue.job",
             "view_mode": "list,form",
             "domain": [("identity_key", "=", self._kashflow_identity_key())],
@@ -91,13 +91,14 @@ class SaleOrder(models.Model):
         if not orders:
             return
         orders.write({"kashflow_paid_date": paid_date or fields.Date.context_today(self)})
-        orders._kashflow_route(_("Order paid."))
+        orders._kashflow_route(self.env._("Order paid."))
 
     def _kashflow_route(self, event):
         """Decide for each order: excluded, waiting for a mapping, or queued for KashFlow; say so in the chatter."""
         channels = self.env["kashflow.channel"].sudo().search(
             [("company_id", "in", self.company_id.ids), ("team_id", "in", self.team_id.ids)])
         channel_of = {(channel.company_id, channel.team_id): channel for channel in channels}
+        labels = dict(self._fields["kashflow_state"]._description_selection(self.env))
         to_queue = self.browse()
         for order in self:
             company = order.company_id
@@ -106,49 +107,51 @@ class SaleOrder(models.Model):
             if company.kashflow_start_date and order.kashflow_paid_date \
                     and order.kashflow_paid_date < company.kashflow_start_date:
                 state = "excluded"
-                reason = _("Paid on %(paid)s, before the KashFlow start date %(start)s.",
-                           paid=order.kashflow_paid_date, start=company.kashflow_start_date)
+                reason = self.env._("Paid on %(paid)s, before the KashFlow start date %(start)s.",
+                                    paid=order.kashflow_paid_date, start=company.kashflow_start_date)
             elif channel and channel.marketplace_fulfilled and not company.kashflow_send_fba:
                 state = "excluded"
-                reason = _("Marketplace-fulfilled channel %s: such orders are not sent (see Settings > KashFlow).",
-                           channel.team_id.name)
+                reason = self.env._(
+                    "Marketplace-fulfilled channel %s: such orders are not sent (see Settings > KashFlow).",
+                    channel.team_id.name)
             elif not order.team_id:
                 state = "needs_mapping"
-                reason = _("The order has no sales channel: set its Sales Team, then resend it.")
+                reason = self.env._("The order has no sales channel: set its Sales Team, then resend it.")
             elif not channel or not channel.is_complete:
                 state = "needs_mapping"
-                reason = _("Map the sales channel %(channel)s in KashFlow > Channel Mapping (missing: %(missing)s).",
-                           channel=order.team_id.name,
-                           missing=channel._missing_description() if channel else _("everything"))
+                reason = self.env._(
+                    "Map the sales channel %(channel)s in Sales > Configuration > KashFlow > Channel Mapping "
+                    "(missing: %(missing)s).",
+                    channel=order.team_id.name,
+                    missing=channel._missing_description() if channel else self.env._("everything"))
             else:
                 state = "queued"
                 to_queue |= order
             order.write({"kashflow_state": state, "kashflow_reason": reason})
-            order._kashflow_log(_("%(event)s KashFlow: %(state)s.", event=event,
-                                  state=dict(self._fields["kashflow_state"]._description_selection(self.env))[state]),
-                                reason)
+            order._kashflow_log(self.env._("%(event)s KashFlow: %(state)s.", event=event, state=labels[state]), reason)
         to_queue._kashflow_enqueue()
 
     def _kashflow_enqueue(self):
         for order in self:
             order.with_delay(
                 channel=JOB_CHANNEL, identity_key=order._kashflow_identity_key(), max_retries=JOB_MAX_RETRIES,
-                description=_("Send %s to KashFlow", order.name),
+                description=self.env._("Send %s to KashFlow", order.name),
             )._kashflow_sync_job()
 
     def action_kashflow_resend(self):
         """Send again: updates the invoice of a sent or changed order, retries a failed or held one."""
         not_paid = self.filtered(lambda order: not order._kashflow_is_paid())
         if not_paid:
-            raise UserError(_("Only paid orders go to KashFlow; not paid yet: %s", ", ".join(not_paid.mapped("name"))))
+            raise UserError(self.env._("Only paid orders go to KashFlow; not paid yet: %s",
+                                       ", ".join(not_paid.mapped("name"))))
         disabled = self.company_id.filtered(lambda company: not company.kashflow_enabled)
         if disabled:
-            raise UserError(_("KashFlow is not switched on for %s (Settings > KashFlow).",
-                              ", ".join(disabled.mapped("name"))))
+            raise UserError(self.env._("KashFlow is not switched on for %s (Settings > KashFlow).",
+                                       ", ".join(disabled.mapped("name"))))
         orders = self.filtered(lambda order: order.kashflow_state != "queued")
         for order in orders.filtered(lambda order: not order.kashflow_paid_date):
             order.kashflow_paid_date = fields.Date.context_today(order)
-        orders.sudo()._kashflow_route(_("Resend requested by %s.", self.env.user.name))
+        orders.sudo()._kashflow_route(self.env._("Resend requested by %s.", self.env.user.name))
         return True
 
     # ------------------------------------------------------------------ change detection
@@ -168,8 +171,9 @@ class SaleOrder(models.Model):
         for order in self.sudo().filtered(lambda order: order.kashflow_state == "sent" and order.kashflow_fingerprint):
             if documents.fingerprint(order._kashflow_snapshot()) != order.kashflow_fingerprint:
                 order.kashflow_state = "changed"
-                order._kashflow_log(_("Changed since it was sent to KashFlow: resend it to update invoice %s.",
-                                      order.kashflow_invoice_number))
+                order._kashflow_log(self.env._(
+                    "Changed since it was sent to KashFlow: resend it to update invoice %s.",
+                    order.kashflow_invoice_number))
 
     @api.model
     def _kashflow_flag_changed_for_partners(self, partners):
@@ -188,10 +192,10 @@ class SaleOrder(models.Model):
         self.ensure_one()
         order = self.sudo().with_company(self.company_id)
         if not order._kashflow_lock():
-            raise RetryableJobError(_("Order %s is being sent by another job.", order.name), seconds=30,
-                                    ignore_retry=True)
+            raise RetryableJobError(self.env._("Order %s is being sent by another job.", order.name),
+                                    seconds=30, ignore_retry=True)
         if order.kashflow_state != "queued":
-            return _("Nothing to do: %(order)s is %(state)s.", order=order.name, state=order.kashflow_state)
+            return self.env._("Nothing to do: %(order)s is %(state)s.", order=order.name, state=order.kashflow_state)
         try:
             snapshot = order._kashflow_snapshot()
             mapping = order._kashflow_mapping()
@@ -203,11 +207,18 @@ class SaleOrder(models.Model):
             outcome = sync_order(order.company_id._kashflow_client(), snapshot, mapping, known)
         except UnavailableError as error:
             if order._kashflow_last_attempt():
-                return order._kashflow_fail(_("%s Gave up after repeated attempts; resend the order later.",
-                                              error.message))
+                return order._kashflow_fail(self.env._(
+                    "%s Gave up after repeated attempts; resend the order later.", error.message))
             raise RetryableJobError(error.message) from None
         except (KashFlowError, documents.DocumentError, UserError) as error:
             return order._kashflow_fail(str(error))
+        except psycopg2.Error:
+            raise  # the job runner retries concurrency errors; others fail the job visibly
+        except Exception as error:  # noqa: BLE001 - an order must never stay "queued" because of a bug
+            _logger.exception("Unexpected error while sending %s to KashFlow", order.name)
+            return order._kashflow_fail(self.env._(
+                "Unexpected error (%s); the details are in the server log. Resend the order once it is fixed.",
+                type(error).__name__))
         partner.kashflow_customer_id = outcome.customer_id
         order.write({
             "kashflow_state": "sent", "kashflow_reason": False, "kashflow_sent_at": fields.Datetime.now(),
@@ -215,9 +226,9 @@ class SaleOrder(models.Model):
             "kashflow_payment_number": outcome.payment_number,
             "kashflow_fingerprint": documents.fingerprint(snapshot),
         })
-        verb = _("created") if outcome.invoice_created else _("updated")
-        message = _("KashFlow invoice %(number)s %(verb)s, with payment %(payment)s.",
-                    number=outcome.invoice_number, verb=verb, payment=outcome.payment_number)
+        verb = self.env._("created") if outcome.invoice_created else self.env._("updated")
+        message = self.env._("KashFlow invoice %(number)s %(verb)s, with payment %(payment)s.",
+                             number=outcome.invoice_number, verb=verb, payment=outcome.payment_number)
         order._kashflow_log(message)
         return message
 
@@ -237,7 +248,7 @@ class SaleOrder(models.Model):
 
     def _kashflow_fail(self, reason):
         self.write({"kashflow_state": "failed", "kashflow_reason": reason})
-        self._kashflow_log(_("Could not be sent to KashFlow."), reason)
+        self._kashflow_log(self.env._("Could not be sent to KashFlow."), reason)
         return reason
 
     def _kashflow_log(self, message, detail=None):
@@ -251,8 +262,9 @@ class SaleOrder(models.Model):
         channel = self.env["kashflow.channel"].search(
             [("company_id", "=", self.company_id.id), ("team_id", "=", self.team_id.id)], limit=1)
         if not channel.is_complete:
-            raise UserError(_("Map the sales channel %s in KashFlow > Channel Mapping.",
-                              self.team_id.name or _("(none)")))
+            raise UserError(self.env._(
+                "Map the sales channel %s in Sales > Configuration > KashFlow > Channel Mapping.",
+                self.team_id.name or self.env._("(none)")))
         return Mapping(
             payment_method_id=channel.payment_method_id.kashflow_id,
             bank_account_id=channel.bank_account_id.kashflow_id,
@@ -265,7 +277,7 @@ class SaleOrder(models.Model):
         known = self.env["kashflow.lookup"].search(
             [("company_id", "=", self.company_id.id), ("kind", "=", "currency")]).mapped("code")
         if known and snapshot.currency_code not in known:
-            raise UserError(_(
+            raise UserError(self.env._(
                 "The KashFlow account has no currency %(currency)s (it has %(known)s). Add it in KashFlow under "
                 "Settings > Currencies, click Download Data in Settings > KashFlow, then resend the order.",
                 currency=snapshot.currency_code, known=", ".join(sorted(known))))
@@ -319,4 +331,3 @@ def _address(partner):
         state=partner.state_id.name or "", zip=partner.zip or "", country_code=partner.country_id.code or "",
         country_name=partner.country_id.name or "",
     )
-
