@@ -7,8 +7,9 @@ converges on one customer per contact, one invoice per order and one payment per
 - the documents are built, and the totals checked, before anything is sent;
 - the customer is the one already known, else the one with the connector's code, else the one with the
   contact's email, else a new one;
-- the invoice is the one already known (updated, lines replaced), else an invoice of that customer whose
-  reference is the order's name (left by an earlier attempt that never heard back), else a new one;
+- the invoice is the one already known (updated, lines replaced), else, when an earlier attempt may have
+  created it without hearing back, an invoice of that customer whose reference is the order's name, else a
+  new one;
 - the payment is the one on the invoice with the order's amount; a payment of ours with another amount is
   replaced.
 
@@ -24,11 +25,16 @@ from .exceptions import RejectedError
 
 @dataclass(frozen=True)
 class Known:
-    """What an earlier, successful run recorded for this order (0 = nothing yet)."""
+    """What earlier runs recorded for this order (0 = nothing yet).
+
+    ``earlier_attempt`` says that an earlier run may have reached KashFlow without recording the outcome (it
+    timed out, lost KashFlow's answer or died): the invoice is then looked for before one is created.
+    """
 
     customer_id: int = 0
     invoice_number: int = 0
     payment_number: int = 0
+    earlier_attempt: bool = False
 
 
 @dataclass(frozen=True)
@@ -56,7 +62,8 @@ def sync_order(client, order, mapping, known=Known(), now=None):
 
     customer_id, customer_created = _sync_customer(client, customer, order.customer.email, known.customer_id)
     invoice_number, invoice_id, invoice_created = _sync_invoice(
-        client, order, mapping, customer_id, known_number=known.invoice_number, may_exist=not customer_created)
+        client, order, mapping, customer_id, known_number=known.invoice_number,
+        may_exist=known.earlier_attempt and not customer_created)
     payment_number = _sync_payment(client, order, mapping, invoice_number, known.payment_number)
     return Outcome(customer_id, invoice_number, invoice_id, payment_number, customer_created, invoice_created)
 

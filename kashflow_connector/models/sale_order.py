@@ -49,6 +49,8 @@ class SaleOrder(models.Model):
                                        help="A digest of what was last sent, to notice later changes.")
     kashflow_paid_date = fields.Date(string="Paid On", copy=False, readonly=True)
     kashflow_sent_at = fields.Datetime(string="Sent to KashFlow", copy=False, readonly=True)
+    kashflow_attempts = fields.Integer(string="KashFlow Attempts", copy=False, readonly=True,
+                                       help="How many times a job started sending the order.")
     kashflow_enabled = fields.Boolean(related="company_id.kashflow_enabled")
 
     # ------------------------------------------------------------------ display
@@ -203,7 +205,9 @@ class SaleOrder(models.Model):
             partner = order.partner_id.commercial_partner_id
             known = Known(customer_id=partner.kashflow_customer_id,
                           invoice_number=order.kashflow_invoice_number,
-                          payment_number=order.kashflow_payment_number)
+                          payment_number=order.kashflow_payment_number,
+                          earlier_attempt=bool(order.kashflow_attempts or order._kashflow_job_retries()))
+            order.kashflow_attempts += 1
             outcome = sync_order(order.company_id._kashflow_client(), snapshot, mapping, known)
         except UnavailableError as error:
             if order._kashflow_last_attempt():
@@ -242,8 +246,15 @@ class SaleOrder(models.Model):
         self.invalidate_recordset()
         return True
 
+    def _kashflow_current_job(self):
+        return self.env["queue.job"].sudo().search([("uuid", "=", self.env.context.get("job_uuid"))], limit=1)
+
+    def _kashflow_job_retries(self):
+        """How many earlier tries of the running job there were (a job requeued after its worker died counts)."""
+        return self._kashflow_current_job().retry
+
     def _kashflow_last_attempt(self):
-        job = self.env["queue.job"].sudo().search([("uuid", "=", self.env.context.get("job_uuid"))], limit=1)
+        job = self._kashflow_current_job()
         return bool(job) and job.max_retries and job.retry + 1 >= job.max_retries
 
     def _kashflow_fail(self, reason):
