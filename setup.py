@@ -37,8 +37,8 @@ setup(
     packages=packages,
     package_dir={f"odoo.addons.{ADDON}": ADDON},
     package_data={f"odoo.addons.{ADDON}": [
-        "__manifest__.py", "README.md", "i18n/*.pot", "i18n/*.po", "security/*", "data/*.xml", "views/*.xml",
-        "static/description/*", "static/src/**/*", "kashflow/wsdl/*.wsdl",
+        "README.rst", "i18n/*.pot", "i18n/*.po", "security/*", "data/*.xml", "views/*.xml",
+        "static/description/*", "static/src/**/*", "static/tests/**/*", "kashflow/wsdl/*.wsdl",
     ]},
     classifiers=[
         "Programming Language :: Python",

@@ -1,11 +1,9 @@
-from . import (
-    account_move,
-    kashflow_channel,
-    kashflow_lookup,
-    payment_transaction,
-    res_company,
-    res_config_settings,
-    res_partner,
-    sale_order,
-    sale_order_line,
-)
+from . import kashflow_lookup
+from . import kashflow_channel
+from . import res_company
+from . import res_config_settings
+from . import res_partner
+from . import sale_order
+from . import sale_order_line
+from . import account_move
+from . import payment_transaction
