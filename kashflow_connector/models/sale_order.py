@@ -4,7 +4,7 @@ from decimal import Decimal
 import psycopg2
 
 from odoo import api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 from odoo.tools import float_repr
 
 from odoo.addons.queue_job.exception import RetryableJobError
@@ -142,6 +142,8 @@ class SaleOrder(models.Model):
 
     def action_kashflow_resend(self):
         """Send again: updates the invoice of a sent or changed order, retries a failed or held one."""
+        if not self.env.user.has_group("account.group_account_invoice"):
+            raise AccessError(self.env._("Only invoicing users can send orders to KashFlow again."))
         not_paid = self.filtered(lambda order: not order._kashflow_is_paid())
         if not_paid:
             raise UserError(self.env._("Only paid orders go to KashFlow; not paid yet: %s",
