@@ -18,4 +18,9 @@
         "views/res_config_settings_views.xml",
         "views/kashflow_menus.xml",
     ],
+    "assets": {
+        "web.assets_tests": [
+            "kashflow_connector/static/tests/tours/**/*",
+        ],
+    },
 }

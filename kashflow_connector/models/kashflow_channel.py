@@ -34,6 +34,8 @@ class KashflowChannel(models.Model):
         help="This channel's orders are fulfilled by the marketplace (e.g. Amazon FBA). They are sent only when "
              "Settings > KashFlow > Send marketplace-fulfilled orders is on.")
     is_complete = fields.Boolean(compute="_compute_is_complete", store=True, string="Mapped")
+    held_order_count = fields.Integer(compute="_compute_held_order_count",
+                                      help="Paid orders of this channel waiting for the mapping to be completed.")
 
     _sql_constraints = [
         ("team_unique", "unique(company_id, team_id)", "A sales channel is mapped once per company."),
@@ -44,6 +46,15 @@ class KashflowChannel(models.Model):
         for channel in self:
             channel.is_complete = bool(channel.payment_method_id and channel.bank_account_id
                                        and channel.goods_nominal_id and channel.delivery_nominal_id)
+
+    def _compute_held_order_count(self):
+        groups = self.env["sale.order"]._read_group(
+            [("kashflow_state", "=", "needs_mapping"), ("team_id", "in", self.team_id.ids),
+             ("company_id", "in", self.company_id.ids)],
+            ["company_id", "team_id"], ["__count"])
+        held = {(company, team): count for company, team, count in groups}
+        for channel in self:
+            channel.held_order_count = held.get((channel.company_id, channel.team_id), 0)
 
     def _missing_description(self):
         """The mapping columns still to fill in, in words."""

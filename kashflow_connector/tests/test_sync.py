@@ -230,6 +230,8 @@ class TestPaidOrderToKashFlow(KashFlowCase):
         self.assertEqual(order.kashflow_state, "needs_mapping")
         self.assertIn("Amazon FBA", order.kashflow_reason)
         self.assertFalse(self.kashflow_jobs())
+        channel = self.env["kashflow.channel"].search([("team_id", "=", self.amazon_fba.id)])
+        self.assertEqual(channel.held_order_count, 1)
         self.download_and_map(teams=self.amazon_fba)
         self.assertEqual(order.kashflow_state, "queued")
         self.run_jobs()
