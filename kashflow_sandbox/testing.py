@@ -28,20 +28,21 @@ class SandboxError(RuntimeError):
 
 
 class SandboxProcess:
-    """A ``python -m kashflow_sandbox`` subprocess on a free loopback port, with its control API.
+    """A ``python -m kashflow_sandbox`` subprocess on a loopback port, with its control API.
 
-    The first start picks a free port; :meth:`restart` reuses it and the data file, so the URLs stay valid.
+    The first start listens on ``port``, or on a free port if it is 0; :meth:`restart` reuses that port and the
+    data file, so the URLs stay valid.
     """
 
     def __init__(self, data_path, *, username=seed.DEFAULT_USERNAME, password=seed.DEFAULT_PASSWORD,
-                 auto_auth_key=seed.DEFAULT_AUTO_AUTH_KEY, startup_timeout=20.0):
+                 auto_auth_key=seed.DEFAULT_AUTO_AUTH_KEY, startup_timeout=20.0, port=0):
         self.data_path = Path(data_path).resolve()
         self.username = username
         self.password = password
         self.auto_auth_key = auto_auth_key
         self.startup_timeout = startup_timeout
         self.url = None
-        self._port = 0
+        self._port = port
         self._process = None
         self._session = requests.Session()
 

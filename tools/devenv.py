@@ -1,23 +1,35 @@
-"""Developer entry points: ``python3 tools/devenv.py test`` (what ``make test`` runs).
+"""Developer entry points: ``python3 tools/devenv.py test`` and ``demo`` (what ``make test`` and ``make demo`` run).
 
-``test`` makes sure PostgreSQL is there (the server the usual PG* environment variables name, if it
-answers and accepts an Odoo user; else a private throwaway cluster under ``.tmp/``, which git ignores),
-creates a throwaway database, installs the addon with its dependencies, runs every test (``tests/`` and
-the addon's Odoo tests, through pytest-odoo) and drops the database. It ends with pytest's summary line
+Both make sure PostgreSQL is there (the server the usual PG* environment variables name, if it answers and
+accepts an Odoo user; else a private throwaway cluster under ``.tmp/``, which git ignores).
+
+``test`` creates a throwaway database, installs the addon with its dependencies, runs every test (``tests/``
+and the addon's Odoo tests, through pytest-odoo) and drops the database. It ends with pytest's summary line
 and pytest's exit status.
+
+``demo`` starts a KashFlow sandbox and an Odoo serving the database ``kashflow_demo``: a UK company with the
+connector set up, and orders in each KashFlow state (``tools/demo_data.py``), the paid ones already in the
+sandbox. The database and the sandbox's account are kept for the next run; ``--reset`` starts over, and a
+database an interrupted run left half-built is built again. It prints where to log in and runs until Ctrl-C
+(or SIGTERM), which stops everything it started.
 """
 
 import argparse
 import os
 import shutil
+import signal
+import socket
 import subprocess
 import sys
 import time
+import urllib.request
 import uuid
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / ".tmp"
+ODOO_DATA = WORK / "odoo-data"
 ADDON = "kashflow_connector"
 ODOO_GUIDE = "https://www.odoo.com/documentation/18.0/administration/on_premise/source.html"
 
@@ -94,6 +106,17 @@ class Postgres:
             cr.execute(sql)
         conn.close()
 
+    def fetch_value(self, sql, params=(), dbname="postgres"):
+        """The first value of the first row ``sql`` returns in the database ``dbname``; None without a row."""
+        conn = self._connect(dbname)
+        try:
+            with conn.cursor() as cr:
+                cr.execute(sql, params)
+                row = cr.fetchone()
+        finally:
+            conn.close()
+        return row[0] if row else None
+
     def stop(self):
         if self.private:
             self.private.stop()
@@ -146,16 +169,18 @@ class PrivateCluster:
 
 # ---------------------------------------------------------------------------- Odoo
 
-def write_config(path, pg, odoo, dbname, **extra):
+def write_config(path, pg, odoo, dbname, sections=None, **extra):
+    """Odoo's configuration file for ``dbname``: ``extra`` options, and ``sections`` such as ``queue_job``."""
     options = {
         "db_host": pg.host, "db_port": pg.port, "db_user": pg.user, "db_password": pg.password,
         "db_name": dbname, "dbfilter": f"^{dbname}$", "addons_path": addons_path(odoo),
-        "data_dir": str(WORK / "odoo-data"), "without_demo": "all", "list_db": "False",
+        "data_dir": str(ODOO_DATA), "without_demo": "all", "list_db": "False",
         **extra,
     }
-    lines = ["[options]"] + [f"{key} = {value}" for key, value in options.items()]
+    blocks = ["\n".join([f"[{section}]", *(f"{key} = {value}" for key, value in values.items())])
+              for section, values in {"options": options, **(sections or {})}.items()]
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(lines) + "\n")
+    path.write_text("\n\n".join(blocks) + "\n")
     return path
 
 
@@ -185,8 +210,185 @@ def test(pytest_args):
         try:
             pg.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
         finally:
-            shutil.rmtree(WORK / "odoo-data" / "filestore" / dbname, ignore_errors=True)
+            shutil.rmtree(ODOO_DATA / "filestore" / dbname, ignore_errors=True)
             pg.stop()
+
+
+# ---------------------------------------------------------------------------- demo
+
+DEMO = WORK / "demo"
+DEMO_DB = "kashflow_demo"
+DEMO_CONFIG = DEMO / "odoo.conf"
+DEMO_LOG = DEMO / "odoo.log"
+SANDBOX_DATA = DEMO / "sandbox.sqlite3"
+ODOO_PORT = 8069
+SANDBOX_PORT = 8089
+ODOO_START_TIMEOUT = 120  # seconds
+# queue_job's runner, in Odoo's threaded server: it performs two jobs at a time, one of them for KashFlow.
+JOB_RUNNER = {"server_wide_modules": "base,web,queue_job", "workers": 0}
+JOB_CHANNELS = {"queue_job": {"channels": "root:2,root.kashflow:1"}}
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+def demo(reset):
+    """Run the demo until Ctrl-C or SIGTERM; whatever it started is stopped on the way out."""
+    odoo = require_odoo()
+    import demo_data  # beside this file; it imports Odoo, so only once Odoo is known to be there
+
+    sys.stdout.reconfigure(line_buffering=True)
+    for stop_signal in STOP_SIGNALS:
+        signal.signal(stop_signal, _interrupt)
+    with ExitStack() as running:
+        try:
+            _serve_demo(odoo, demo_data, reset, running)
+        except KeyboardInterrupt:
+            print("devenv: stopping the demo")
+    print("devenv: the demo is stopped")
+
+
+def _interrupt(_signum, _frame):
+    """Turn a stop signal into KeyboardInterrupt, once: the shutdown that follows is not interrupted in turn."""
+    for stop_signal in STOP_SIGNALS:
+        signal.signal(stop_signal, signal.SIG_IGN)
+    raise KeyboardInterrupt
+
+
+def _serve_demo(odoo, demo_data, reset, running):
+    """Start PostgreSQL, the sandbox and Odoo (``running`` stops them), with the demo database; serve until stopped."""
+    started = time.monotonic()
+    pg = Postgres()
+    running.callback(pg.stop)  # registered first: it also stops a cluster whose start was interrupted
+    pg.ensure()
+    build = _prepare_demo_database(pg, demo_data.LOADED_KEY, reset)
+    sandbox = running.enter_context(_sandbox(demo_data))
+    odoo_port = free_port(ODOO_PORT)
+    config = write_config(DEMO_CONFIG, pg, odoo, DEMO_DB, sections=JOB_CHANNELS, logfile=DEMO_LOG,
+                          http_interface="127.0.0.1", http_port=odoo_port, **JOB_RUNNER)
+    if build:
+        print(f"devenv: building the demo database {DEMO_DB}: UK company and chart of accounts, the connector, "
+              "demo data (about a minute)")
+    _run_demo_data(config, "build" if build else "connect", sandbox.service_url)
+    server = running.enter_context(_odoo_server(config))
+    odoo_url = f"http://127.0.0.1:{odoo_port}"
+    _wait_until_answering(server, f"{odoo_url}/web/login")
+    _print_welcome(odoo_url, sandbox.url, demo_data, time.monotonic() - started)
+    server.wait()
+    fail(f"Odoo stopped by itself (exit {server.returncode}); see {DEMO_LOG}")
+
+
+def _print_welcome(odoo_url, sandbox_url, demo_data, seconds):
+    """Where to look, and how to log in."""
+    print(f"""
+devenv: the KashFlow demo is ready ({seconds:.0f} s)
+
+    Odoo              {odoo_url}    login {demo_data.ADMIN_LOGIN}, password {demo_data.ADMIN_PASSWORD}
+    KashFlow sandbox  {sandbox_url}/    what the KashFlow account holds: customers, invoices, payments
+
+    Sales > Orders shows each order's KashFlow state. Register the payment of the order awaiting it: within
+    seconds it is Sent, and its invoice is on the sandbox's page.
+    Odoo's log: {DEMO_LOG.relative_to(ROOT)}. Ctrl-C stops the demo.
+""")
+
+
+def _prepare_demo_database(pg, loaded_key, reset):
+    """Whether the demo must be built; what a reset or an unfinished build left is dropped first."""
+    state = _demo_state(pg, loaded_key)
+    if state == "ready" and not reset:
+        print(f"devenv: reusing the demo database {DEMO_DB} (make demo RESET=1 starts over)")
+        return False
+    if reset:
+        print(f"devenv: starting over: dropping the database {DEMO_DB} and the sandbox's account")
+    elif state == "incomplete":
+        print(f"devenv: the demo database {DEMO_DB} or the sandbox's account is incomplete (an interrupted run?): "
+              "building them again")
+    pg.execute(f'DROP DATABASE IF EXISTS "{DEMO_DB}" WITH (FORCE)')
+    shutil.rmtree(ODOO_DATA / "filestore" / DEMO_DB, ignore_errors=True)
+    for path in DEMO.glob(f"{SANDBOX_DATA.name}*"):  # with SQLite's -wal and -shm files
+        path.unlink()
+    return True
+
+
+def _demo_state(pg, loaded_key):
+    """``ready`` when the demo database has the addon and all the demo data, and the sandbox's account is there;
+    else ``incomplete`` or ``missing``."""
+    from psycopg2.errors import UndefinedTable  # Odoo's dependency, present once Odoo is importable
+
+    if not pg.fetch_value("SELECT 1 FROM pg_database WHERE datname = %s", [DEMO_DB]):
+        return "missing"
+    try:
+        loaded = pg.fetch_value(
+            "SELECT 1 FROM ir_module_module m, ir_config_parameter p"
+            " WHERE m.name = %s AND m.state = 'installed' AND p.key = %s", [ADDON, loaded_key], dbname=DEMO_DB)
+    except UndefinedTable:  # the database is there, Odoo's tables are not yet
+        return "incomplete"
+    return "ready" if loaded and SANDBOX_DATA.exists() else "incomplete"
+
+
+def _sandbox(demo_data):
+    """The demo's KashFlow sandbox (entering the context starts it), on port 8089 unless that is taken."""
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    from kashflow_sandbox.testing import SandboxProcess  # a package beside tools/, not an installed one
+
+    DEMO.mkdir(parents=True, exist_ok=True)
+    return SandboxProcess(SANDBOX_DATA, username=demo_data.SANDBOX_USERNAME, password=demo_data.SANDBOX_PASSWORD,
+                          port=free_port(SANDBOX_PORT))
+
+
+def free_port(preferred):
+    """``preferred`` if a server can listen there on the loopback interface, else a free port the system picks."""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", preferred))
+        except OSError:
+            probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _run_demo_data(config, command, sandbox_url):
+    """Run ``tools/demo_data.py COMMAND`` against the demo database, in a session of its own (so that Ctrl-C
+    reaches it only through this process, which then kills it)."""
+    script = Path(__file__).with_name("demo_data.py")
+    result = subprocess.run([sys.executable, str(script), "-c", str(config), command, "--sandbox-url", sandbox_url],
+                            check=False, cwd=ROOT, start_new_session=True)
+    if result.returncode:
+        fail(f"{script.name} {command} failed (exit {result.returncode}); see the lines above and {DEMO_LOG}")
+
+
+@contextmanager
+def _odoo_server(config):
+    """Odoo serving the demo, with queue_job's runner, in a session of its own; stopped when the context ends.
+
+    What Odoo prints goes to its log, as its logging does: that includes the traceback its threaded server
+    sometimes prints on the way out (a cron thread polling a connection the shutdown has closed).
+    """
+    with DEMO_LOG.open("a") as log:
+        process = subprocess.Popen(odoo_command(config), cwd=ROOT, start_new_session=True, stdout=log,
+                                   stderr=subprocess.STDOUT)
+    try:
+        yield process
+    finally:
+        process.terminate()  # Odoo shuts down gracefully on SIGTERM
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _wait_until_answering(server, url):
+    """Return once ``url`` answers; fail if the server stops first or does not answer in time."""
+    deadline = time.monotonic() + ODOO_START_TIMEOUT
+    while server.poll() is None:
+        try:
+            with urllib.request.urlopen(url, timeout=5):
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                fail(f"Odoo did not answer at {url} within {ODOO_START_TIMEOUT} s; see {DEMO_LOG}")
+            time.sleep(0.5)
+    fail(f"Odoo stopped while starting (exit {server.returncode}); see {DEMO_LOG}")
 
 
 def main():
@@ -194,9 +396,13 @@ def main():
     commands = parser.add_subparsers(dest="command", required=True)
     run_tests = commands.add_parser("test", help="run the whole test suite in a throwaway database")
     run_tests.add_argument("pytest_args", nargs=argparse.REMAINDER, help="passed on to pytest")
+    run_demo = commands.add_parser("demo", help="run Odoo with the connector, demo data and a KashFlow sandbox")
+    run_demo.add_argument("--reset", action="store_true",
+                          help="drop the demo database and the sandbox's account first, and build them again")
     args = parser.parse_args()
     if args.command == "test":
         sys.exit(test(args.pytest_args))
+    demo(args.reset)
 
 
 if __name__ == "__main__":

@@ -3,12 +3,15 @@
 The tours of ``static/tests/tours/kashflow_journey.js`` drive headless Chromium against the test server, logged
 in as the administrator. Between them, Python does what nobody clicks: it runs the queued jobs (queue_job's
 runner does not run in tests) and checks what Odoo and the sandbox hold. The last screen of some tours is saved
-as a PNG in ``docs/screenshots/`` for the README, overwritten on every run.
+as a PNG in ``.tmp/screenshots/``, or in the folder ``KASHFLOW_SCREENSHOTS`` names: ``make screenshots`` renews
+the README's pictures in ``docs/screenshots/``.
 
 Where no Chrome or Chromium is installed, Odoo skips the test ("Chrome executable not found").
 """
 
 import base64
+import os
+from pathlib import Path
 from unittest.mock import patch
 
 from odoo import Command
@@ -17,7 +20,7 @@ from odoo.tests.common import ChromeBrowser
 
 from .common import PROJECT, KashFlowCase
 
-SCREENSHOTS = PROJECT / "docs" / "screenshots"
+SCREENSHOTS = Path(os.environ.get("KASHFLOW_SCREENSHOTS") or PROJECT / ".tmp" / "screenshots")
 
 
 class ScreenshotBrowser(ChromeBrowser):
