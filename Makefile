@@ -2,7 +2,7 @@
 PYTHON ?= python3
 DEPS := .tmp/deps.installed
 
-.PHONY: demo test lint bench sandbox install-deps
+.PHONY: demo test screenshots lint bench sandbox install-deps
 
 ## Start everything for a look: PostgreSQL, the KashFlow sandbox, Odoo with the addon and demo data.
 ## `make demo RESET=1` starts over from an empty database.
@@ -12,6 +12,10 @@ demo: $(DEPS)
 ## Run the whole test suite in a throwaway database. Extra pytest arguments: make test ARGS="-k resend".
 test: $(DEPS)
 	$(PYTHON) tools/devenv.py test $(ARGS)
+
+## Renew the README's screenshots (docs/screenshots/) with the browser test.
+screenshots: $(DEPS)
+	KASHFLOW_SCREENSHOTS=$(CURDIR)/docs/screenshots $(PYTHON) tools/devenv.py test -k browser_journey
 
 ## ruff and pylint-odoo, with the configurations kept in this repository.
 lint: $(DEPS)

@@ -394,14 +394,15 @@ def _wait_until_answering(server, url):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
-    run_tests = commands.add_parser("test", help="run the whole test suite in a throwaway database")
-    run_tests.add_argument("pytest_args", nargs=argparse.REMAINDER, help="passed on to pytest")
+    commands.add_parser("test", help="run the whole test suite in a throwaway database; other arguments go to pytest")
     run_demo = commands.add_parser("demo", help="run Odoo with the connector, demo data and a KashFlow sandbox")
     run_demo.add_argument("--reset", action="store_true",
                           help="drop the demo database and the sandbox's account first, and build them again")
-    args = parser.parse_args()
+    args, pytest_args = parser.parse_known_args()
     if args.command == "test":
-        sys.exit(test(args.pytest_args))
+        sys.exit(test(pytest_args))
+    if pytest_args:
+        parser.error(f"unrecognised arguments: {' '.join(pytest_args)}")
     demo(args.reset)
 
 

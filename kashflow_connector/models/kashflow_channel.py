@@ -28,6 +28,7 @@ class KashflowChannel(models.Model):
         domain="[('company_id', '=', company_id), ('kind', '=', 'nominal_code')]")
     delivery_nominal_id = fields.Many2one(
         "kashflow.lookup", string="Sales Nominal (delivery)", ondelete="restrict",
+        help="Where delivery charges are booked; the goods nominal when left empty.",
         domain="[('company_id', '=', company_id), ('kind', '=', 'nominal_code')]")
     marketplace_fulfilled = fields.Boolean(
         string="Marketplace-fulfilled (FBA)",
@@ -41,11 +42,11 @@ class KashflowChannel(models.Model):
         ("team_unique", "unique(company_id, team_id)", "A sales channel is mapped once per company."),
     ]
 
-    @api.depends("payment_method_id", "bank_account_id", "goods_nominal_id", "delivery_nominal_id")
+    @api.depends("payment_method_id", "bank_account_id", "goods_nominal_id")
     def _compute_is_complete(self):
         for channel in self:
             channel.is_complete = bool(channel.payment_method_id and channel.bank_account_id
-                                       and channel.goods_nominal_id and channel.delivery_nominal_id)
+                                       and channel.goods_nominal_id)
 
     def _compute_held_order_count(self):
         groups = self.env["sale.order"]._read_group(
@@ -60,15 +61,14 @@ class KashflowChannel(models.Model):
         """The mapping columns still to fill in, in words."""
         self.ensure_one()
         labels = [self._fields[name].get_description(self.env)["string"]
-                  for name in ("payment_method_id", "bank_account_id", "goods_nominal_id", "delivery_nominal_id")
+                  for name in ("payment_method_id", "bank_account_id", "goods_nominal_id")
                   if not self[name]]
         return ", ".join(labels)
 
     @api.model
     def _kashflow_ensure_rows(self, company):
         """One mapping row for every sales channel the company can use."""
-        teams = self.env["crm.team"].with_context(active_test=False).search(
-            ["|", ("company_id", "=", False), ("company_id", "=", company.id)])
+        teams = self.env["crm.team"].search(["|", ("company_id", "=", False), ("company_id", "=", company.id)])
         mapped = self.search([("company_id", "=", company.id)]).team_id
         self.create([{"company_id": company.id, "team_id": team.id} for team in teams - mapped])
 

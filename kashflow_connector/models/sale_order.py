@@ -283,7 +283,7 @@ class SaleOrder(models.Model):
             bank_account_id=channel.bank_account_id.kashflow_id,
             source_id=channel.source_id.kashflow_id,
             goods_nominal_id=channel.goods_nominal_id.kashflow_id,
-            delivery_nominal_id=channel.delivery_nominal_id.kashflow_id,
+            delivery_nominal_id=(channel.delivery_nominal_id or channel.goods_nominal_id).kashflow_id,
         )
 
     def _kashflow_check_currency(self, snapshot):

@@ -147,13 +147,14 @@ class KashFlowCase(AccountPaymentCommon):
         transaction._post_process()
         return transaction
 
-    def pay_by_invoice(self, order):
-        """The order is confirmed and invoiced, and the invoice is paid in full."""
+    def pay_by_invoice(self, order, payment_date=None):
+        """The order is confirmed and invoiced, and the invoice is paid in full (on ``payment_date``)."""
         order.action_confirm()
         invoice = order._create_invoices()
         invoice.action_post()
         self.env["account.payment.register"].with_context(
-            active_model="account.move", active_ids=invoice.ids).create({})._create_payments()
+            active_model="account.move", active_ids=invoice.ids,
+        ).create({"payment_date": payment_date} if payment_date else {})._create_payments()
         return invoice
 
     def kashflow_jobs(self, states=("pending",)):

@@ -52,12 +52,16 @@ class TestPaidOrderToKashFlow(KashFlowCase):
 
     def test_paid_invoice_books_the_order(self):
         order = self.make_order()
-        self.pay_by_invoice(order)
+        self.pay_by_invoice(order, payment_date="2026-11-02")
         self.assertEqual(order.kashflow_state, "queued")
+        self.assertEqual(str(order.kashflow_paid_date), "2026-11-02")
         self.run_jobs()
         self.assertEqual(order.kashflow_state, "sent", order.kashflow_reason)
-        self.assertEqual(len(self.state()["invoices"]), 1)
-        self.assertEqual(len(self.state()["payments"]), 1)
+        state = self.state()
+        self.assertEqual(len(state["invoices"]), 1)
+        self.assertEqual(len(state["payments"]), 1)
+        self.assertTrue(state["invoices"][0]["InvoiceDate"].startswith("2026-11-02"))
+        self.assertTrue(state["payments"][0]["PayDate"].startswith("2026-11-02"))
 
     def test_unpaid_order_is_never_sent(self):
         order = self.make_order()
