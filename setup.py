@@ -37,7 +37,7 @@ setup(
     packages=packages,
     package_dir={f"odoo.addons.{ADDON}": ADDON},
     package_data={f"odoo.addons.{ADDON}": [
-        "README.rst", "i18n/*.pot", "i18n/*.po", "security/*", "data/*.xml", "views/*.xml",
+        "README.rst", "i18n/*.pot", "i18n/*.po", "security/*", "data/*.xml", "data/*.sql", "views/*.xml",
         "static/description/*", "static/src/**/*", "static/tests/**/*", "kashflow/wsdl/*.wsdl",
     ]},
     classifiers=[

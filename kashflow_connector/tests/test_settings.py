@@ -1,3 +1,4 @@
+from odoo.modules.neutralize import neutralize_database
 from odoo.tests import tagged
 
 from .common import SANDBOX_PASSWORD, KashFlowCase
@@ -49,3 +50,12 @@ class TestSettings(KashFlowCase):
         action = self._settings().action_kashflow_test_connection()
         self.assertEqual(action["params"]["type"], "danger")
         self.assertIn("could not be reached", action["params"]["message"])
+
+    def test_a_neutralized_copy_never_talks_to_kashflow(self):
+        self.company.kashflow_enabled = True
+        self.env.flush_all()
+        neutralize_database(self.env.cr)
+        self.env.invalidate_all()
+        company = self.company.sudo()
+        self.assertFalse(company.kashflow_enabled)
+        self.assertFalse(company.kashflow_password)
