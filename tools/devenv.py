@@ -268,7 +268,8 @@ def _serve_demo(odoo, demo_data, reset, running):
         print(f"devenv: building the demo database {DEMO_DB}: UK company and chart of accounts, the connector, "
               "demo data (about a minute)")
     _run_demo_data(config, "build" if build else "connect", sandbox.service_url)
-    server = running.enter_context(_odoo_server(config))
+    # A reused database gets the addon's current code (views, fields) before it is served.
+    server = running.enter_context(_odoo_server(config, *(() if build else ("-u", ADDON))))
     odoo_url = f"http://127.0.0.1:{odoo_port}"
     _wait_until_answering(server, f"{odoo_url}/web/login")
     _print_welcome(odoo_url, sandbox.url, demo_data, time.monotonic() - started)
@@ -357,14 +358,14 @@ def _run_demo_data(config, command, sandbox_url):
 
 
 @contextmanager
-def _odoo_server(config):
+def _odoo_server(config, *options):
     """Odoo serving the demo, with queue_job's runner, in a session of its own; stopped when the context ends.
 
     What Odoo prints goes to its log, as its logging does: that includes the traceback its threaded server
     sometimes prints on the way out (a cron thread polling a connection the shutdown has closed).
     """
     with DEMO_LOG.open("a") as log:
-        process = subprocess.Popen(odoo_command(config), cwd=ROOT, start_new_session=True, stdout=log,
+        process = subprocess.Popen(odoo_command(config, *options), cwd=ROOT, start_new_session=True, stdout=log,
                                    stderr=subprocess.STDOUT)
     try:
         yield process
