@@ -3,13 +3,14 @@
 It speaks KashFlow's legacy SOAP API (service ``KashFlowAPI``, namespace ``KashFlow``) through zeep and
 the project's own WSDL (``wsdl/kashflow.wsdl``, the subset of KashFlow's contract the connector uses).
 
-- The WSDL is parsed once per process; each KashFlow address gets one service proxy, reused by every
-  call, over one HTTP session that keeps its connections open. Connect and read timeouts are explicit.
+- Each KashFlow address gets one zeep client per process (the WSDL parsed once for it) and one service
+  proxy, reused by every call, over one HTTP session that keeps its connections open. Connect and read
+  timeouts are explicit.
 - KashFlow reports business failures in-band (HTTP 200, ``Status`` ``NO`` and a ``StatusDetail`` text);
   they become typed errors (see ``exceptions.py``), as do network errors, timeouts and HTTP 5xx answers
   (``UnavailableError``, transient). An identifier of 0 is never taken for success.
-- The password lives in one private attribute. It is never put in an exception text, a log line or a
-  repr; zeep's own debug log of the envelopes is masked (see ``log_filter.py``).
+- The password and the IP Authorisation Key live in private attributes. They are never put in an exception
+  text, a log line or a repr; zeep's own debug log of the envelopes is masked (see ``log_filter.py``).
 """
 
 import logging
@@ -114,7 +115,7 @@ class KashFlowClient:
         self.username = username
         self.__password = password
         self.url = url or PRODUCTION_URL
-        self.auto_auth_key = auto_auth_key or None
+        self.__auto_auth_key = auto_auth_key or None
         self.app_name = app_name
         self.timeout = tuple(timeout)
 
@@ -125,12 +126,12 @@ class KashFlowClient:
 
     def _call(self, operation, **params):
         """Call one KashFlow operation and return its response element, or raise a typed error."""
-        if self.auto_auth_key and (self.url, self.username) not in _ip_authorised:
+        if self.__auto_auth_key and (self.url, self.username) not in _ip_authorised:
             self.authorise_ip()
         try:
             return self._send(operation, params)
         except IPNotAllowedError:
-            if not self.auto_auth_key:
+            if not self.__auto_auth_key:
                 raise
             _logger.info("KashFlow refused this server's IP address; asking it to authorise the address.")
             self.authorise_ip()
@@ -216,9 +217,9 @@ class KashFlowClient:
 
     def authorise_ip(self):
         """Ask KashFlow to add this server's IP address to the account's access list (``AutoAuthIP``)."""
-        if not self.auto_auth_key:
+        if not self.__auto_auth_key:
             raise RequestError("No IP Authorisation Key is set in Settings > KashFlow.")
-        self._send("AutoAuthIP", {"appName": self.app_name, "AutoAuthKey": self.auto_auth_key})
+        self._send("AutoAuthIP", {"appName": self.app_name, "AutoAuthKey": self.__auto_auth_key})
         _ip_authorised.add((self.url, self.username))
 
     def check_connection(self):
