@@ -87,9 +87,13 @@ class SaleOrder(models.Model):
         return currency.compare_amounts(sum(invoices.mapped("amount_total")), self.amount_total) >= 0
 
     def _kashflow_payment_received(self, paid_date=None):
-        """Payment hooks call this: queue the orders that just became paid. Never talks to KashFlow."""
-        orders = self.filtered(lambda order: order.kashflow_state == "not_paid"
-                               and order.company_id.kashflow_enabled and order._kashflow_is_paid())
+        """Payment hooks call this: queue the orders that just became paid. Never talks to KashFlow.
+
+        It runs as the system: whoever completed the payment (a customer on the portal, say) need not be allowed
+        to touch the order's KashFlow state or its jobs.
+        """
+        orders = self.sudo().filtered(lambda order: order.kashflow_state == "not_paid"
+                                      and order.company_id.kashflow_enabled and order._kashflow_is_paid())
         if not orders:
             return
         orders.write({"kashflow_paid_date": paid_date or fields.Date.context_today(self)})
