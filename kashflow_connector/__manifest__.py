@@ -12,6 +12,7 @@
         "security/ir.model.access.csv",
         "security/kashflow_security.xml",
         "data/queue_job_data.xml",
+        "data/ir_cron_data.xml",
         "views/kashflow_lookup_views.xml",
         "views/kashflow_channel_views.xml",
         "views/sale_order_views.xml",

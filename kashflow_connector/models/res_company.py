@@ -27,6 +27,14 @@ class ResCompany(models.Model):
         string="Send marketplace-fulfilled orders",
         help="Also send orders of channels marked as marketplace-fulfilled (e.g. Amazon FBA).")
 
+    def write(self, vals):
+        """Switching the connector on without a start date starts it today: older orders are left as they are."""
+        if vals.get("kashflow_enabled") and "kashflow_start_date" not in vals:
+            without_start = self.filtered(lambda company: not company.kashflow_start_date)
+            if without_start:
+                super(ResCompany, without_start).write({"kashflow_start_date": fields.Date.context_today(self)})
+        return super().write(vals)
+
     def _kashflow_download_data(self):
         """Refresh the company's KashFlow look-ups from KashFlow and give every sales channel a mapping row.
 

@@ -27,6 +27,7 @@ KASHFLOW_STATES = [
 ]
 JOB_CHANNEL = "root.kashflow"
 JOB_MAX_RETRIES = 8
+BACKFILL_BATCH = 200
 # Order fields whose change alters what KashFlow holds for a sent order.
 ORDER_CONTENT_FIELDS = {"partner_id", "partner_invoice_id", "partner_shipping_id", "order_line", "currency_id"}
 # Contact fields that end up on the KashFlow customer or the invoice's delivery address.
@@ -98,6 +99,34 @@ class SaleOrder(models.Model):
             return
         orders.write({"kashflow_paid_date": paid_date or fields.Date.context_today(self)})
         orders._kashflow_route(self.env._("Order paid."))
+
+    def _kashflow_payment_date(self):
+        """When the order was paid: its latest completed online payment or invoice payment (None if unknown)."""
+        self.ensure_one()
+        dates = [tx.last_state_change.date() for tx in self.transaction_ids
+                 if tx.state == "done" and tx.last_state_change]
+        invoices = self.invoice_ids.filtered(lambda move: move.move_type == "out_invoice" and move.state == "posted")
+        dates += [paid for paid in (invoice._kashflow_paid_date() for invoice in invoices) if paid]
+        return max(dates) if dates else None
+
+    @api.model
+    def _kashflow_backfill(self, batch_size=BACKFILL_BATCH):
+        """Scheduled action: queue, a batch at a time, the paid orders since the start date not yet in KashFlow.
+
+        Orders paid before the connector was switched on, or while it was off, are caught up this way. An order
+        leaves *Not paid yet* when it is queued (or excluded, or held), so running this twice queues nothing twice.
+        """
+        companies = self.env["res.company"].sudo().search([("kashflow_enabled", "=", True)])
+        candidates = self.sudo().search([
+            ("company_id", "in", companies.ids), ("state", "=", "sale"), ("kashflow_state", "=", "not_paid"),
+            "|", ("invoice_ids.payment_state", "in", ["paid", "in_payment"]), ("transaction_ids.state", "=", "done"),
+        ], order="id")
+        paid = candidates.filtered(lambda order: order._kashflow_is_paid())
+        batch = paid[:batch_size]
+        for order in batch:
+            order._kashflow_payment_received(order._kashflow_payment_date())
+        self.env["ir.cron"]._notify_progress(done=len(batch), remaining=len(paid) - len(batch))
+        return batch
 
     def _kashflow_route(self, event):
         """Decide for each order: excluded, waiting for a mapping, or queued for KashFlow; say so in the chatter."""

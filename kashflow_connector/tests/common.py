@@ -68,6 +68,7 @@ class KashFlowCase(AccountPaymentCommon):
             "kashflow_password": SANDBOX_PASSWORD,
             "kashflow_url": cls.sandbox.service_url,
             "kashflow_include_vat": True,
+            "kashflow_start_date": "2026-01-01",
         })
         cls.vat20 = cls.env["account.tax"].create({
             "name": "VAT 20%", "amount": 20, "amount_type": "percent", "type_tax_use": "sale",

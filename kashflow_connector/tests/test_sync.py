@@ -258,6 +258,36 @@ class TestPaidOrderToKashFlow(KashFlowCase):
         self.assertEqual(order.kashflow_state, "excluded")
         self.assertEqual(self.state()["invoices"], [])
 
+    def test_backfill_catches_up_paid_orders_in_batches_and_never_twice(self):
+        self.company.kashflow_enabled = False
+        first, second = self.make_order(), self.make_order(lines=[(self.book, 1, 0.0)])
+        self.pay_online(first)
+        self.pay_by_invoice(second)
+        unpaid = self.make_order()
+        unpaid.action_confirm()
+        before_start = self.make_order()
+        self.pay_by_invoice(before_start, payment_date="2025-12-01")
+        self.assertEqual((first | second | before_start).mapped("kashflow_state"), ["not_paid"] * 3)
+
+        self.company.kashflow_enabled = True
+        backfill = self.env["sale.order"]._kashflow_backfill
+        self.assertEqual(len(backfill(batch_size=2)), 2)
+        self.assertEqual(len(backfill(batch_size=2)), 1)
+        self.assertFalse(backfill(batch_size=2), "a second run queues nothing twice")
+        self.assertEqual((first | second).mapped("kashflow_state"), ["queued", "queued"])
+        self.assertEqual(before_start.kashflow_state, "excluded")
+        self.assertIn("2025-12-01", before_start.kashflow_reason)
+        self.assertEqual(unpaid.kashflow_state, "not_paid")
+        self.assertEqual(len(self.kashflow_jobs()), 2)
+        self.run_jobs()
+        self.assertEqual((first | second).mapped("kashflow_state"), ["sent", "sent"])
+        self.assertEqual(len(self.state()["invoices"]), 2)
+
+    def test_switching_on_starts_from_today(self):
+        company = self.setup_other_company(name="New Shop Ltd")["company"]
+        company.kashflow_enabled = True
+        self.assertEqual(company.kashflow_start_date, self.today())
+
     # ------------------------------------------------------------------ look-ups
 
     def test_download_data_twice_duplicates_nothing(self):
