@@ -45,6 +45,16 @@ class TestSettings(KashFlowCase):
         self.assertNotIn("wrong-password", action["params"]["message"])
         self.assertNotIn(SANDBOX_PASSWORD, action["params"]["message"])
 
+    def test_connection_ip_not_authorised_says_so_and_the_key_fixes_it(self):
+        self.sandbox.configure(restrict_ips=True, allowed_ips=["192.0.2.44"])
+        action = self._settings().action_kashflow_test_connection()
+        self.assertEqual(action["params"]["type"], "danger")
+        self.assertIn("IP address", action["params"]["message"])
+        self.assertIn("127.0.0.1", action["params"]["message"])
+        action = self._settings(kashflow_auto_auth_key=self.sandbox.auto_auth_key).action_kashflow_test_connection()
+        self.assertEqual(action["params"]["type"], "success", action["params"]["message"])
+        self.assertIn("127.0.0.1", [entry["ip"] for entry in self.sandbox.state()["access"]["allowed_ips"]])
+
     def test_connection_unreachable_says_so(self):
         self.sandbox.set_faults(operation="GetCurrencies", mode="http500", count=1)
         action = self._settings().action_kashflow_test_connection()

@@ -132,6 +132,30 @@ class TestPaidOrderToKashFlow(KashFlowCase):
         self.assertIn("JPY", order.kashflow_reason)
         self.assertEqual(self.state()["invoices"], [])
 
+    def test_odd_input_goes_through_exactly(self):
+        no_email = self.env["res.partner"].create({
+            "name": "Zoë O'Brien & Sons <Ltd>", "street": "Flat 2, 5 Crème Street", "city": "Norwich",
+            "zip": "NR1 1AA", "country_id": self.env.ref("base.uk").id,
+        })
+        dessert = self._create_product(name="Crème brûlée set — ramekins × 4 " + "extra long name " * 40,
+                                       lst_price=19.99, taxes_id=[(6, 0, self.vat20.ids)])
+        gift = self._create_product(name="Free gift wrap", lst_price=0.0, taxes_id=[(6, 0, self.vat20.ids)])
+        promotion = self._create_product(name="Loyalty discount", lst_price=-5.00, type="service",
+                                         taxes_id=[(6, 0, self.vat20.ids)])
+        order = self.make_order(partner=no_email, lines=[(dessert, 3, 0.0), (gift, 1, 0.0), (promotion, 1, 0.0)])
+        self.pay_online(order)
+        self.run_jobs()
+        self.assertEqual(order.kashflow_state, "sent", order.kashflow_reason)
+        invoice = self.invoice_of(order)
+        self.assertEqual(Decimal(invoice["NetAmount"]), Decimal(str(order.amount_untaxed)))
+        self.assertEqual(Decimal(invoice["VATAmount"]), Decimal(str(order.amount_tax)))
+        rates = sorted(Decimal(line["Rate"]) for line in invoice["Lines"])
+        self.assertEqual(rates, [Decimal("-5.00"), Decimal("0.00"), Decimal("19.99")])
+        self.assertTrue(any("Crème brûlée" in line["Description"] for line in invoice["Lines"]))
+        customer = self.state()["customers"][0]
+        self.assertEqual(customer["Name"], "Zoë O'Brien & Sons <Ltd>")
+        self.assertFalse(customer.get("Email"))
+
     # ------------------------------------------------------------------ changes and resends
 
     def test_address_change_then_resend_updates_the_same_invoice(self):
