@@ -8,12 +8,14 @@
   - ``timeout``: stall ``stall_seconds`` (default 60, past the caller's read timeout), then answer like
     ``http500``; nothing is done.
   - ``drop_after_commit``: do the work, then close the connection without any answer.
+  - ``soap_fault``: answer with the SOAP fault ASMX sends when the web method fails with an unhandled error
+    ("Server was unable to process request. ---> …"); nothing is done.
 """
 
 import threading
 from dataclasses import asdict, dataclass
 
-MODES = ("http500", "timeout", "drop_after_commit")
+MODES = ("http500", "timeout", "drop_after_commit", "soap_fault")
 DEFAULT_STALL_SECONDS = 60.0
 
 

@@ -143,6 +143,10 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
                 time.sleep(fault.stall_seconds)
             self._send(HTTPStatus.INTERNAL_SERVER_ERROR, _IIS_ERROR_PAGE, _HTML)
             return
+        if fault is not None and fault.mode == "soap_fault":
+            self._send_fault(SoapFault("Server", f"{_PROCESS_FAILED}Object reference not set to an instance of an "
+                                                 "object."))
+            return
         try:
             result = server.service.call(operation, params, self.client_address[0])
             response = server.contract.render_response(operation, result)

@@ -227,6 +227,15 @@ def test_dropped_answer_after_commit_is_transient_and_the_work_is_done(sandbox, 
     assert kf.get_customer_by_code("ODOO7") is not None
 
 
+def test_soap_fault_is_a_request_error_with_kashflow_words(sandbox, kf):
+    sandbox.set_faults(operation="InsertCustomer", mode="soap_fault", count=1)
+    with pytest.raises(RequestError) as caught:
+        kf.insert_customer(customer())
+    assert "Server was unable to process request" in str(caught.value)
+    assert not caught.value.transient
+    assert kf.get_customer_by_code("ODOO7") is None  # KashFlow did nothing
+
+
 def test_request_that_does_not_fit_the_contract(kf):
     incomplete = customer()
     del incomplete["EC"]
