@@ -13,9 +13,12 @@ demo: $(DEPS)
 test: $(DEPS)
 	$(PYTHON) tools/devenv.py test $(ARGS)
 
-## Renew the README's screenshots (docs/screenshots/) with the browser test.
+## Renew the screenshots of the README (docs/screenshots/) and of the Apps page with the browser test.
 screenshots: $(DEPS)
 	KASHFLOW_SCREENSHOTS=$(CURDIR)/docs/screenshots $(PYTHON) tools/devenv.py test -k browser_journey
+	cp docs/screenshots/order_sent.png kashflow_connector/static/description/screenshot_order.png
+	cp docs/screenshots/settings.png kashflow_connector/static/description/screenshot_settings.png
+	cp docs/screenshots/channel_mapping.png kashflow_connector/static/description/screenshot_mapping.png
 
 ## ruff and pylint-odoo, with the configurations kept in this repository.
 lint: $(DEPS)

@@ -19,6 +19,7 @@
         "views/res_config_settings_views.xml",
         "views/kashflow_menus.xml",
     ],
+    "images": ["static/description/screenshot_order.png"],
     "assets": {
         "web.assets_tests": [
             "kashflow_connector/static/tests/tours/**/*",

@@ -213,7 +213,9 @@ class TestPaidOrderToKashFlow(KashFlowCase):
         self.assertEqual(order.kashflow_state, "failed")
         self.assertIn("username or password", order.kashflow_reason)
         self.assertFalse(self.kashflow_jobs(), "a refused login is not retried")
-        for text in (order.kashflow_reason, order.message_ids[0].body):
+        job = self.kashflow_jobs(states=("done",))
+        for text in (order.kashflow_reason, order.message_ids[0].body, str(job.args), str(job.kwargs),
+                     job.result or "", job.exc_info or ""):
             self.assertNotIn("wrong-password", text)
             self.assertNotIn(SANDBOX_PASSWORD, text)
 
@@ -233,6 +235,19 @@ class TestPaidOrderToKashFlow(KashFlowCase):
         self.run_jobs()
         self.assertEqual(order.kashflow_state, "sent", order.kashflow_reason)
         self.assertEqual(len(self.state()["invoices"]), 1)
+
+    def test_kashflow_down_for_good_fails_after_the_last_retry(self):
+        order = self.make_order()
+        self.pay_online(order)
+        self.kashflow_jobs().max_retries = 2
+        self.sandbox.set_faults(operation="GetCustomer", mode="http500", count=5)
+        self.run_jobs()
+        self.assertEqual(order.kashflow_state, "queued")
+        self.run_jobs()
+        self.assertEqual(order.kashflow_state, "failed")
+        self.assertIn("HTTP 500", order.kashflow_reason)
+        self.assertIn("Gave up after repeated attempts", order.kashflow_reason)
+        self.assertFalse(self.kashflow_jobs(), "the order is failed, not left in the queue")
 
     def test_answer_lost_after_kashflow_did_the_work_never_duplicates(self):
         order = self.make_order()
