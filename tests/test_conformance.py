@@ -22,7 +22,7 @@ from kashflow import client as client_module
 from kashflow import documents
 from kashflow.client import KashFlowClient
 from kashflow.snapshot import Address, CustomerSnapshot, LineSnapshot, Mapping, OrderSnapshot
-from kashflow.sync import Known, sync_order
+from kashflow.sync import sync_order
 
 REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "kashflow"
 WSDL_2026 = REFERENCE / "KashFlow-2026.wsdl"
@@ -101,7 +101,7 @@ def recorded_requests(sandbox):
         mapping = Mapping(methods[0]["MethodID"], accounts[0]["AccountID"], 0, nominals[4000], nominals[4900])
         outcome = sync_order(kf, a_paid_order(), mapping)
         # Again, as after a lost answer: the look-up path (customer by code, invoice by reference).
-        sync_order(kf, a_paid_order(), mapping, Known(earlier_attempt=True))
+        sync_order(kf, a_paid_order(), mapping)
         kf.get_customer_by_id(outcome.customer_id)
         kf.delete_payment(outcome.invoice_number, outcome.payment_number)
         kf.authorise_ip()

@@ -1,6 +1,7 @@
 """One order's conversation with KashFlow (``sync.sync_order``) against the sandbox: exactly once, whatever fails."""
 
 import datetime
+import threading
 from decimal import Decimal
 
 import pytest
@@ -60,7 +61,7 @@ def test_first_sync_creates_customer_invoice_and_payment(sandbox, kf, mapping):
 
 def test_resync_with_what_was_recorded_updates_in_place(sandbox, kf, mapping):
     first = sync_order(kf, order(), mapping)
-    known = Known(first.customer_id, first.invoice_number, first.payment_number)
+    known = Known(first.customer_id, first.customer_code, first.invoice_number, first.payment_number)
     second = sync_order(kf, order(street="9 Pulteney Bridge", quantity="3"), mapping, known)
     assert (second.invoice_number, second.customer_id) == (first.invoice_number, first.customer_id)
     assert not second.invoice_created
@@ -75,7 +76,7 @@ def test_lost_invoice_answer_then_retry_finds_the_invoice(sandbox, kf, mapping):
     sandbox.set_faults(operation="InsertInvoice", mode="drop_after_commit", count=1)
     with pytest.raises(UnavailableError):
         sync_order(kf, order(), mapping)
-    outcome = sync_order(kf, order(), mapping, Known(earlier_attempt=True))
+    outcome = sync_order(kf, order(), mapping)
     assert not outcome.invoice_created
     assert counts(sandbox) == (1, 2, 2)
 
@@ -86,10 +87,46 @@ def test_lost_customer_and_payment_answers_never_duplicate(sandbox, kf, mapping)
         sync_order(kf, order(), mapping)
     sandbox.set_faults(operation="InsertInvoicePayment", mode="drop_after_commit", count=1)
     with pytest.raises(UnavailableError):
-        sync_order(kf, order(), mapping, Known(earlier_attempt=True))
-    outcome = sync_order(kf, order(), mapping, Known(earlier_attempt=True))
+        sync_order(kf, order(), mapping)
+    outcome = sync_order(kf, order(), mapping)
     assert counts(sandbox) == (1, 1, 1)
     assert sandbox.state()["payments"][0]["PayID"] == outcome.payment_number
+
+
+def test_a_customer_matched_by_email_keeps_its_code(sandbox, kf, mapping):
+    bookkeepers = documents.customer_document(order().customer, source_id=0, now=datetime.datetime(2026, 1, 5, 9))
+    customer_id = kf.insert_customer({**bookkeepers, "Code": "BRENNAN01"})
+    first = sync_order(kf, order("S00101"), mapping)
+    assert (first.customer_id, first.customer_code, first.customer_created) == (customer_id, "BRENNAN01", False)
+    known = Known(first.customer_id, first.customer_code)
+    sync_order(kf, order("S00102", street="9 Pulteney Bridge"), mapping, known)
+    customers = sandbox.state()["customers"]
+    assert [(c["Code"], c["Address1"]) for c in customers] == [("BRENNAN01", "9 Pulteney Bridge")]
+
+
+def test_two_orders_of_a_new_contact_sent_at_once_share_one_customer(sandbox, kf, mapping):
+    # With 50 ms on every call, both jobs look the new contact up before either creates it: one insert
+    # is refused ("Customer Code is not unique") and that job takes the customer the other one created.
+    sandbox.set_faults(latency_ms=50)
+    start = threading.Barrier(2)
+    outcomes, errors = [], []
+
+    def send(name):
+        start.wait()
+        try:
+            outcomes.append(sync_order(kf, order(name), mapping))
+        except Exception as error:  # noqa: BLE001 - reported by the assertion below
+            errors.append(error)
+
+    threads = [threading.Thread(target=send, args=(name,)) for name in ("S00201", "S00202")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert counts(sandbox) == (1, 2, 2)
+    assert len({outcome.customer_id for outcome in outcomes}) == 1
+    assert sorted(outcome.customer_created for outcome in outcomes) == [False, True]
 
 
 def test_totals_mismatch_sends_nothing(sandbox, kf, mapping):

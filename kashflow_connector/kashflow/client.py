@@ -149,6 +149,10 @@ class KashFlowClient:
             raise UnavailableError(
                 f"KashFlow could not be reached at {self.url} ({operation}): the connection failed. "
                 "It will be tried again.", detail="the connection failed", operation=operation) from None
+        except requests.RequestException as exc:  # a broken answer (e.g. cut short): the network, not the data
+            raise UnavailableError(
+                f"KashFlow's answer to {operation} was broken off ({type(exc).__name__}). It will be tried again.",
+                detail="a broken answer", operation=operation) from None
         except zeep.exceptions.TransportError as exc:
             if exc.status_code >= 500 or exc.status_code == 429:
                 raise UnavailableError(
@@ -194,8 +198,12 @@ class KashFlowClient:
                              operation=operation)
 
     def _scrub(self, text):
-        """Remove the password from a text KashFlow or zeep produced, should it ever appear there."""
-        return text.replace(self.__password, "********") if text else text
+        """Remove the password and the IP Authorisation Key from a text KashFlow or zeep produced, should they
+        ever appear there."""
+        for secret in (self.__password, self.__auto_auth_key):
+            if text and secret:
+                text = text.replace(secret, "********")
+        return text
 
     @staticmethod
     def is_not_found(error):

@@ -7,9 +7,8 @@ converges on one customer per contact, one invoice per order and one payment per
 - the documents are built, and the totals checked, before anything is sent;
 - the customer is the one already known, else the one with the connector's code, else the one with the
   contact's email, else a new one;
-- the invoice is the one already known (updated, lines replaced), else, when an earlier attempt may have
-  created it without hearing back, an invoice of that customer whose reference is the order's name, else a
-  new one;
+- the invoice is the one already known (updated, lines replaced), else an invoice of that customer whose
+  reference is the order's name (left by an earlier run that never recorded it), else a new one;
 - the payment is the one on the invoice with the order's amount; a payment of ours with another amount is
   replaced.
 
@@ -25,16 +24,12 @@ from .exceptions import RejectedError
 
 @dataclass(frozen=True)
 class Known:
-    """What earlier runs recorded for this order (0 = nothing yet).
-
-    ``earlier_attempt`` says that an earlier run may have reached KashFlow without recording the outcome (it
-    timed out, lost KashFlow's answer or died): the invoice is then looked for before one is created.
-    """
+    """What earlier runs recorded for this order and its contact (0 or "" = nothing yet)."""
 
     customer_id: int = 0
+    customer_code: str = ""
     invoice_number: int = 0
     payment_number: int = 0
-    earlier_attempt: bool = False
 
 
 @dataclass(frozen=True)
@@ -42,6 +37,7 @@ class Outcome:
     """What KashFlow now holds for the order."""
 
     customer_id: int
+    customer_code: str
     invoice_number: int
     invoice_id: int
     payment_number: int
@@ -60,36 +56,56 @@ def sync_order(client, order, mapping, known=Known(), now=None):
     # Built once now so that a totals mismatch stops everything before the first call.
     documents.invoice_document(order, customer_id=0, mapping=mapping)
 
-    customer_id, customer_created = _sync_customer(client, customer, order.customer.email, known.customer_id)
+    customer_id, customer_code, customer_created = _sync_customer(client, customer, order.customer.email, known)
     invoice_number, invoice_id, invoice_created = _sync_invoice(
-        client, order, mapping, customer_id, known_number=known.invoice_number,
-        may_exist=known.earlier_attempt and not customer_created)
+        client, order, mapping, customer_id, known_number=known.invoice_number, may_exist=not customer_created)
     payment_number = _sync_payment(client, order, mapping, invoice_number, known.payment_number)
-    return Outcome(customer_id, invoice_number, invoice_id, payment_number, customer_created, invoice_created)
+    return Outcome(customer_id, customer_code, invoice_number, invoice_id, payment_number, customer_created,
+                   invoice_created)
 
 
-def _sync_customer(client, customer, email, known_id):
-    """The KashFlow customer id for the contact, creating or refreshing the customer; and whether it is new."""
-    if known_id:
+def _sync_customer(client, customer, email, known):
+    """The KashFlow customer of the contact, created or refreshed: its id, its code and whether it is new.
+
+    A customer keeps the code it has in KashFlow: one matched by email may carry a code a bookkeeper chose.
+    """
+    if known.customer_id:
+        code = known.customer_code or customer["Code"]
         try:
-            client.update_customer({**customer, "CustomerID": known_id})
-            return known_id, False
+            client.update_customer({**customer, "CustomerID": known.customer_id, "Code": code})
+            return known.customer_id, code, False
         except RejectedError as error:
             if not client.is_not_found(error):
                 raise
             # Deleted in KashFlow since: find it again or create it anew, below.
-    found = client.get_customer_by_code(customer["Code"])
+    found = _find_customer(client, customer["Code"], email)
+    if found is None:
+        try:
+            return client.insert_customer(customer), customer["Code"], True
+        except RejectedError as error:
+            # Another job created this contact's customer a moment ago (two of its orders sent at once).
+            found = client.get_customer_by_code(customer["Code"]) if "not unique" in (error.detail or "") else None
+            if found is None:
+                raise
+    client.update_customer({**customer, "CustomerID": found["CustomerID"], "Code": found["Code"]})
+    return found["CustomerID"], found["Code"], False
+
+
+def _find_customer(client, code, email):
+    """The KashFlow customer with the connector's code for the contact, else the one with its email, or None."""
+    found = client.get_customer_by_code(code)
     if found is None and email:
         found = client.get_customer_by_email(email)
-    if found is not None:
-        # Keep the code KashFlow has: a customer matched by email may carry a code a bookkeeper chose.
-        client.update_customer({**customer, "CustomerID": found["CustomerID"], "Code": found["Code"]})
-        return found["CustomerID"], False
-    return client.insert_customer(customer), True
+    return found
 
 
 def _sync_invoice(client, order, mapping, customer_id, *, known_number, may_exist):
-    """Insert or update the order's invoice; return its number, its KashFlow id and whether it is new."""
+    """Insert or update the order's invoice; return its number, its KashFlow id and whether it is new.
+
+    Without a known number, and when the customer is not new, an invoice of the customer whose reference is the
+    order's name is taken for the order's: an earlier run created it without recording it (it timed out, lost
+    KashFlow's answer, or died before its outcome was saved).
+    """
     number = known_number
     if not number and may_exist:
         number = next((invoice["InvoiceNumber"] for invoice in client.get_invoices_for_customer(customer_id)
@@ -98,8 +114,8 @@ def _sync_invoice(client, order, mapping, customer_id, *, known_number, may_exis
         current = client.get_invoice(number)
         if current is None:
             raise RejectedError(
-                f"Invoice {number} of order {order.name} is no longer in KashFlow. If it was deleted on purpose, "
-                "clear the KashFlow invoice number on the order and send it again.")
+                f"Invoice {number} of order {order.name} is no longer in KashFlow (deleted there?). Restore it in "
+                "KashFlow, or have an administrator clear the order's KashFlow invoice number, then resend.")
         document = documents.invoice_document(order, customer_id=customer_id, mapping=mapping,
                                               invoice_number=number, invoice_id=current["InvoiceDBID"])
         client.update_invoice(document)

@@ -8,6 +8,8 @@ class PaymentTransaction(models.Model):
         """An order paid in full by a completed online payment gets queued for KashFlow."""
         result = super()._post_process()
         for transaction in self.filtered(lambda tx: tx.state == "done" and tx.operation != "validation"):
-            paid_on = transaction.last_state_change.date() if transaction.last_state_change else None
-            transaction.sale_order_ids._kashflow_payment_received(paid_on)
+            for order in transaction.sale_order_ids:
+                paid_on = order._kashflow_local_date(transaction.last_state_change) \
+                    if transaction.last_state_change else None
+                order._kashflow_payment_received(paid_on)
         return result

@@ -2,9 +2,11 @@ import logging
 from decimal import Decimal
 
 import psycopg2
+import pytz
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
+from odoo.osv import expression
 from odoo.tools import float_repr
 
 from odoo.addons.queue_job.exception import RetryableJobError
@@ -28,6 +30,8 @@ KASHFLOW_STATES = [
 JOB_CHANNEL = "root.kashflow"
 JOB_MAX_RETRIES = 8
 BACKFILL_BATCH = 200
+DEFAULT_TIMEZONE = "Europe/London"
+ADVISORY_LOCK_CLASS = 0x4B46  # "KF": the first key of the advisory locks the connector takes on orders
 # Order fields whose change alters what KashFlow holds for a sent order.
 ORDER_CONTENT_FIELDS = {"partner_id", "partner_invoice_id", "partner_shipping_id", "order_line", "currency_id"}
 # Contact fields that end up on the KashFlow customer or the invoice's delivery address.
@@ -50,8 +54,6 @@ class SaleOrder(models.Model):
                                        help="A digest of what was last sent, to notice later changes.")
     kashflow_paid_date = fields.Date(string="Paid On", copy=False, readonly=True)
     kashflow_sent_at = fields.Datetime(string="Sent to KashFlow", copy=False, readonly=True)
-    kashflow_attempts = fields.Integer(string="KashFlow Attempts", copy=False, readonly=True,
-                                       help="How many times a job started sending the order.")
     kashflow_enabled = fields.Boolean(related="company_id.kashflow_enabled")
 
     # ------------------------------------------------------------------ display
@@ -80,7 +82,8 @@ class SaleOrder(models.Model):
         if self.state != "sale":
             return False
         currency = self.currency_id
-        if currency.compare_amounts(self.amount_paid, self.amount_total) >= 0:
+        captured = sum(tx.amount for tx in self.transaction_ids if tx.state == "done")  # not merely authorised
+        if currency.compare_amounts(captured, self.amount_total) >= 0:
             return True
         invoices = self.invoice_ids.filtered(lambda move: move.move_type == "out_invoice" and move.state == "posted")
         if not invoices or any(move.payment_state not in ("paid", "in_payment") for move in invoices):
@@ -100,10 +103,15 @@ class SaleOrder(models.Model):
         orders.write({"kashflow_paid_date": paid_date or fields.Date.context_today(self)})
         orders._kashflow_route(self.env._("Order paid."))
 
+    def _kashflow_local_date(self, moment):
+        """The calendar day of a UTC ``moment`` where the company is (UK time unless its address says otherwise)."""
+        zone = pytz.timezone(self.company_id.partner_id.tz or DEFAULT_TIMEZONE)
+        return pytz.utc.localize(moment).astimezone(zone).date()
+
     def _kashflow_payment_date(self):
         """When the order was paid: its latest completed online payment or invoice payment (None if unknown)."""
         self.ensure_one()
-        dates = [tx.last_state_change.date() for tx in self.transaction_ids
+        dates = [self._kashflow_local_date(tx.last_state_change) for tx in self.transaction_ids
                  if tx.state == "done" and tx.last_state_change]
         invoices = self.invoice_ids.filtered(lambda move: move.move_type == "out_invoice" and move.state == "posted")
         dates += [paid for paid in (invoice._kashflow_paid_date() for invoice in invoices) if paid]
@@ -117,14 +125,23 @@ class SaleOrder(models.Model):
         leaves *Not paid yet* when it is queued (or excluded, or held), so running this twice queues nothing twice.
         """
         companies = self.env["res.company"].sudo().search([("kashflow_enabled", "=", True)])
-        candidates = self.sudo().search([
-            ("company_id", "in", companies.ids), ("state", "=", "sale"), ("kashflow_state", "=", "not_paid"),
+        if not companies:
+            return self.browse()
+        since_start = expression.OR([
+            [("company_id", "=", company.id)]
+            + ([("date_order", ">=", company.kashflow_start_date)] if company.kashflow_start_date else [])
+            for company in companies])
+        candidates = self.sudo().search(expression.AND([since_start, [
+            ("state", "=", "sale"), ("kashflow_state", "=", "not_paid"),
             "|", ("invoice_ids.payment_state", "in", ["paid", "in_payment"]), ("transaction_ids.state", "=", "done"),
-        ], order="id")
+        ]]), order="id")
         paid = candidates.filtered(lambda order: order._kashflow_is_paid())
         batch = paid[:batch_size]
         for order in batch:
             order._kashflow_payment_received(order._kashflow_payment_date())
+        # Orders left "Queued" without a job (cancelled in Job Queue, or a job that died for good) go out again.
+        stranded = self.sudo().search([("company_id", "in", companies.ids), ("kashflow_state", "=", "queued")])
+        stranded.filtered(lambda order: not order._kashflow_has_live_job())._kashflow_enqueue()
         self.env["ir.cron"]._notify_progress(done=len(batch), remaining=len(paid) - len(batch))
         return batch
 
@@ -166,6 +183,14 @@ class SaleOrder(models.Model):
             order._kashflow_log(self.env._("%(event)s KashFlow: %(state)s.", event=event, state=labels[state]), reason)
         to_queue._kashflow_enqueue()
 
+    def _kashflow_has_live_job(self):
+        """Whether a job that will send the order is waiting or running."""
+        self.ensure_one()
+        return bool(self.env["queue.job"].sudo().search_count([
+            ("identity_key", "=", self._kashflow_identity_key()),
+            ("state", "in", ["wait_dependencies", "pending", "enqueued", "started"]),
+        ], limit=1))
+
     def _kashflow_enqueue(self):
         for order in self:
             order.with_delay(
@@ -185,7 +210,7 @@ class SaleOrder(models.Model):
         if disabled:
             raise UserError(self.env._("KashFlow is not switched on for %s (Settings > KashFlow).",
                                        ", ".join(disabled.mapped("name"))))
-        orders = self.filtered(lambda order: order.kashflow_state != "queued")
+        orders = self.filtered(lambda order: order.kashflow_state != "queued" or not order._kashflow_has_live_job())
         for order in orders.filtered(lambda order: not order.kashflow_paid_date):
             order.kashflow_paid_date = fields.Date.context_today(order)
         orders.sudo()._kashflow_route(self.env._("Resend requested by %s.", self.env.user.name))
@@ -233,16 +258,17 @@ class SaleOrder(models.Model):
                                     seconds=30, ignore_retry=True)
         if order.kashflow_state != "queued":
             return self.env._("Nothing to do: %(order)s is %(state)s.", order=order.name, state=order.kashflow_state)
+        if not order._kashflow_channel().is_complete:  # the mapping was undone since the order was queued
+            order._kashflow_route(self.env._("Sales channel no longer mapped."))
+            return order.kashflow_reason
         try:
             snapshot = order._kashflow_snapshot()
             mapping = order._kashflow_mapping()
             order._kashflow_check_currency(snapshot)
             partner = order.partner_id.commercial_partner_id
-            known = Known(customer_id=partner.kashflow_customer_id,
+            known = Known(customer_id=partner.kashflow_customer_id, customer_code=partner.kashflow_customer_code,
                           invoice_number=order.kashflow_invoice_number,
-                          payment_number=order.kashflow_payment_number,
-                          earlier_attempt=bool(order.kashflow_attempts or order._kashflow_job_retries()))
-            order.kashflow_attempts += 1
+                          payment_number=order.kashflow_payment_number)
             outcome = sync_order(order.company_id._kashflow_client(), snapshot, mapping, known)
         except UnavailableError as error:
             if order._kashflow_last_attempt():
@@ -258,7 +284,7 @@ class SaleOrder(models.Model):
             return order._kashflow_fail(self.env._(
                 "Unexpected error (%s); the details are in the server log. Resend the order once it is fixed.",
                 type(error).__name__))
-        partner.kashflow_customer_id = outcome.customer_id
+        partner.write({"kashflow_customer_id": outcome.customer_id, "kashflow_customer_code": outcome.customer_code})
         order.write({
             "kashflow_state": "sent", "kashflow_reason": False, "kashflow_sent_at": fields.Datetime.now(),
             "kashflow_invoice_number": outcome.invoice_number, "kashflow_invoice_id": outcome.invoice_id,
@@ -272,21 +298,15 @@ class SaleOrder(models.Model):
         return message
 
     def _kashflow_lock(self):
-        """Hold the order's row for this transaction, so that two jobs never send the same order at once."""
-        try:
-            with self.env.cr.savepoint():
-                self.env.cr.execute("SELECT id FROM sale_order WHERE id = %s FOR UPDATE NOWAIT", [self.id])
-        except psycopg2.errors.LockNotAvailable:
-            return False
-        self.invalidate_recordset()
-        return True
+        """Whether this transaction now holds the order's KashFlow lock: two jobs never send one order at once.
+
+        An advisory lock, not a row lock: people can go on editing the order while KashFlow is being talked to.
+        """
+        self.env.cr.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", [ADVISORY_LOCK_CLASS, self.id])
+        return self.env.cr.fetchone()[0]
 
     def _kashflow_current_job(self):
         return self.env["queue.job"].sudo().search([("uuid", "=", self.env.context.get("job_uuid"))], limit=1)
-
-    def _kashflow_job_retries(self):
-        """How many earlier tries of the running job there were (a job requeued after its worker died counts)."""
-        return self._kashflow_current_job().retry
 
     def _kashflow_last_attempt(self):
         job = self._kashflow_current_job()
@@ -298,19 +318,20 @@ class SaleOrder(models.Model):
         return reason
 
     def _kashflow_log(self, message, detail=None):
+        """A note in the order's chatter, written by OdooBot (whoever triggered it, a portal customer say)."""
         body = f"{message} {detail}" if detail else message
-        self.message_post(body=body, subtype_xmlid="mail.mt_note")
+        self._message_log_batch(bodies=dict.fromkeys(self.ids, body), author_id=self.env.ref("base.partner_root").id)
 
     # ------------------------------------------------------------------ what is sent
 
-    def _kashflow_mapping(self):
+    def _kashflow_channel(self):
         self.ensure_one()
-        channel = self.env["kashflow.channel"].search(
+        return self.env["kashflow.channel"].sudo().search(
             [("company_id", "=", self.company_id.id), ("team_id", "=", self.team_id.id)], limit=1)
-        if not channel.is_complete:
-            raise UserError(self.env._(
-                "Map the sales channel %s in Sales > Configuration > KashFlow > Channel Mapping.",
-                self.team_id.name or self.env._("(none)")))
+
+    def _kashflow_mapping(self):
+        """The KashFlow ids of the order's channel mapping, which must be complete."""
+        channel = self._kashflow_channel()
         return Mapping(
             payment_method_id=channel.payment_method_id.kashflow_id,
             bank_account_id=channel.bank_account_id.kashflow_id,

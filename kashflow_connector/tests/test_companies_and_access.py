@@ -96,6 +96,17 @@ class TestCompaniesAndAccess(KashFlowCase):
         self.assertEqual(len(jobs), 1)
         self.assertEqual(jobs.channel, "root.kashflow")
 
+    def test_job_queue_managers_still_see_every_job(self):
+        other_job = self.env["queue.job"].with_delay(channel="root")._test_job()
+        order = self.make_order()
+        self.pay_online(order)
+        manager = new_test_user(
+            self.env, login="kf-job-manager", company_id=self.company.id, company_ids=[Command.set(self.company.ids)],
+            groups="sales_team.group_sale_salesman,account.group_account_invoice,queue_job.group_queue_job_manager")
+        seen = self.env["queue.job"].with_user(manager).search([])
+        self.assertIn(other_job.db_record(), seen)
+        self.assertIn("root.kashflow", seen.mapped("channel"))
+
     def test_accountants_resend_and_map(self):
         accountant = new_test_user(self.env, login="kf-accountant", groups="account.group_account_invoice",
                                    company_id=self.company.id, company_ids=[Command.set(self.company.ids)])

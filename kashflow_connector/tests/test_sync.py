@@ -327,6 +327,63 @@ class TestPaidOrderToKashFlow(KashFlowCase):
         company.kashflow_enabled = True
         self.assertEqual(company.kashflow_start_date, self.today())
 
+    def test_authorised_but_not_captured_payment_is_not_paid(self):
+        order = self.make_order()
+        self.provider.support_manual_capture = "full_only"  # the provider authorises now and captures later
+        transaction = self._create_transaction(
+            flow="redirect", sale_order_ids=[order.id], amount=order.amount_total, currency_id=order.currency_id.id,
+            partner_id=order.partner_id.id, reference=f"TX-{order.name}", state="authorized")
+        transaction._post_process()
+        self.assertEqual(order.state, "sale", "an authorised payment confirms the order")
+        self.assertEqual(order.kashflow_state, "not_paid")
+        with self.assertRaises(UserError):
+            order.action_kashflow_resend()
+        self.assertFalse(self.kashflow_jobs())
+
+    def test_order_left_queued_without_a_job_goes_out_again(self):
+        order = self.make_order()
+        self.pay_online(order)
+        self.kashflow_jobs().state = "cancelled"  # e.g. cancelled by hand in Job Queue
+        self.assertEqual(order.kashflow_state, "queued")
+        self.env["sale.order"]._kashflow_backfill()
+        self.assertEqual(len(self.kashflow_jobs()), 1)
+        self.env["sale.order"]._kashflow_backfill()
+        self.assertEqual(len(self.kashflow_jobs()), 1, "a job that is waiting is not doubled")
+        self.kashflow_jobs().state = "cancelled"
+        order.action_kashflow_resend()
+        self.assertEqual(len(self.kashflow_jobs()), 1)
+        self.run_jobs()
+        self.assertEqual(order.kashflow_state, "sent", order.kashflow_reason)
+        self.assertEqual(len(self.state()["invoices"]), 1)
+
+    def test_mapping_undone_after_queueing_holds_the_order(self):
+        order = self.make_order()
+        self.pay_online(order)
+        self.env["kashflow.channel"].search([("team_id", "=", self.webshop.id)]).bank_account_id = False
+        self.run_jobs()
+        self.assertEqual(order.kashflow_state, "needs_mapping")
+        self.assertIn("Bank Account", order.kashflow_reason)
+        self.assertEqual(self.state()["invoices"], [])
+
+    def test_resend_after_an_unrecorded_insert_finds_the_invoice(self):
+        """KashFlow created the invoice, but the job died before Odoo recorded it; a later resend adopts it."""
+        earlier = self.make_order(lines=[(self.book, 1, 0.0)])
+        self.pay_online(earlier)
+        self.run_jobs()  # the customer exists in KashFlow
+        order = self.make_order()
+        self.pay_online(order)
+        self.sandbox.set_faults(operation="InsertInvoicePayment", mode="http500", count=1)
+        self.kashflow_jobs().max_retries = 1  # the only try: it fails after the invoice was created
+        self.run_jobs()
+        self.assertEqual(order.kashflow_state, "failed")
+        self.assertEqual(order.kashflow_invoice_number, 0)
+        order.action_kashflow_resend()
+        self.run_jobs()
+        self.assertEqual(order.kashflow_state, "sent", order.kashflow_reason)
+        state = self.state()
+        self.assertEqual(len(state["invoices"]), 2)
+        self.assertEqual(len(state["payments"]), 2)
+
     # ------------------------------------------------------------------ look-ups
 
     def test_download_data_twice_duplicates_nothing(self):
