@@ -1,6 +1,8 @@
 from odoo import api, fields, models
 from odoo.osv import expression
 
+from ..kashflow.snapshot import Mapping
+
 
 class KashflowChannel(models.Model):
     """How one sales channel's orders are booked in KashFlow: a row of the channel mapping."""
@@ -56,6 +58,17 @@ class KashflowChannel(models.Model):
         held = {(company, team): count for company, team, count in groups}
         for channel in self:
             channel.held_order_count = held.get((channel.company_id, channel.team_id), 0)
+
+    def _kashflow_mapping(self):
+        """The KashFlow ids of this (complete) mapping; delivery charges go to the goods nominal if none is set."""
+        self.ensure_one()
+        return Mapping(
+            payment_method_id=self.payment_method_id.kashflow_id,
+            bank_account_id=self.bank_account_id.kashflow_id,
+            source_id=self.source_id.kashflow_id,
+            goods_nominal_id=self.goods_nominal_id.kashflow_id,
+            delivery_nominal_id=(self.delivery_nominal_id or self.goods_nominal_id).kashflow_id,
+        )
 
     def _missing_description(self):
         """The mapping columns still to fill in, in words."""

@@ -13,7 +13,7 @@ from odoo.addons.queue_job.exception import RetryableJobError
 
 from ..kashflow import documents
 from ..kashflow.exceptions import KashFlowError, UnavailableError
-from ..kashflow.snapshot import Address, CustomerSnapshot, Mapping, OrderSnapshot
+from ..kashflow.snapshot import Address, CustomerSnapshot, OrderSnapshot
 from ..kashflow.sync import Known, sync_order
 
 _logger = logging.getLogger(__name__)
@@ -258,12 +258,13 @@ class SaleOrder(models.Model):
                                     seconds=30, ignore_retry=True)
         if order.kashflow_state != "queued":
             return self.env._("Nothing to do: %(order)s is %(state)s.", order=order.name, state=order.kashflow_state)
-        if not order._kashflow_channel().is_complete:  # the mapping was undone since the order was queued
+        channel = order._kashflow_channel()
+        if not channel.is_complete:  # the mapping was undone since the order was queued
             order._kashflow_route(self.env._("Sales channel no longer mapped."))
             return order.kashflow_reason
         try:
             snapshot = order._kashflow_snapshot()
-            mapping = order._kashflow_mapping()
+            mapping = channel._kashflow_mapping()
             order._kashflow_check_currency(snapshot)
             partner = order.partner_id.commercial_partner_id
             known = Known(customer_id=partner.kashflow_customer_id, customer_code=partner.kashflow_customer_code,
@@ -328,17 +329,6 @@ class SaleOrder(models.Model):
         self.ensure_one()
         return self.env["kashflow.channel"].sudo().search(
             [("company_id", "=", self.company_id.id), ("team_id", "=", self.team_id.id)], limit=1)
-
-    def _kashflow_mapping(self):
-        """The KashFlow ids of the order's channel mapping, which must be complete."""
-        channel = self._kashflow_channel()
-        return Mapping(
-            payment_method_id=channel.payment_method_id.kashflow_id,
-            bank_account_id=channel.bank_account_id.kashflow_id,
-            source_id=channel.source_id.kashflow_id,
-            goods_nominal_id=channel.goods_nominal_id.kashflow_id,
-            delivery_nominal_id=(channel.delivery_nominal_id or channel.goods_nominal_id).kashflow_id,
-        )
 
     def _kashflow_check_currency(self, snapshot):
         known = self.env["kashflow.lookup"].search(
