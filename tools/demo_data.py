@@ -243,6 +243,7 @@ def place_order(env, order, catalogue):
     sale = env["sale.order"].create({
         "partner_id": catalogue.customers[order.customer].id,
         "team_id": catalogue.teams[order.channel].id,
+        "user_id": env.ref("base.user_admin").id,  # the demo's salesperson: the administrator, who logs in
         "order_line": [Command.create({"product_id": catalogue.products[product].id, "product_uom_qty": quantity})
                        for product, quantity in order.lines],
     })
