@@ -155,11 +155,17 @@ class PrivateCluster:
             print(f"devenv: creating a private PostgreSQL cluster in {self.data}")
             self._run(_pg_binary("initdb"), "-D", str(self.data), "-U", "odoo", "-A", "trust", "-E", "UTF8",
                       "--locale=C.UTF-8")
-        if not (self.socket_dir / ".s.PGSQL.5432").exists():
+        if not self._running():
             self.started_here = True
             self._run(_pg_binary("pg_ctl"), "-D", str(self.data), "-l", str(self.log), "-w", "start", "-o",
                       f"-k {self.socket_dir} -c listen_addresses='' -c fsync=off -c full_page_writes=off")
         print(f"devenv: private PostgreSQL cluster running (socket in {self.socket_dir})")
+
+    def _running(self):
+        """Whether the cluster's server is up (a socket file left by a killed server does not count)."""
+        status = subprocess.run([*self.as_user, _pg_binary("pg_ctl"), "-D", str(self.data), "status"],
+                                check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        return status.returncode == 0
 
     def stop(self):
         """Stop the cluster if this run started it (another run may still be using one it found running)."""
