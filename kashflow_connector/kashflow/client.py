@@ -307,9 +307,8 @@ class KashFlowClient:
 
     def get_invoices_for_customer(self, customer_id):
         """Every invoice of a KashFlow customer, as dicts like ``get_invoice`` returns."""
-        response = self._call("GetInvoicesForCustomer", CustID=customer_id)
-        array = response.GetInvoicesForCustomerResult
-        return [self._invoice_dict(invoice) for invoice in (array.Invoice if array is not None else None) or []]
+        return [self._invoice_dict(invoice)
+                for invoice in self._entries("GetInvoicesForCustomer", "Invoice", CustID=customer_id)]
 
     def _invoice_dict(self, invoice):
         lines = invoice.Lines.anyType if invoice.Lines is not None else None
@@ -326,8 +325,7 @@ class KashFlowClient:
 
     def get_payments(self, invoice_number):
         """The payments recorded against an invoice number, as a list of dicts."""
-        response = self._call("GetInvoicePayment", InvoiceNumber=invoice_number)
-        return self._items(response.GetInvoicePaymentResult, "Payment")
+        return self._items("GetInvoicePayment", "Payment", InvoiceNumber=invoice_number)
 
     def delete_payment(self, invoice_number, payment_number):
         """Delete one payment from an invoice."""
@@ -335,34 +333,38 @@ class KashFlowClient:
 
     # ------------------------------------------------------------------ look-ups
 
-    def _items(self, array, item):
-        if array is None:
-            return []
-        return [self._plain(entry) for entry in getattr(array, item, None) or []]
+    def _entries(self, operation, item, **params):
+        """The entries of the array ``operation`` returns (zeep gives None for an empty one)."""
+        array = getattr(self._call(operation, **params), f"{operation}Result", None)
+        return (getattr(array, item, None) if array is not None else None) or []
+
+    def _items(self, operation, item, **params):
+        """The same entries, as plain dicts."""
+        return [self._plain(entry) for entry in self._entries(operation, item, **params)]
 
     def bank_accounts(self):
         """[{AccountID, AccountName, AccountCode}]"""
-        return self._items(self._call("GetBankAccounts").GetBankAccountsResult, "BankAccount")
+        return self._items("GetBankAccounts", "BankAccount")
 
     def payment_methods(self):
         """Invoice payment methods: [{MethodID, MethodName}]"""
-        return self._items(self._call("GetInvPayMethods").GetInvPayMethodsResult, "PaymentMethod")
+        return self._items("GetInvPayMethods", "PaymentMethod")
 
     def customer_sources(self):
         """[{ID, Name, Description, Value}]"""
-        return self._items(self._call("GetCustomerSources").GetCustomerSourcesResult, "BasicDataset")
+        return self._items("GetCustomerSources", "BasicDataset")
 
     def nominal_codes(self):
         """[{id, Code, Name, debit, credit, balance}]"""
-        return self._items(self._call("GetNominalCodes").GetNominalCodesResult, "NominalCode")
+        return self._items("GetNominalCodes", "NominalCode")
 
     def vat_rates(self):
         """[{ID, Name, Description, Value}], the rate in ``Value``."""
-        return self._items(self._call("GetVATRates").GetVATRatesResult, "BasicDataset")
+        return self._items("GetVATRates", "BasicDataset")
 
     def currencies(self):
         """[{CurrencyId, CurrencyCode, ExchangeRate, isDefault}]"""
-        return self._items(self._call("GetCurrencies").GetCurrenciesResult, "Currencies")
+        return self._items("GetCurrencies", "Currencies")
 
 
 __all__ = [

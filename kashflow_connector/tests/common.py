@@ -99,10 +99,12 @@ class KashFlowCase(AccountPaymentCommon):
 
     # ------------------------------------------------------------------ helpers
 
-    def download_and_map(self, teams=None, fba_team=None):
-        """Download Data from the sandbox and map the given channels with the first value of each kind."""
-        self.company._kashflow_download_data()
-        lookups = self.env["kashflow.lookup"].search([("company_id", "=", self.company.id)])
+    def download_and_map(self, teams=None, fba_team=None, company=None):
+        """Download Data from the company's KashFlow and map the given channels with the first value of each kind
+        (by default the test company, and its Web shop and eBay channels)."""
+        company = company or self.company
+        company._kashflow_download_data()
+        lookups = self.env["kashflow.lookup"].search([("company_id", "=", company.id)])
 
         def first(kind, code=None):
             found = lookups.filtered(lambda lookup: lookup.kind == kind and (code is None or lookup.code == code))
@@ -115,7 +117,7 @@ class KashFlowCase(AccountPaymentCommon):
             "goods_nominal_id": first("nominal_code", "4000").id,
             "delivery_nominal_id": first("nominal_code", "4900").id,
         }
-        channels = self.env["kashflow.channel"].search([("company_id", "=", self.company.id)])
+        channels = self.env["kashflow.channel"].search([("company_id", "=", company.id)])
         for team in teams if teams is not None else (self.webshop | self.ebay):
             channels.filtered(lambda channel, team=team: channel.team_id == team).write(values)
         if fba_team:

@@ -31,17 +31,9 @@ class TestCompaniesAndAccess(KashFlowCase):
 
     def test_each_company_books_into_its_own_account(self):
         other = self.env(context={"allowed_company_ids": [self.other_company.id, self.company.id]})
-        other_company = self.other_company.with_env(other)
-        other_company._kashflow_download_data()
+        self.download_and_map(teams=self.other_team, company=self.other_company.with_env(other))
         channel = other["kashflow.channel"].search([("company_id", "=", self.other_company.id),
                                                   ("team_id", "=", self.other_team.id)])
-        lookups = other["kashflow.lookup"].search([("company_id", "=", self.other_company.id)])
-        channel.write({
-            "payment_method_id": lookups.filtered(lambda lookup: lookup.kind == "payment_method")[:1].id,
-            "bank_account_id": lookups.filtered(lambda lookup: lookup.kind == "bank_account")[:1].id,
-            "goods_nominal_id": lookups.filtered(lambda lookup: lookup.code == "4000")[:1].id,
-            "delivery_nominal_id": lookups.filtered(lambda lookup: lookup.code == "4900")[:1].id,
-        })
         self.assertTrue(channel.is_complete)
         ours = self.make_order()
         theirs = other["sale.order"].create({
