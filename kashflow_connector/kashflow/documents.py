@@ -1,15 +1,19 @@
-"""The KashFlow documents for a paid Odoo sale order: customer, invoice and payment.
+"""The KashFlow documents for a paid Odoo sale order: customer, invoices, credit notes and payments.
 
-Pure functions turn the neutral order snapshot (``snapshot.py``) into the dicts the SOAP client sends as
+Pure functions turn the neutral snapshot (``snapshot.py``) into the dicts the SOAP client sends as
 KashFlow's ``Customer``, ``Invoice`` (its ``Lines`` a list of ``InvoiceLine`` dicts) and ``Payment``. Keys
 are the element names of those WSDL types, and every element the WSDL marks ``minOccurs="1"`` is present,
 because zeep refuses a message with a required element missing.
 
-Money stays ``Decimal`` from the order to the message. KashFlow keeps a line's unit ``Rate`` to two
-decimal places only, so a line whose amount is not its quantity times a two-decimal rate is sent as one
-unit at the line amount, its quantity and unit price written into the description. Before an invoice is
-returned its totals are checked against the order's: an invoice that would not add up to what the order
-says raises ``TotalsMismatch`` and nothing is sent.
+Money stays ``Decimal`` from Odoo to the message. KashFlow keeps a line's unit ``Rate`` to two decimal
+places only, so a line whose amount is not its quantity times a two-decimal rate is sent as one unit at the
+line amount, its quantity and unit price written into the description. KashFlow has no credit-note call: a
+credit note is an invoice whose lines have a negative ``Rate`` and ``VatAmount`` and a positive
+``Quantity`` (API_FACTS.md, section 4.9). Before a document is returned its totals are checked against
+Odoo's: one that would not add up raises ``TotalsMismatch`` and nothing is sent.
+
+Text goes to KashFlow on one line, without the characters XML 1.0 cannot carry (control characters, say,
+from an import): they are dropped wherever text is sent.
 
 Dates are naive ``datetime`` values at midday: zeep writes a ``date`` as a date-only value, which
 KashFlow's ``dateTime`` fields reject, and a time zone could shift the day (API_FACTS.md, section 4.4).
@@ -21,22 +25,34 @@ import dataclasses
 import datetime
 import hashlib
 import json
+import re
 from decimal import ROUND_HALF_UP, Decimal
 from typing import NamedTuple
 
-from .snapshot import Address, CustomerSnapshot, LineSnapshot, Mapping, OrderSnapshot
+from .snapshot import (
+    CREDIT_NOTE,
+    LINE_KINDS,
+    Address,
+    CustomerSnapshot,
+    InvoiceSnapshot,
+    LineSnapshot,
+    Mapping,
+    OrderSnapshot,
+    PaymentSnapshot,
+)
 
 MAX_DESCRIPTION = 500
 """Longest line description sent. KashFlow publishes no field lengths; this is a defensive limit."""
 
-CUSTOMER_CODE_PREFIX = "ODOO"
+DEFAULT_CUSTOMER_CODE_PREFIX = "ODOO"
 CUSTOMER_CODE_MAX_LENGTH = 20
 """KashFlow publishes no limit on customer codes; 20 uppercase letters and digits are known to work."""
 
 KASHFLOW_DECIMALS = 2
 """Decimal places KashFlow keeps on money, notably on a line's unit ``Rate`` (API_FACTS.md, section 4.5)."""
 
-LINE_KINDS = ("product", "delivery", "discount")
+VAT_EXEMPT = Decimal(-1)
+"""KashFlow's ``VatRate`` for a line without VAT ("N/A", exempt)."""
 
 EU_COUNTRY_CODES = frozenset({
     "AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU", "IE", "IT", "LT",
@@ -50,7 +66,7 @@ UK_VAT_COUNTRY_CODES = frozenset({"GB", "IM"})
 _CENT = Decimal("0.01")
 _UNIT_PRICE_STEP = Decimal("0.0001")
 _MIDDAY = datetime.time(12, 0)
-_KIND_LABELS = {"product": "Item", "delivery": "Delivery", "discount": "Discount"}
+_KIND_LABELS = {"product": "Item", "delivery": "Delivery", "discount": "Discount", "charge": "Charge"}
 _CUSTOMER_ADDRESS_FIELDS = (
     "Address1", "Address2", "Address3", "Address4", "Postcode", "CountryName", "CountryCode",
 )
@@ -59,6 +75,16 @@ _CUSTOMER_DELIVERY_FIELDS = (
     "DeliveryPostcode", "DeliveryCountryName", "DeliveryCountryCode",
 )
 _INVOICE_DELIVERY_FIELDS = ("Line1", "Line2", "Line3", "Line4", "PostCode", "CountryName", "CountryCode")
+# What XML 1.0 cannot carry: C0 controls but tab, line feed and carriage return; lone surrogates; U+FFFE/F.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+CUSTOMER_OWNED_FIELDS = (
+    "Name", "Contact", "Telephone", "Mobile", "Email", *_CUSTOMER_ADDRESS_FIELDS, "EC", "OutsideEC",
+    "CustHasDeliveryAddress", *_CUSTOMER_DELIVERY_FIELDS, "VATNumber",
+)
+"""The customer fields the connector keeps in step with Odoo. Every other field (payment terms, discount,
+check boxes, source, currency, notes...) is the bookkeeper's: set once when the customer is created, and
+never sent again."""
 
 
 class DocumentError(ValueError):
@@ -66,7 +92,7 @@ class DocumentError(ValueError):
 
 
 class Totals(NamedTuple):
-    """Net, VAT and gross amounts, of an order or of the invoice built for it."""
+    """Net, VAT and gross amounts, of an Odoo document or of the KashFlow document built for it."""
 
     net: Decimal
     vat: Decimal
@@ -74,41 +100,51 @@ class Totals(NamedTuple):
 
 
 class TotalsMismatch(DocumentError):
-    """The invoice built from an order's lines does not add up to the order's totals.
+    """The KashFlow document built from an Odoo document's lines does not add up to its totals.
 
-    ``order_totals`` and ``invoice_totals`` hold both sets of figures; the message shows them.
+    ``odoo_totals`` and ``kashflow_totals`` hold both sets of figures; the message shows them.
     """
 
-    def __init__(self, order: OrderSnapshot, invoice_totals: Totals):
-        self.order_totals = Totals(order.amount_untaxed, order.amount_tax, order.amount_total)
-        self.invoice_totals = invoice_totals
-        currency = order.currency_code.strip().upper()
+    def __init__(self, order: OrderSnapshot, document: InvoiceSnapshot, kashflow_totals: Totals):
+        self.odoo_totals = Totals(document.amount_net, document.amount_vat, document.amount_total)
+        self.kashflow_totals = kashflow_totals
+        currency = document.currency_code.strip().upper()
+        what = _document_label(order, document)
         vat_note = "" if order.include_vat else (
-            " VAT is switched off for KashFlow (the company is not VAT-registered there), so the invoice"
-            " carries no VAT and its total must equal the order's total."
+            " VAT is switched off for KashFlow (the company is not VAT-registered there), so the document"
+            " carries no VAT and its total must equal Odoo's total."
         )
         super().__init__(
-            f"Order {order.name}: the KashFlow invoice built from its lines does not add up to the order's"
-            f" totals, so nothing was sent to KashFlow.{vat_note}\n"
-            f"  Order:   {_format_totals(self.order_totals, currency, order.currency_decimals)}\n"
-            f"  Invoice: {_format_totals(invoice_totals, currency, order.currency_decimals)}\n"
-            "Check the order's lines and taxes in Odoo (a tax that is not a plain percentage can cause"
-            " this), correct the order, then send it to KashFlow again."
+            f"{what}: the KashFlow document built from its lines does not add up to its totals in Odoo, so"
+            f" nothing was sent to KashFlow.{vat_note}\n"
+            f"  Odoo:     {_format_totals(self.odoo_totals, currency, order.currency_decimals)}\n"
+            f"  KashFlow: {_format_totals(kashflow_totals, currency, order.currency_decimals)}\n"
+            "Check the lines and taxes in Odoo, correct them, then send the order to KashFlow again."
         )
 
 
-def customer_code(partner_id: int) -> str:
-    """The KashFlow customer code for an Odoo commercial contact, e.g. ``ODOO42``.
+def customer_code(partner_id: int, prefix: str = DEFAULT_CUSTOMER_CODE_PREFIX) -> str:
+    """The KashFlow customer code for an Odoo commercial contact: ``prefix`` then its id, e.g. ``ODOO42``.
 
-    KashFlow refuses codes with special characters, so the code is uppercase letters and digits only,
-    and at most ``CUSTOMER_CODE_MAX_LENGTH`` characters long.
+    KashFlow refuses codes with special characters, so the code is uppercase letters and digits only, at
+    most ``CUSTOMER_CODE_MAX_LENGTH`` characters. ``prefix`` must end with a letter, so that the codes of two
+    prefixes can never meet (``AB1`` + ``23`` and ``AB12`` + ``3``). Raises ``ValueError`` otherwise.
     """
     if isinstance(partner_id, bool) or not isinstance(partner_id, int) or partner_id <= 0:
         raise ValueError(f"A KashFlow customer code needs a positive Odoo partner id, not {partner_id!r}.")
-    code = f"{CUSTOMER_CODE_PREFIX}{partner_id}"
+    check_customer_code_prefix(prefix)
+    code = f"{prefix.upper()}{partner_id}"
     if len(code) > CUSTOMER_CODE_MAX_LENGTH:
         raise ValueError(f"Odoo partner id {partner_id} is too large for a KashFlow customer code.")
     return code
+
+
+def check_customer_code_prefix(prefix: str) -> None:
+    """Raise ``ValueError`` unless ``prefix`` is 1-10 ASCII letters and digits ending with a letter."""
+    if not (prefix and len(prefix) <= 10 and prefix.isascii() and prefix.isalnum() and prefix[-1].isalpha()):
+        raise ValueError(
+            f"The KashFlow customer code prefix {prefix!r} must be 1 to 10 letters and digits ending with a"
+            " letter (KashFlow accepts no other characters in a customer code).")
 
 
 def customer_document(
@@ -119,12 +155,45 @@ def customer_document(
     currency_id: int = 0,
     now: datetime.datetime,
 ) -> dict:
-    """A KashFlow ``Customer`` for ``InsertCustomer`` (``customer_id`` 0) or ``UpdateCustomer``.
+    """A KashFlow ``Customer`` for ``InsertCustomer`` (``customer_id`` 0): the connector's fields
+    (``customer_fields``) and KashFlow's defaults for the others.
+
+    ``now`` (naive) fills ``Created`` and ``Updated``, which KashFlow requires but manages itself.
+    """
+    if now.tzinfo is not None:
+        raise ValueError("Created/Updated must be naive datetimes: KashFlow shifts zoned times.")
+    return {
+        "CustomerID": customer_id,
+        "Code": _checked_code(customer),
+        **customer_fields(customer),
+        "Source": source_id,
+        "Discount": Decimal(0),
+        "ShowDiscount": False,
+        "PaymentTerms": 0,
+        **{f"CheckBox{number}": 0 for number in range(1, 21)},
+        "Created": now,
+        "Updated": now,
+        "CurrencyID": currency_id,
+    }
+
+
+def customer_update(current: dict, customer: CustomerSnapshot) -> dict:
+    """The KashFlow customer ``current`` (as ``GetCustomerByID`` returned it) with the connector's fields
+    replaced by Odoo's, for ``UpdateCustomer``: everything else stays as KashFlow holds it.
+
+    A field of the connector's that Odoo no longer fills is cleared.
+    """
+    owned = customer_fields(customer)
+    merged = {name: value for name, value in current.items() if name not in CUSTOMER_OWNED_FIELDS}
+    return {**merged, **{name: owned.get(name, "") for name in CUSTOMER_OWNED_FIELDS}}
+
+
+def customer_fields(customer: CustomerSnapshot) -> dict:
+    """The fields of a KashFlow ``Customer`` the connector owns, from Odoo's contact (empty ones left out).
 
     ``EC``/``OutsideEC`` tell KashFlow how to treat VAT on sales to the customer: EC when the customer
     has a VAT number and an EU country, outside the EC when it has a VAT number and a country outside
-    the EU and the UK VAT area, domestic (0/0) otherwise. Optional text fields that are empty are left
-    out. ``now`` (naive) fills ``Created`` and ``Updated``, which KashFlow requires but manages itself.
+    the EU and the UK VAT area, domestic (0/0) otherwise.
     """
     name = _clean(customer.name)
     if not name:
@@ -132,20 +201,10 @@ def customer_document(
             f"The Odoo customer with KashFlow code {customer.code} has no name. Enter the customer's name"
             " (or company name) on the contact in Odoo, then send the order to KashFlow again."
         )
-    code = customer.code.strip()
-    if not (code.isascii() and code.isalnum()):
-        raise DocumentError(
-            f"The KashFlow customer code {code!r} of {name} is not valid: KashFlow accepts only letters and"
-            " digits. Correct the customer code, then send the order to KashFlow again."
-        )
-    if now.tzinfo is not None:
-        raise ValueError("Created/Updated must be naive datetimes: KashFlow shifts zoned times.")
     country = _iso_country(customer.invoice_address.country_code)
     vat_number = _clean(customer.vat)
-    delivery = _delivery_address(customer)
+    delivery = _delivery_address(customer.delivery_address, customer.invoice_address)
     return {
-        "CustomerID": customer_id,
-        "Code": code,
         "Name": name,
         **_non_empty({
             "Contact": _clean(customer.contact_name) or ("" if customer.is_company else name),
@@ -159,39 +218,38 @@ def customer_document(
             bool(vat_number) and bool(country)
             and country not in EU_COUNTRY_CODES and country not in UK_VAT_COUNTRY_CODES
         ),
-        "Source": source_id,
-        "Discount": Decimal(0),
-        "ShowDiscount": False,
-        "PaymentTerms": 0,
-        **{f"CheckBox{number}": 0 for number in range(1, 21)},
-        "Created": now,
-        "Updated": now,
-        "CurrencyID": currency_id,
         "CustHasDeliveryAddress": int(delivery is not None),
         **(_address_fields(_CUSTOMER_DELIVERY_FIELDS, delivery) if delivery is not None else {}),
         **_non_empty({"VATNumber": vat_number}),
     }
 
 
+def customer_fingerprint(customer: CustomerSnapshot) -> str:
+    """A SHA-256 hex digest of what the connector owns on the KashFlow customer: when it is unchanged since
+    the customer was last sent, nothing needs sending."""
+    return _digest(customer_fields(customer))
+
+
 def invoice_document(
     order: OrderSnapshot,
+    document: InvoiceSnapshot,
     *,
     customer_id: int,
     mapping: Mapping,
     invoice_number: int = 0,
     invoice_id: int = 0,
 ) -> dict:
-    """A KashFlow ``Invoice`` for the order, its ``Lines`` a list of ``InvoiceLine`` dicts.
+    """A KashFlow ``Invoice`` for one of the order's ``documents`` (an invoice or a credit note).
 
-    ``invoice_number`` 0 lets KashFlow number the invoice; ``invoice_id`` (``InvoiceDBID``) is 0 on insert.
-    ``customer_id`` is the KashFlow ``CustomerID`` (0 only to check an order before its customer exists).
-    The read-only header totals and ``Paid`` are sent as 0: KashFlow computes them from the lines and
-    from the payment recorded separately (``payment_document``).
+    ``invoice_number`` 0 lets KashFlow number it; ``invoice_id`` (``InvoiceDBID``) is 0 on insert.
+    ``customer_id`` is the KashFlow ``CustomerID`` (0 only to check a document before its customer exists).
+    The read-only header totals and ``Paid`` are sent as 0: KashFlow computes them from the lines and from
+    the payments recorded separately (``payment_document``).
 
-    Raises ``DocumentError`` when the order cannot be invoiced as it is, and ``TotalsMismatch`` when the
-    lines would not add up to the order's totals.
+    Raises ``DocumentError`` when the document cannot be represented in KashFlow as it is, and
+    ``TotalsMismatch`` when its lines would not add up to Odoo's totals.
     """
-    currency = _currency_code(order)
+    currency = _currency_code(order, document)
     customer_name = _clean(order.customer.name)
     if not customer_name:
         raise DocumentError(
@@ -205,28 +263,29 @@ def invoice_document(
             " Book it in KashFlow by hand."
         )
     foreign = currency != order.home_currency_code.strip().upper()
-    if foreign and order.exchange_rate <= 0:
+    if foreign and document.exchange_rate <= 0:
         raise DocumentError(
-            f"Order {order.name} is in {currency} but has no exchange rate to {order.home_currency_code}."
-            f" Set a rate for {currency} in Odoo's currency settings, then send the order to KashFlow again."
+            f"Order {order.name} is in {currency} but has no exchange rate to {order.home_currency_code} on"
+            f" {document.date}. Set a rate for {currency} in Odoo's currency settings, then send the order to"
+            " KashFlow again."
         )
-    lines = _invoice_lines(order, mapping, foreign)
-    _check_totals(order, lines)
-    invoice_date = _midday(order.date_paid)
-    delivery = _delivery_address(order.customer)
+    lines = _invoice_lines(order, document, mapping, foreign)
+    _check_totals(order, document, lines)
+    date = _midday(document.date)
+    delivery = _delivery_address(document.delivery_address, order.customer.invoice_address)
     return {
         "InvoiceDBID": invoice_id,
         "InvoiceNumber": invoice_number,
-        "InvoiceDate": invoice_date,
-        "DueDate": invoice_date,
+        "InvoiceDate": date,
+        "DueDate": date,
         "Customer": customer_name,
         "CustomerID": customer_id,
         "Paid": 0,
-        "CustomerReference": order.name,
+        "CustomerReference": _clean(document.reference),
         "SuppressTotal": 0,
         "ProjectID": 0,
         "CurrencyCode": currency,
-        "ExchangeRate": _plain(order.exchange_rate) if foreign else Decimal(1),
+        "ExchangeRate": _plain(document.exchange_rate) if foreign else Decimal(1),
         "Lines": lines,
         "NetAmount": Decimal(0),
         "VATAmount": Decimal(0),
@@ -240,92 +299,131 @@ def invoice_document(
     }
 
 
-def payment_document(order: OrderSnapshot, *, invoice_number: int, mapping: Mapping) -> dict:
-    """A KashFlow ``Payment`` of the amount paid on the order, against invoice ``invoice_number``.
+def kashflow_totals(invoice: dict) -> Totals:
+    """Net, VAT and gross of a KashFlow ``Invoice`` dict as KashFlow computes them from its lines: each line's
+    net is its rate times its quantity, rounded half up to the penny."""
+    net = sum((_round_cent(Decimal(line["Rate"]) * Decimal(line["Quantity"])) for line in invoice["Lines"]),
+              Decimal(0))
+    vat = sum((Decimal(line["VatAmount"]) for line in invoice["Lines"]), Decimal(0))
+    return Totals(net, vat, net + vat)
 
-    The amount is in the order's currency, like the invoice lines.
+
+def payment_document(
+    order: OrderSnapshot, payment: PaymentSnapshot, *, invoice_number: int, mapping: Mapping,
+) -> dict:
+    """A KashFlow ``Payment`` against invoice ``invoice_number``: money received (positive) or paid back to
+    the customer (negative), in the invoice's currency, dated when Odoo recorded it.
+
+    ``PayNote`` names the Odoo payment and the order, so that a payment whose answer was lost can be found
+    again among the invoice's payments (``payment_note``).
     """
     if invoice_number <= 0:
         raise ValueError(f"invoice_number must be the KashFlow invoice number, not {invoice_number!r}.")
-    if order.amount_paid <= 0:
-        raise DocumentError(
-            f"Order {order.name} shows no amount paid ({order.amount_paid}), so there is no payment to record"
-            " in KashFlow. Register the customer's payment on the order in Odoo first."
-        )
+    if not payment.amount:
+        raise ValueError(f"Payment {payment.key} of order {order.name} has no amount: nothing to record.")
     return {
         "PayID": 0,
         "PayInvoice": invoice_number,
-        "PayDate": _midday(order.date_paid),
-        "PayNote": f"Odoo order {order.name}",
+        "PayDate": _midday(payment.date),
+        "PayNote": payment_note(order, payment),
         "PayMethod": mapping.payment_method_id,
         "PayAccount": mapping.bank_account_id,
-        "PayAmount": order.amount_paid.quantize(Decimal(1).scaleb(-order.currency_decimals), ROUND_HALF_UP),
+        "PayAmount": payment.amount.quantize(Decimal(1).scaleb(-order.currency_decimals), ROUND_HALF_UP),
     }
 
 
-def fingerprint(order: OrderSnapshot) -> str:
-    """A SHA-256 hex digest of everything about the order that ends up in KashFlow.
-
-    It covers the customer (details and addresses), the lines, the amounts, the currency and rate, the
-    paid day and whether VAT is included, in a canonical JSON form: an order whose fingerprint changed
-    must be sent again, one whose fingerprint did not need not be. Decimals count by value only
-    (``1.0`` and ``1.00`` are the same), and the paid date counts by its day only.
-    """
-    canonical = json.dumps(
-        dataclasses.asdict(order), default=_canonical_value, sort_keys=True, separators=(",", ":"),
-        ensure_ascii=False,
-    )
-    return hashlib.sha256(canonical.encode()).hexdigest()
+def payment_note(order: OrderSnapshot, payment: PaymentSnapshot) -> str:
+    """The ``PayNote`` of a payment: ``Odoo order S00042, payment PBNK1/2026/00007`` (a refund says so)."""
+    what = "refund" if payment.amount < 0 else "payment"
+    return _clean(f"Odoo order {order.name}, {what} {payment.reference}")
 
 
-def _invoice_lines(order: OrderSnapshot, mapping: Mapping, foreign: bool) -> list[dict]:
+def document_fingerprint(order: OrderSnapshot, document: InvoiceSnapshot) -> str:
+    """A SHA-256 hex digest of everything about one document that ends up in KashFlow: its lines, amounts,
+    date, currency and rate, reference and delivery address, and whether VAT is included. A document whose
+    fingerprint changed must be sent again; one whose did not need not be. (The customer has a fingerprint of
+    its own, ``customer_fingerprint``: a contact's new phone number changes no invoice.)"""
+    return _digest({"document": dataclasses.asdict(document), "include_vat": order.include_vat})
+
+
+def payment_fingerprint(payment: PaymentSnapshot) -> str:
+    """A SHA-256 hex digest of a payment's invoice, amount and date."""
+    return _digest({"invoice": payment.invoice_key, "amount": payment.amount, "date": payment.date})
+
+
+def clean_text(text: str) -> str:
+    """``text`` on one line for KashFlow: characters XML cannot carry dropped, runs of whitespace (newlines
+    too) made single spaces, ends stripped."""
+    return " ".join(_NOT_XML.sub(" ", text or "").split())
+
+
+# ---------------------------------------------------------------------------- invoices
+
+
+def _document_label(order: OrderSnapshot, document: InvoiceSnapshot) -> str:
+    kind = "credit note" if document.kind == CREDIT_NOTE else "invoice"
+    return f"Order {order.name}, {kind} {_clean(document.reference)}"
+
+
+def _invoice_lines(order: OrderSnapshot, document: InvoiceSnapshot, mapping: Mapping, foreign: bool) -> list[dict]:
     """The ``InvoiceLine`` dicts, numbered from 1, without lines that have neither quantity nor amount."""
-    billable = [line for line in order.lines if line.quantity or line.price_subtotal or line.price_total]
+    billable = [line for line in document.lines if line.quantity or line.net or line.vat]
     if not billable:
         raise DocumentError(
-            f"Order {order.name} has no lines to put on a KashFlow invoice. Add what was sold to the order"
-            " in Odoo, then send it to KashFlow again."
+            f"{_document_label(order, document)} has no lines to put in KashFlow. Add what was sold in Odoo,"
+            " then send the order to KashFlow again."
         )
-    return [_invoice_line(order, line, mapping, sort, foreign) for sort, line in enumerate(billable, start=1)]
+    sign = Decimal(-1) if document.kind == CREDIT_NOTE else Decimal(1)
+    return [_invoice_line(order, document, line, mapping, sort, foreign, sign)
+            for sort, line in enumerate(billable, start=1)]
 
 
 def _invoice_line(
-    order: OrderSnapshot, line: LineSnapshot, mapping: Mapping, sort: int, foreign: bool,
+    order: OrderSnapshot, document: InvoiceSnapshot, line: LineSnapshot, mapping: Mapping, sort: int,
+    foreign: bool, sign: Decimal,
 ) -> dict:
     """One ``InvoiceLine``: net amount and VAT when VAT is included, else the gross amount and no VAT.
 
-    With VAT included, a line without a VAT rate is exempt (``VatRate`` -1); VAT on a line without a
-    percentage rate (a fixed-amount tax, say) cannot be recorded in KashFlow and is refused.
+    With VAT included, a line without a VAT rate is exempt (``VatRate`` -1); a line carrying VAT without a
+    rate cannot be recorded in KashFlow and is refused. On a credit note the rate and VAT are negative.
     """
     if line.kind not in LINE_KINDS:
         raise ValueError(f"Unknown line kind {line.kind!r}; expected one of {', '.join(LINE_KINDS)}.")
     if not order.include_vat:
-        amount, vat_rate, vat_amount = line.price_total, Decimal(0), Decimal(0)
-    elif line.price_tax and not line.vat_rate:
+        amount, vat_rate, vat_amount = line.net + line.vat, Decimal(0), Decimal(0)
+    elif line.vat and line.vat_rate is None:
         raise DocumentError(
-            f"On order {order.name}, the line {_clean(line.description)!r} carries VAT of {line.price_tax}"
-            " but no VAT rate KashFlow can record. Give the line a percentage VAT tax in Odoo, then send"
-            " the order to KashFlow again."
+            f"On {_document_label(order, document)}, the line {_clean(line.description)!r} carries VAT of"
+            f" {line.vat} but no VAT rate KashFlow can record. Give the line a percentage VAT tax in Odoo,"
+            " then send the order to KashFlow again."
         )
     else:
-        vat_rate = Decimal(-1) if line.vat_rate is None else _plain(line.vat_rate)
-        amount, vat_amount = line.price_subtotal, line.price_tax
+        vat_rate = VAT_EXEMPT if line.vat_rate is None else _plain(line.vat_rate)
+        amount, vat_amount = line.net, line.vat
     quantity, rate, unit_note = _quantity_and_rate(line.quantity, amount)
-    document = {
+    document_line = {
         "Quantity": quantity,
         "Description": _line_description(line, unit_note),
-        "Rate": rate,
-        "ChargeType": mapping.delivery_nominal_id if line.kind == "delivery" else mapping.goods_nominal_id,
+        "Rate": sign * rate,
+        "ChargeType": _nominal(line, mapping),
         "VatRate": vat_rate,
-        "VatAmount": vat_amount,
+        "VatAmount": sign * vat_amount,
         "ProductID": 0,
         "Sort": sort,
         "ProjID": 0,
         "LineID": 0,
     }
     if foreign:
-        document["ValuesInCurrency"] = 1
-    return document
+        document_line["ValuesInCurrency"] = 1
+    return document_line
+
+
+def _nominal(line: LineSnapshot, mapping: Mapping) -> int:
+    if line.kind == "delivery":
+        return mapping.delivery_nominal_id or mapping.goods_nominal_id
+    if line.kind == "charge":
+        return mapping.charge_nominal_id or mapping.goods_nominal_id
+    return mapping.goods_nominal_id
 
 
 def _quantity_and_rate(quantity: Decimal, amount: Decimal) -> tuple[Decimal, Decimal, str]:
@@ -357,42 +455,53 @@ def _line_description(line: LineSnapshot, unit_note: str) -> str:
     return text + suffix
 
 
-def _check_totals(order: OrderSnapshot, lines: list[dict]) -> None:
-    """Raise ``TotalsMismatch`` unless the invoice lines add up to the order's totals.
+def _check_totals(order: OrderSnapshot, document: InvoiceSnapshot, lines: list[dict]) -> None:
+    """Raise ``TotalsMismatch`` unless the KashFlow lines add up to Odoo's totals of the document.
 
-    A line's net is KashFlow's: its rate times its quantity, rounded to two decimals. With VAT included
-    the invoice's net, VAT and gross must equal the order's; without (the lines then carry no VAT), its
-    gross must equal the order's total.
+    With VAT included the document's net, VAT and gross must equal Odoo's; without (the lines then carry
+    no VAT), its gross must equal Odoo's total. A credit note's figures are compared as positive amounts.
     """
-    net = sum((_round_cent(line["Rate"] * line["Quantity"]) for line in lines), Decimal(0))
-    vat = sum((line["VatAmount"] for line in lines), Decimal(0))
-    invoice = Totals(net, vat, net + vat)
+    sign = Decimal(-1) if document.kind == CREDIT_NOTE else Decimal(1)
+    net, vat, _gross = kashflow_totals({"Lines": lines})
+    totals = Totals(sign * net, sign * vat, sign * (net + vat))
     if order.include_vat:
-        matches = invoice == (order.amount_untaxed, order.amount_tax, order.amount_total)
+        matches = totals == (document.amount_net, document.amount_vat, document.amount_total)
     else:
-        matches = invoice.gross == order.amount_total
+        matches = totals.gross == document.amount_total
     if not matches:
-        raise TotalsMismatch(order, invoice)
+        raise TotalsMismatch(order, document, totals)
 
 
-def _currency_code(order: OrderSnapshot) -> str:
-    """The order's ISO 4217 currency code in capitals, or ``DocumentError`` if it is not three letters."""
-    code = order.currency_code.strip().upper()
+def _currency_code(order: OrderSnapshot, document: InvoiceSnapshot) -> str:
+    """The document's ISO 4217 currency code in capitals, or ``DocumentError`` if it is not three letters."""
+    code = document.currency_code.strip().upper()
     if len(code) != 3 or not (code.isascii() and code.isalpha()):
         raise DocumentError(
-            f"Order {order.name} is in currency {order.currency_code!r}, which is not a three-letter"
+            f"Order {order.name} is in currency {document.currency_code!r}, which is not a three-letter"
             " currency code such as GBP or EUR. Check the order's currency in Odoo, then send it to"
             " KashFlow again."
         )
     return code
 
 
-def _delivery_address(customer: CustomerSnapshot) -> Address | None:
-    """The customer's delivery address when it has one that differs from the invoice address."""
-    delivery = customer.delivery_address
+# ---------------------------------------------------------------------------- customers and addresses
+
+
+def _checked_code(customer: CustomerSnapshot) -> str:
+    code = customer.code.strip()
+    if not (code.isascii() and code.isalnum()):
+        raise DocumentError(
+            f"The KashFlow customer code {code!r} of {_clean(customer.name)} is not valid: KashFlow accepts"
+            " only letters and digits. Correct the customer code, then send the order to KashFlow again."
+        )
+    return code
+
+
+def _delivery_address(delivery: Address | None, invoice_address: Address) -> Address | None:
+    """``delivery`` when it is an address that differs from the invoice address, else None."""
     if delivery is None or not any(_address_parts(delivery)):
         return None
-    if _address_parts(delivery) == _address_parts(customer.invoice_address):
+    if _address_parts(delivery) == _address_parts(invoice_address):
         return None
     return delivery
 
@@ -417,7 +526,7 @@ def _address_parts(address: Address) -> tuple[str, ...]:
 
 def _iso_country(code: str) -> str:
     """An ISO 3166-1 alpha-2 country code in capitals; KashFlow's ``EL`` for Greece becomes ``GR``."""
-    code = code.strip().upper()
+    code = _clean(code).upper()
     return "GR" if code == "EL" else code
 
 
@@ -427,9 +536,9 @@ def _kashflow_country(code: str) -> str:
     return "EL" if code == "GR" else code
 
 
-def _clean(text: str) -> str:
-    """``text`` on one line, runs of whitespace (newlines too) made single spaces, ends stripped."""
-    return " ".join(text.split())
+# ---------------------------------------------------------------------------- values
+
+_clean = clean_text
 
 
 def _non_empty(fields: dict[str, str]) -> dict[str, str]:
@@ -465,6 +574,14 @@ def _format_totals(totals: Totals, currency: str, places: int) -> str:
     """``net GBP 100.00, VAT GBP 20.00, total GBP 120.00``."""
     net, vat, gross = (f"{currency} {amount:,.{places}f}" for amount in totals)
     return f"net {net}, VAT {vat}, total {gross}"
+
+
+def _digest(value: object) -> str:
+    """SHA-256 hex of ``value`` in a canonical JSON form: decimals by value only (``1.0`` is ``1.00``), dates
+    by their day."""
+    canonical = json.dumps(value, default=_canonical_value, sort_keys=True, separators=(",", ":"),
+                           ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def _canonical_value(value: object) -> str:

@@ -1,14 +1,32 @@
-"""A neutral, frozen picture of a paid Odoo sale order: everything the KashFlow documents are built from.
+"""A neutral, frozen picture of what Odoo's accounting holds for a paid sale order.
 
-The Odoo side fills these dataclasses from a ``sale.order`` and its commercial contact; ``documents.py``
-turns them into KashFlow's ``Customer``, ``Invoice`` and ``Payment``. Nothing here knows Odoo or SOAP, so
-both sides can be tested on their own. Money is ``decimal.Decimal`` in the order's currency, as Odoo
-rounded it; never a float.
+The Odoo side fills these dataclasses from a ``sale.order``, its posted invoices and credit notes and the
+money received for it (``models/sale_order_accounting.py``); ``documents.py`` turns them into KashFlow's
+``Customer``, ``Invoice`` and ``Payment``, and ``sync.py`` sends them. Nothing here knows Odoo or SOAP, so
+each side can be tested on its own. Money is ``decimal.Decimal`` in the document's currency, exactly as
+Odoo rounded it; never a float.
+
+An order is booked in KashFlow as several documents, each with a ``key`` that stays the same for the life of
+the order (it names the Odoo record the document comes from):
+
+- invoices: the order's own (key ``"order"``: its first posted invoice, or its lines while it has none),
+  then any further posted invoice (``"move:<id>"``);
+- credit notes: one per posted Odoo credit note (``"move:<id>"``), or one reversing an order that was
+  cancelled after it was sent (``"cancel"``), each applied to the invoice it names in ``applies_to``;
+- payments: the money received (positive) or paid back (negative), one per Odoo payment
+  (``"payment:<id>"``, ``"line:<id>"`` or ``"transaction:<id>"``), each recorded against an invoice.
 """
 
 import datetime
 from dataclasses import dataclass, field
 from decimal import Decimal
+
+INVOICE = "invoice"
+CREDIT_NOTE = "credit_note"
+DOCUMENT_KINDS = (INVOICE, CREDIT_NOTE)
+
+LINE_KINDS = ("product", "delivery", "discount", "charge")
+"""``charge`` is a tax that is not VAT (a fixed recycling fee, say), booked as its own line without VAT."""
 
 
 @dataclass(frozen=True)
@@ -26,11 +44,10 @@ class Address:
 
 @dataclass(frozen=True)
 class CustomerSnapshot:
-    """The Odoo commercial contact an order is invoiced to.
+    """The Odoo commercial contact an order is invoiced to: the fields the connector owns in KashFlow.
 
     ``code`` is the connector's KashFlow customer code for that contact (``documents.customer_code``).
-    ``delivery_address`` is the order's delivery address, or ``None`` when the goods go to the invoice
-    address.
+    ``delivery_address`` is the contact's own delivery address when it differs from ``invoice_address``.
     """
 
     code: str
@@ -47,12 +64,14 @@ class CustomerSnapshot:
 
 @dataclass(frozen=True)
 class LineSnapshot:
-    """One order line, with Odoo's own amounts in the order currency.
+    """One line of an invoice or credit note, with Odoo's own amounts in the document currency.
 
-    ``kind`` is ``"product"``, ``"delivery"`` or ``"discount"``. ``price_subtotal`` is the net line total
-    after the line's ``discount`` percentage, ``price_tax`` its VAT and ``price_total`` their sum.
-    ``vat_rate`` is the VAT percentage (``Decimal("20")``), ``None`` for no VAT or exempt. Discount lines
-    (a promotion, say) have negative amounts.
+    ``net`` is the line's untaxed amount and ``vat`` its VAT, both as Odoo's tax engine dispatched them
+    (under *Round Globally* a line's VAT may differ by a penny from its rate times its net: the document's
+    VAT is right, not each line's). Amounts are positive on an invoice and on a credit note alike (a
+    discount line is negative); ``documents.py`` makes credit notes negative for KashFlow.
+    ``vat_rate`` is the VAT percentage (``Decimal("20")``), ``None`` for a line without VAT (exempt, or a
+    ``charge``).
     """
 
     kind: str
@@ -60,43 +79,79 @@ class LineSnapshot:
     quantity: Decimal
     price_unit: Decimal
     discount: Decimal
-    price_subtotal: Decimal
-    price_tax: Decimal
-    price_total: Decimal
+    net: Decimal
+    vat: Decimal
     vat_rate: Decimal | None
     product_code: str = ""
 
 
 @dataclass(frozen=True)
+class InvoiceSnapshot:
+    """A KashFlow invoice or credit note to be, built from an Odoo invoice, credit note or order.
+
+    ``reference`` goes to KashFlow's customer reference (the order's name, and the Odoo document's number
+    when there is one). ``date`` is the tax point: the Odoo invoice date, or the paid date for an order
+    without an invoice. ``exchange_rate`` is units of the document currency per one unit of the home
+    currency on that date (1 in the home currency). ``amount_net``, ``amount_vat`` and ``amount_total`` are
+    Odoo's figures for the document as KashFlow will show them: VAT is VAT only, and a tax that is not VAT
+    counts in the net. ``applies_to`` is, for a credit note, the key of the invoice it is applied to.
+    """
+
+    key: str
+    kind: str
+    reference: str
+    date: datetime.date
+    lines: tuple[LineSnapshot, ...]
+    currency_code: str
+    exchange_rate: Decimal
+    amount_net: Decimal
+    amount_vat: Decimal
+    amount_total: Decimal
+    delivery_address: Address | None = None
+    applies_to: str = ""
+
+
+@dataclass(frozen=True)
+class PaymentSnapshot:
+    """Money received for the order (positive) or paid back to the customer (negative), in the currency of
+    the invoice it is recorded against (``invoice_key``), on ``date``. ``reference`` names the Odoo payment."""
+
+    key: str
+    invoice_key: str
+    amount: Decimal
+    date: datetime.date
+    reference: str
+
+
+@dataclass(frozen=True)
 class Mapping:
-    """The KashFlow ids chosen for the order's sales channel."""
+    """The KashFlow ids chosen for the order's sales channel (0 = none)."""
 
     payment_method_id: int
     bank_account_id: int
     source_id: int
     goods_nominal_id: int
     delivery_nominal_id: int
+    charge_nominal_id: int = 0
 
 
 @dataclass(frozen=True)
 class OrderSnapshot:
-    """A paid sale order.
+    """A paid sale order as Odoo's accounting holds it.
 
-    ``exchange_rate`` is units of the order currency per one unit of the home currency (1 for the home
-    currency). ``include_vat`` is off when the seller is not VAT-registered in KashFlow.
-    ``currency_decimals`` is how many decimal places the order currency has.
+    ``documents`` lists its invoices first, then its credit notes; ``payments`` the money received and paid
+    back. ``include_vat`` is off when the seller is not VAT-registered in KashFlow. ``currency_decimals``
+    is how many decimal places the order currency has.
     """
 
     name: str
     customer: CustomerSnapshot
-    lines: tuple[LineSnapshot, ...]
-    currency_code: str
     home_currency_code: str
-    exchange_rate: Decimal
-    date_paid: datetime.date
-    amount_untaxed: Decimal
-    amount_tax: Decimal
-    amount_total: Decimal
-    amount_paid: Decimal
     include_vat: bool
+    documents: tuple[InvoiceSnapshot, ...] = ()
+    payments: tuple[PaymentSnapshot, ...] = ()
     currency_decimals: int = 2
+
+    def document(self, key):
+        """The document with this key, or None."""
+        return next((document for document in self.documents if document.key == key), None)

@@ -1,140 +1,333 @@
-"""Book one paid order into KashFlow: customer, invoice, payment. Exactly once, whatever was tried before.
+"""Book one paid order into KashFlow: its customer, invoices, credit notes and payments, each exactly once.
 
-``sync_order`` is the whole conversation with KashFlow for one order. It is written so that running it
-again after any failure (a timeout, an answer lost after KashFlow did the work, a worker killed half-way)
-converges on one customer per contact, one invoice per order and one payment per invoice:
+``sync_order`` is the whole conversation with KashFlow for one order. It brings KashFlow in step with what
+Odoo's accounting holds (an ``OrderSnapshot``), starting from what earlier runs recorded of each KashFlow
+document (a ``DocumentState`` per document key, a ``CustomerState`` for the contact). Running it again after
+any failure (a timeout, an answer lost after KashFlow did the work, a worker killed half-way) converges on
+one customer per contact and one KashFlow document per document key, and it sends nothing that KashFlow
+already holds:
 
-- the documents are built, and the totals checked, before anything is sent;
-- the customer is the one already known, else the one with the connector's code, else the one with the
-  contact's email, else a new one;
-- the invoice is the one already known (updated, lines replaced), else an invoice of that customer whose
-  reference is the order's name (left by an earlier run that never recorded it), else a new one;
-- the payment is the one on the invoice with the order's amount; a payment of ours with another amount is
-  replaced.
+- every document is built, and its totals checked, before anything is sent;
+- a state is saved through the ``journal`` as soon as it changes: before an insert (its ``attempt`` marker,
+  which says that KashFlow may hold the document even if no number was recorded) and after each call. The
+  caller must make those saves durable at once (a transaction of their own), so that a run that dies
+  half-way leaves behind what it did;
+- a document is looked for in KashFlow only when its marker says an earlier insert may have reached
+  KashFlow, and then within a bounded range (the invoices of its own date, the payments of its own invoice),
+  never the customer's whole history;
+- a document whose fingerprint (``documents.document_fingerprint``) is the one recorded is not sent again;
+  the customer is sent only when what the connector owns of it changed (``documents.customer_fingerprint``),
+  and then only those fields change in KashFlow.
 
-What it learns is returned in an ``Outcome`` for the caller to keep, so that the next run starts from it.
+Credit notes are applied to the invoice they name (``applyCreditNoteToInvoice``, once); money received and
+paid back is recorded against the invoices as positive and negative payments. A payment Odoo no longer holds
+is deleted from KashFlow; one whose amount or date changed is replaced.
 """
 
 import datetime
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
 
 from . import documents
 from .exceptions import RejectedError
+from .snapshot import CREDIT_NOTE, InvoiceSnapshot, Mapping, OrderSnapshot, PaymentSnapshot
+
+PAYMENT = "payment"
 
 
-@dataclass(frozen=True)
-class Known:
-    """What earlier runs recorded for this order and its contact (0 or "" = nothing yet)."""
+@dataclass
+class CustomerState:
+    """What is known of the contact's KashFlow customer: its id and code, the fingerprint of what was last
+    sent, and whether an insert may have reached KashFlow without its answer (``attempt``)."""
 
     customer_id: int = 0
-    customer_code: str = ""
+    code: str = ""
+    fingerprint: str = ""
+    attempt: bool = False
+
+
+@dataclass
+class DocumentState:
+    """What is known of one KashFlow document of the order.
+
+    ``kind`` is ``"invoice"``, ``"credit_note"`` or ``"payment"``. ``number`` is the KashFlow invoice or
+    payment number (0: none yet), ``dbid`` an invoice's ``InvoiceDBID`` once known, ``invoice_number`` the
+    invoice a payment is recorded against. ``attempt`` is the marker of an insert that may have reached
+    KashFlow: the date the document was sent with (an invoice's ``InvoiceDate``, a payment's ``PayDate``).
+    ``applied`` tells whether a credit note was applied to its invoice, ``apply_attempt`` whether an
+    application may have reached KashFlow. ``removed`` marks a payment deleted from KashFlow because Odoo no
+    longer holds it.
+    """
+
+    key: str
+    kind: str
+    number: int = 0
+    dbid: int = 0
     invoice_number: int = 0
-    payment_number: int = 0
+    fingerprint: str = ""
+    attempt: datetime.date | None = None
+    applied: bool = False
+    apply_attempt: bool = False
+    removed: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass
 class Outcome:
-    """What KashFlow now holds for the order."""
+    """What this run changed in KashFlow, as ``(kind, key, what, number)`` events (``what``: ``created``,
+    ``updated``, ``found``, ``applied``, ``deleted``), and whether the customer was created."""
 
-    customer_id: int
-    customer_code: str
-    invoice_number: int
-    invoice_id: int
-    payment_number: int
+    events: list = field(default_factory=list)
     customer_created: bool = False
-    invoice_created: bool = False
+
+    def add(self, kind, key, what, number):
+        self.events.append((kind, key, what, number))
 
 
-def sync_order(client, order, mapping, known=Known(), now=None):
-    """Send ``order`` (an ``OrderSnapshot``) to KashFlow through ``client``; return the ``Outcome``.
+class Journal:
+    """Where ``sync_order`` saves each state as soon as it changes. The default keeps nothing; the Odoo side
+    writes each state in a transaction of its own."""
 
-    Raises ``documents.DocumentError`` before any call when the order cannot be represented exactly, and the
-    client's typed errors when KashFlow refuses or cannot be reached.
+    def save(self, state):
+        """Make ``state`` (a ``CustomerState`` or ``DocumentState``) durable now."""
+
+
+def sync_order(
+    client,
+    order: OrderSnapshot,
+    mapping: Mapping,
+    customer: CustomerState,
+    states: dict,
+    journal: Journal | None = None,
+    *,
+    adoptable: Callable[[dict], bool] = lambda found: True,
+    now: datetime.datetime | None = None,
+) -> Outcome:
+    """Bring KashFlow in step with ``order``; ``customer`` and ``states`` (document key -> ``DocumentState``,
+    missing keys are added) are updated in place and saved through ``journal`` as they change.
+
+    ``adoptable(found)`` says whether a KashFlow customer found by the contact's email may become this
+    contact's (it must not be another contact's). Raises ``documents.DocumentError`` before any call when a
+    document cannot be represented exactly, and the client's typed errors when KashFlow refuses or cannot be
+    reached: the states then hold what was done before.
     """
+    journal = journal or Journal()
     now = now or datetime.datetime.now().replace(microsecond=0)
-    customer = documents.customer_document(order.customer, source_id=mapping.source_id, now=now)
-    # Built once now so that a totals mismatch stops everything before the first call.
-    documents.invoice_document(order, customer_id=0, mapping=mapping)
+    outcome = Outcome()
+    for document in order.documents:  # every document checked before the first call
+        documents.invoice_document(order, document, customer_id=0, mapping=mapping)
+    customer_id = sync_customer(client, order.customer, customer, journal, source_id=mapping.source_id,
+                                adoptable=adoptable, now=now, outcome=outcome)
+    for document in order.documents:
+        state = _state(states, document.key, document.kind)
+        _sync_document(client, order, document, mapping, customer_id, state, journal, outcome)
+    for document in order.documents:
+        if document.kind == CREDIT_NOTE:
+            target = order.document(document.applies_to)
+            if target is None:
+                raise ValueError(f"Credit note {document.key} applies to {document.applies_to!r}, not a document.")
+            _apply_credit_note(client, states[document.key], states[target.key], journal, outcome)
+    _sync_payments(client, order, mapping, states, journal, outcome)
+    return outcome
 
-    customer_id, customer_code, customer_created = _sync_customer(client, customer, order.customer.email, known)
-    invoice_number, invoice_id, invoice_created = _sync_invoice(
-        client, order, mapping, customer_id, known_number=known.invoice_number, may_exist=not customer_created)
-    payment_number = _sync_payment(client, order, mapping, invoice_number, known.payment_number)
-    return Outcome(customer_id, customer_code, invoice_number, invoice_id, payment_number, customer_created,
-                   invoice_created)
+
+def _state(states, key, kind):
+    if key not in states:
+        states[key] = DocumentState(key=key, kind=kind)
+    return states[key]
 
 
-def _sync_customer(client, customer, email, known):
-    """The KashFlow customer of the contact, created or refreshed: its id, its code and whether it is new.
+# ---------------------------------------------------------------------------- the customer
 
-    A customer keeps the code it has in KashFlow: one matched by email may carry a code a bookkeeper chose.
+
+def sync_customer(client, snapshot, state, journal=None, *, source_id=0, adoptable=lambda found: True, now=None,
+                  outcome=None):
+    """The contact's KashFlow customer (``snapshot``, a ``CustomerSnapshot``), created, found or brought up to
+    date from ``state`` (a ``CustomerState``, updated in place and saved through ``journal``); returns its
+    CustomerID. ``source_id`` is the KashFlow customer source of a new customer.
+
+    Known customer: nothing is sent while its fingerprint is unchanged; else only the connector's fields
+    are changed. Unknown: the customer an earlier insert may have left (by the connector's code, only after
+    such an attempt), else the one with the contact's email if ``adoptable``, else a new one.
     """
-    if known.customer_id:
-        code = known.customer_code or customer["Code"]
-        try:
-            client.update_customer({**customer, "CustomerID": known.customer_id, "Code": code})
-            return known.customer_id, code, False
-        except RejectedError as error:
-            if not client.is_not_found(error):
-                raise
-            # Deleted in KashFlow since: find it again or create it anew, below.
-    found = _find_customer(client, customer["Code"], email)
+    journal = journal or Journal()
+    now = now or datetime.datetime.now().replace(microsecond=0)
+    outcome = outcome if outcome is not None else Outcome()
+    fingerprint = documents.customer_fingerprint(snapshot)
+    if state.customer_id:
+        if state.fingerprint == fingerprint:
+            return state.customer_id
+        current = client.get_customer_by_id(state.customer_id)
+        if current is not None:
+            client.update_customer(documents.customer_update(current, snapshot))
+            state.fingerprint = fingerprint
+            journal.save(state)
+            outcome.add("customer", "customer", "updated", state.customer_id)
+            return state.customer_id
+        state.customer_id, state.code = 0, ""  # deleted in KashFlow since: find it again or create it anew
+    found = client.get_customer_by_code(snapshot.code) if state.attempt else None
+    if found is None and documents.clean_text(snapshot.email):
+        candidate = client.get_customer_by_email(documents.clean_text(snapshot.email))
+        found = candidate if candidate is not None and adoptable(candidate) else None
     if found is None:
+        state.attempt = True
+        journal.save(state)
+        document = documents.customer_document(snapshot, source_id=source_id, now=now)
         try:
-            return client.insert_customer(customer), customer["Code"], True
+            customer_id = client.insert_customer(document)
         except RejectedError as error:
             # Another job created this contact's customer a moment ago (two of its orders sent at once).
-            found = client.get_customer_by_code(customer["Code"]) if "not unique" in (error.detail or "") else None
+            found = client.get_customer_by_code(snapshot.code) if "not unique" in (error.detail or "") else None
             if found is None:
                 raise
-    client.update_customer({**customer, "CustomerID": found["CustomerID"], "Code": found["Code"]})
-    return found["CustomerID"], found["Code"], False
+        else:
+            state.customer_id, state.code, state.fingerprint, state.attempt = (
+                customer_id, document["Code"], fingerprint, False)
+            journal.save(state)
+            outcome.customer_created = True
+            outcome.add("customer", "customer", "created", customer_id)
+            return customer_id
+    # Found: it becomes the contact's, keeping the code it has (a bookkeeper may have chosen it).
+    client.update_customer(documents.customer_update(found, snapshot))
+    state.customer_id, state.code, state.fingerprint, state.attempt = (
+        found["CustomerID"], found["Code"], fingerprint, False)
+    journal.save(state)
+    outcome.add("customer", "customer", "found", state.customer_id)
+    return state.customer_id
 
 
-def _find_customer(client, code, email):
-    """The KashFlow customer with the connector's code for the contact, else the one with its email, or None."""
-    found = client.get_customer_by_code(code)
-    if found is None and email:
-        found = client.get_customer_by_email(email)
-    return found
+# ---------------------------------------------------------------------------- invoices and credit notes
 
 
-def _sync_invoice(client, order, mapping, customer_id, *, known_number, may_exist):
-    """Insert or update the order's invoice; return its number, its KashFlow id and whether it is new.
+def _sync_document(client, order, document, mapping, customer_id, state, journal, outcome):
+    """Insert or update one invoice or credit note, unless KashFlow already holds what Odoo says."""
+    fingerprint = documents.document_fingerprint(order, document)
+    if state.number and state.fingerprint == fingerprint:
+        return
+    if not state.number and state.attempt:
+        found = _find_lost_invoice(client, document, customer_id, state.attempt)
+        if found is not None:
+            state.number, state.dbid, state.attempt = found["InvoiceNumber"], found["InvoiceDBID"], None
+            journal.save(state)
+            outcome.add(document.kind, document.key, "found", state.number)
+    if state.number:
+        if not state.dbid:
+            current = client.get_invoice(state.number)
+            if current is None:
+                raise RejectedError(_deleted_message(order, document, state.number))
+            state.dbid = current["InvoiceDBID"]
+        body = documents.invoice_document(order, document, customer_id=customer_id, mapping=mapping,
+                                          invoice_number=state.number, invoice_id=state.dbid)
+        try:
+            client.update_invoice(body)
+        except RejectedError as error:
+            if client.is_not_found(error):
+                raise RejectedError(_deleted_message(order, document, state.number)) from None
+            raise
+        state.fingerprint = fingerprint
+        journal.save(state)
+        outcome.add(document.kind, document.key, "updated", state.number)
+        return
+    body = documents.invoice_document(order, document, customer_id=customer_id, mapping=mapping)
+    state.attempt = document.date
+    journal.save(state)
+    state.number = client.insert_invoice(body)
+    state.fingerprint, state.attempt = fingerprint, None
+    journal.save(state)
+    outcome.add(document.kind, document.key, "created", state.number)
 
-    Without a known number, and when the customer is not new, an invoice of the customer whose reference is the
-    order's name is taken for the order's: an earlier run created it without recording it (it timed out, lost
-    KashFlow's answer, or died before its outcome was saved).
-    """
-    number = known_number
-    if not number and may_exist:
-        number = next((invoice["InvoiceNumber"] for invoice in client.get_invoices_for_customer(customer_id)
-                       if invoice.get("CustomerReference") == order.name), 0)
-    if number:
-        current = client.get_invoice(number)
-        if current is None:
-            raise RejectedError(
-                f"Invoice {number} of order {order.name} is no longer in KashFlow (deleted there?). Restore it in "
-                "KashFlow, or have an administrator clear the order's KashFlow invoice number, then resend.")
-        document = documents.invoice_document(order, customer_id=customer_id, mapping=mapping,
-                                              invoice_number=number, invoice_id=current["InvoiceDBID"])
-        client.update_invoice(document)
-        return number, current["InvoiceDBID"], False
-    document = documents.invoice_document(order, customer_id=customer_id, mapping=mapping)
-    number = client.insert_invoice(document)
-    created = client.get_invoice(number)
-    return number, created["InvoiceDBID"] if created else 0, True
+
+def _find_lost_invoice(client, document: InvoiceSnapshot, customer_id, sent_date):
+    """The invoice an earlier insert of ``document`` left in KashFlow without its answer, or None: among the
+    invoices of the date it was sent with, the one of this customer with this reference."""
+    reference = documents.clean_text(document.reference)
+    return next((invoice for invoice in client.get_invoices_by_date_range(sent_date, sent_date)
+                 if invoice.get("CustomerID") == customer_id and invoice.get("CustomerReference") == reference),
+                None)
 
 
-def _sync_payment(client, order, mapping, invoice_number, known_number):
-    """Make the invoice carry exactly one payment of ours, for the order's paid amount; return its number."""
-    payment = documents.payment_document(order, invoice_number=invoice_number, mapping=mapping)
-    ours = [existing for existing in client.get_payments(invoice_number)
-            if existing["PayID"] == known_number or existing.get("PayNote") == payment["PayNote"]]
-    keep = next((existing for existing in ours if existing["PayAmount"] == payment["PayAmount"]), None)
-    for existing in ours:
-        if existing is not keep:
-            client.delete_payment(invoice_number, existing["PayID"])
-    if keep is not None:
-        return keep["PayID"]
-    return client.insert_payment(payment)
+def _deleted_message(order, document, number):
+    what = "Credit note" if document.kind == CREDIT_NOTE else "Invoice"
+    return (f"{what} {number} of order {order.name} is no longer in KashFlow (deleted there?). Restore it in "
+            "KashFlow, or have an administrator clear its KashFlow number on the order, then resend.")
+
+
+def _apply_credit_note(client, credit_note, invoice, journal, outcome):
+    """Apply a credit note to its invoice in KashFlow, once: KashFlow then records a zero-sum pair of
+    payments, the note's negative one and the invoice's positive one."""
+    if credit_note.applied:
+        return
+    for state in (invoice, credit_note):
+        if not state.dbid:
+            current = client.get_invoice(state.number)
+            if current is None:
+                raise RejectedError(f"KashFlow invoice {state.number} is no longer there (deleted?); the credit"
+                                    " note cannot be applied to it.")
+            state.dbid = current["InvoiceDBID"]
+            journal.save(state)
+    if credit_note.apply_attempt and any(Decimal(str(payment["PayAmount"])) < 0
+                                         for payment in client.get_payments(credit_note.number)):
+        credit_note.applied, credit_note.apply_attempt = True, False  # the earlier application got there
+    else:
+        credit_note.apply_attempt = True
+        journal.save(credit_note)
+        client.apply_credit_note(invoice.dbid, credit_note.dbid)
+        credit_note.applied, credit_note.apply_attempt = True, False
+    journal.save(credit_note)
+    outcome.add(CREDIT_NOTE, credit_note.key, "applied", credit_note.number)
+
+
+# ---------------------------------------------------------------------------- payments
+
+
+def _sync_payments(client, order, mapping, states, journal, outcome):
+    """Make each invoice carry exactly the order's payments: Odoo's new ones recorded, changed ones replaced,
+    and those Odoo no longer holds deleted."""
+    wanted = {payment.key for payment in order.payments if payment.amount}
+    for state in list(states.values()):
+        if state.kind == PAYMENT and state.key not in wanted and state.number and not state.removed:
+            _delete_payment(client, state, journal, outcome)
+    for payment in order.payments:
+        if payment.amount:
+            invoice = states[payment.invoice_key]
+            _sync_payment(client, order, payment, mapping, invoice.number, _state(states, payment.key, PAYMENT),
+                          journal, outcome)
+
+
+def _sync_payment(client, order, payment: PaymentSnapshot, mapping, invoice_number, state, journal, outcome):
+    fingerprint = documents.payment_fingerprint(payment)
+    if state.number and not state.removed and state.fingerprint == fingerprint:
+        return
+    if state.number and not state.removed:
+        _delete_payment(client, state, journal, outcome)  # its amount, date or invoice changed: replace it
+    body = documents.payment_document(order, payment, invoice_number=invoice_number, mapping=mapping)
+    if state.attempt:
+        found = next((existing for existing in client.get_payments(invoice_number)
+                      if existing.get("PayNote") == body["PayNote"]
+                      and Decimal(str(existing["PayAmount"])) == body["PayAmount"]), None)
+        if found is not None:
+            _record_payment(state, found["PayID"], invoice_number, fingerprint, journal)
+            outcome.add(PAYMENT, payment.key, "found", state.number)
+            return
+    state.attempt, state.removed = payment.date, False
+    journal.save(state)
+    number = client.insert_payment(body)
+    _record_payment(state, number, invoice_number, fingerprint, journal)
+    outcome.add(PAYMENT, payment.key, "created", number)
+
+
+def _record_payment(state, number, invoice_number, fingerprint, journal):
+    state.number, state.invoice_number, state.fingerprint, state.attempt, state.removed = (
+        number, invoice_number, fingerprint, None, False)
+    journal.save(state)
+
+
+def _delete_payment(client, state, journal, outcome):
+    try:
+        client.delete_payment(state.invoice_number, state.number)
+    except RejectedError as error:
+        if "no payment" not in (error.detail or "").lower() and not client.is_not_found(error):
+            raise  # gone already (an earlier delete whose answer was lost, or a bookkeeper) is what we want
+    outcome.add(PAYMENT, state.key, "deleted", state.number)
+    state.number, state.fingerprint, state.removed = 0, "", True
+    journal.save(state)

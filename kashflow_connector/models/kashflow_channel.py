@@ -32,6 +32,11 @@ class KashflowChannel(models.Model):
         "kashflow.lookup", string="Sales Nominal (delivery)", ondelete="restrict",
         help="Where delivery charges are booked; the goods nominal when left empty.",
         domain="[('company_id', '=', company_id), ('kind', '=', 'nominal_code')]")
+    charge_nominal_id = fields.Many2one(
+        "kashflow.lookup", string="Sales Nominal (other charges)", ondelete="restrict",
+        help="Where taxes that are not VAT (a recycling fee, say) are booked, each as a line of its own without VAT; "
+             "the goods nominal when left empty.",
+        domain="[('company_id', '=', company_id), ('kind', '=', 'nominal_code')]")
     marketplace_fulfilled = fields.Boolean(
         string="Marketplace-fulfilled (FBA)",
         help="This channel's orders are fulfilled by the marketplace (e.g. Amazon FBA). They are sent only when "
@@ -68,6 +73,7 @@ class KashflowChannel(models.Model):
             source_id=self.source_id.kashflow_id,
             goods_nominal_id=self.goods_nominal_id.kashflow_id,
             delivery_nominal_id=(self.delivery_nominal_id or self.goods_nominal_id).kashflow_id,
+            charge_nominal_id=(self.charge_nominal_id or self.goods_nominal_id).kashflow_id,
         )
 
     def _missing_description(self):

@@ -1,7 +1,8 @@
-from odoo import fields, models
-from odoo.exceptions import UserError
+from odoo import api, fields, models
+from odoo.exceptions import UserError, ValidationError
 
 from ..kashflow.client import PRODUCTION_URL, KashFlowClient
+from ..kashflow.documents import DEFAULT_CUSTOMER_CODE_PREFIX, check_customer_code_prefix
 
 
 class ResCompany(models.Model):
@@ -23,9 +24,33 @@ class ResCompany(models.Model):
     kashflow_include_vat = fields.Boolean(
         string="Include VAT on invoices", default=True,
         help="Off for sellers who are not VAT-registered: invoice lines then go to KashFlow without VAT.")
+    kashflow_customer_prefix = fields.Char(
+        string="Customer code prefix", default=lambda self: self._kashflow_default_customer_prefix(),
+        help="New KashFlow customers get this prefix and the Odoo contact's number as their code (e.g. ODA1B2C3K42). "
+             "Letters and digits, ending with a letter. Two Odoo databases booking into one KashFlow account need "
+             "different prefixes; the default is unique to this database.")
     kashflow_send_fba = fields.Boolean(
         string="Send marketplace-fulfilled orders",
         help="Also send orders of channels marked as marketplace-fulfilled (e.g. Amazon FBA).")
+
+    @api.model
+    def _kashflow_default_customer_prefix(self):
+        """``OD`` and six characters of the database's unique id, then ``K``: unique to the database."""
+        uuid = self.env["ir.config_parameter"].sudo().get_param("database.uuid", "")
+        return f"OD{''.join(ch for ch in uuid if ch.isalnum())[:6].upper()}K"
+
+    def _kashflow_code_prefix(self):
+        """The prefix of the company's new KashFlow customer codes."""
+        self.ensure_one()
+        return self.kashflow_customer_prefix or DEFAULT_CUSTOMER_CODE_PREFIX
+
+    @api.constrains("kashflow_customer_prefix")
+    def _check_kashflow_customer_prefix(self):
+        for company in self.filtered("kashflow_customer_prefix"):
+            try:
+                check_customer_code_prefix(company.kashflow_customer_prefix)
+            except ValueError as error:
+                raise ValidationError(str(error)) from None
 
     def write(self, vals):
         """Switching the connector on without a start date starts it today: older orders are left as they are."""

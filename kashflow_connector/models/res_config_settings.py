@@ -22,6 +22,7 @@ class ResConfigSettings(models.TransientModel):
     kashflow_start_date = fields.Date(related="company_id.kashflow_start_date", readonly=False)
     kashflow_include_vat = fields.Boolean(related="company_id.kashflow_include_vat", readonly=False)
     kashflow_send_fba = fields.Boolean(related="company_id.kashflow_send_fba", readonly=False)
+    kashflow_customer_prefix = fields.Char(related="company_id.kashflow_customer_prefix", readonly=False)
 
     def action_kashflow_test_connection(self):
         """Check the address, the login and the IP access with one cheap call; say the outcome in plain words."""

@@ -1,18 +1,43 @@
-from odoo import fields, models
+from odoo import models
+
+from ..kashflow.documents import customer_code
+from ..kashflow.snapshot import CustomerSnapshot
+from .sale_order_accounting import _address
+
+# Contact fields that end up on the KashFlow customer.
+PARTNER_CONTENT_FIELDS = {"name", "email", "phone", "mobile", "street", "street2", "city", "zip", "state_id",
+                          "country_id", "vat", "parent_id", "is_company", "company_name", "type"}
 
 
 class ResPartner(models.Model):
     _inherit = "res.partner"
 
-    kashflow_customer_id = fields.Integer(
-        string="KashFlow Customer ID", company_dependent=True, copy=False, readonly=True,
-        help="The KashFlow customer this contact's orders are booked to, in this company's KashFlow account.")
-    kashflow_customer_code = fields.Char(
-        string="KashFlow Customer Code", company_dependent=True, copy=False, readonly=True,
-        help="That customer's code in KashFlow (kept as it is there, also when a bookkeeper chose it).")
-
     def write(self, vals):
+        """A contact change is a customer change: the contact's KashFlow customers (at most one per company)
+        get one update queued, whatever the number of its orders. No order is touched."""
         result = super().write(vals)
-        if set(vals) & self.env["sale.order"]._kashflow_partner_fields():
-            self.env["sale.order"]._kashflow_flag_changed_for_partners(self)
+        if set(vals) & PARTNER_CONTENT_FIELDS:
+            self.env["kashflow.customer"].sudo().search(
+                [("partner_id", "in", self.commercial_partner_id.ids), ("kashflow_number", "!=", 0),
+                 ("company_id.kashflow_enabled", "=", True)])._kashflow_enqueue()
         return result
+
+    def _kashflow_customer_snapshot(self, company):
+        """This commercial contact as KashFlow's customer in ``company``'s account: its name, invoice contact
+        and addresses (the contact's own, the same for all its orders)."""
+        self.ensure_one()
+        addresses = self.address_get(["invoice", "delivery"])
+        invoice = self.browse(addresses["invoice"])
+        delivery = self.browse(addresses["delivery"])
+        return CustomerSnapshot(
+            code=customer_code(self.id, company._kashflow_code_prefix()),
+            name=self.name or "",
+            contact_name=invoice.name if invoice != self and not invoice.is_company else "",
+            email=invoice.email or self.email or "",
+            phone=invoice.phone or self.phone or "",
+            mobile=invoice.mobile or self.mobile or "",
+            vat=self.vat or "",
+            is_company=self.is_company,
+            invoice_address=_address(invoice),
+            delivery_address=_address(delivery) if delivery != invoice else None,
+        )

@@ -3,6 +3,9 @@
 The sandbox is the project's own KashFlow look-alike (``kashflow_sandbox``), started as a separate process
 for the test class and reset before every test; everything goes over real HTTP. Jobs are real
 ``queue.job`` records, performed the way queue_job's runner performs them.
+
+The registry is in Odoo's test mode (as for ``HttpCase``): the transactions of their own in which jobs keep
+what they did (``models/sale_order_job.py``) are savepoints of the test's transaction, seen by the test.
 """
 
 import shutil
@@ -59,6 +62,9 @@ class KashFlowCase(AccountPaymentCommon):
         if cls.sandbox is None:
             cls.skipTest(cls, "the KashFlow sandbox ships with the project's sources, not with the addon alone")
         cls.addClassCleanup(stop_sandbox, cls.sandbox)
+        if cls.registry.test_cr is None:
+            cls.registry.enter_test_mode(cls.cr)
+            cls.addClassCleanup(cls.registry.leave_test_mode)
         cls.company = cls.env.company
         cls.gbp = cls.company.currency_id
         cls.currency = cls.gbp  # what PaymentCommon's transactions are made in
@@ -164,15 +170,19 @@ class KashFlowCase(AccountPaymentCommon):
         return self.env["queue.job"].sudo().search([("channel", "=", "root.kashflow"), ("state", "in", list(states))])
 
     def run_jobs(self):
-        """Perform the pending KashFlow jobs as queue_job's runner does; return how many ran."""
+        """Perform the pending KashFlow jobs as queue_job's runner does; return how many ran.
+
+        A job that asks to be retried (``RetryableJobError``) is postponed. (The runner would also roll its
+        transaction back; the connector's jobs write nothing in theirs before they ask, and what they keep in
+        transactions of their own stays either way.)
+        """
         records = self.kashflow_jobs()
         for record in records:
             job = Job.load(self.env(user=SUPERUSER_ID), record.uuid)
             job.set_started()
             job.store()
             try:
-                with self.env.cr.savepoint():
-                    job.perform()
+                job.perform()
             except RetryableJobError as error:
                 job.postpone(result=str(error), seconds=error.seconds)
                 job.set_pending(reset_retry=False)

@@ -1,0 +1,41 @@
+from odoo import api, fields, models
+from odoo.exceptions import UserError
+
+KASHFLOW_TREATMENTS = [
+    ("vat", "VAT"),
+    ("charge", "Separate line without VAT"),
+]
+
+
+class AccountTax(models.Model):
+    _inherit = "account.tax"
+
+    kashflow_treatment = fields.Selection(
+        KASHFLOW_TREATMENTS, string="In KashFlow", compute="_compute_kashflow_treatment", store=True,
+        readonly=False,
+        help="How the tax is booked in KashFlow. VAT: the line's VAT, at the tax's percentage (percentage taxes "
+             "only). Separate line without VAT: a fee that is not VAT (a fixed recycling fee, say) becomes a line "
+             "of its own, on the channel's nominal for other charges. Empty: orders with this tax are refused.")
+
+    @api.depends("amount_type")
+    def _compute_kashflow_treatment(self):
+        """Percentage taxes are VAT and fixed ones are charges, unless someone said otherwise."""
+        for tax in self:
+            if not tax.kashflow_treatment:
+                tax.kashflow_treatment = {"percent": "vat", "division": "vat", "fixed": "charge"}.get(
+                    tax.amount_type, False)
+
+    def _kashflow_treatment(self):
+        """``"vat"`` or ``"charge"``; raises ``UserError`` naming the tax when KashFlow cannot represent it."""
+        self.ensure_one()
+        treatment = self.kashflow_treatment
+        if treatment == "vat" and self.amount_type not in ("percent", "division"):
+            raise UserError(self.env._(
+                "The tax %s is not a percentage, so KashFlow cannot book it as VAT. In Accounting > Configuration "
+                "> Taxes, set its \"In KashFlow\" to a separate line without VAT, or use a percentage VAT tax, "
+                "then resend the order.", self.name))
+        if treatment not in ("vat", "charge"):
+            raise UserError(self.env._(
+                "The tax %s cannot be represented in KashFlow as it stands. In Accounting > Configuration > Taxes, "
+                "set its \"In KashFlow\" (VAT, or a separate line without VAT), then resend the order.", self.name))
+        return treatment

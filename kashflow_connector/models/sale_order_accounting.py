@@ -1,0 +1,299 @@
+"""What Odoo's accounting holds for a sale order: the one place the connector learns it from.
+
+Whether an order is paid and since when, what it invoiced and credited (lines with Odoo's own tax details,
+under either tax rounding method), and the money received and paid back, with dates. The payment hooks, the
+back-fill, Resend, change detection and the queue job all read it here.
+"""
+
+from collections import defaultdict
+from decimal import Decimal
+
+import pytz
+
+from odoo import fields, models
+from odoo.exceptions import UserError
+from odoo.tools import float_repr
+
+from ..kashflow.snapshot import (
+    CREDIT_NOTE,
+    INVOICE,
+    Address,
+    InvoiceSnapshot,
+    LineSnapshot,
+    OrderSnapshot,
+    PaymentSnapshot,
+)
+
+DEFAULT_TIMEZONE = "Europe/London"
+MAIN_INVOICE = "order"
+CANCELLATION = "cancel"
+
+
+def _money(amount, currency):
+    """An Odoo monetary float as the exact Decimal it stands for in ``currency``."""
+    return Decimal(float_repr(currency.round(amount), currency.decimal_places))
+
+
+def _address(partner):
+    return Address(
+        street=partner.street or "", street2=partner.street2 or "", city=partner.city or "",
+        state=partner.state_id.name or "", zip=partner.zip or "", country_code=partner.country_id.code or "",
+        country_name=partner.country_id.name or "",
+    )
+
+
+class SaleOrder(models.Model):
+    _inherit = "sale.order"
+
+    # ------------------------------------------------------------------ paid, and when
+
+    def _kashflow_moves(self):
+        """The order's posted customer invoices and credit notes, oldest first."""
+        self.ensure_one()
+        return self.invoice_ids.filtered(lambda move: move.state == "posted").sorted(
+            lambda move: (move.invoice_date or move.date, move.id))
+
+    def _kashflow_settlement(self):
+        """``(paid, paid_date)``: whether the order is confirmed and settled, and the day it became so.
+
+        - A cancelled or unconfirmed order is not paid.
+        - An order with nothing to pay (total 0) is paid on the day it was confirmed.
+        - An order with posted invoices (leaving out those a credit note reversed in full) is paid when each
+          of them is paid (Odoo's *Paid* or *In Payment*: by payments, by credit notes, or both) and together
+          they cover the order's total; on the day of the latest payment reconciled with them.
+        - Otherwise, when its captured online payments, less refunds, cover its total; on the day of the
+          latest.
+        """
+        self.ensure_one()
+        if self.state != "sale":
+            return False, None
+        currency = self.currency_id
+        if currency.is_zero(self.amount_total):
+            return True, self._kashflow_local_date(self.date_order) if self.date_order else None
+        invoices = self._kashflow_moves().filtered(
+            lambda move: move.move_type == "out_invoice" and move.payment_state != "reversed")
+        if invoices:
+            paid = all(move.payment_state in ("paid", "in_payment") for move in invoices) \
+                and currency.compare_amounts(sum(invoices.mapped("amount_total")), self.amount_total) >= 0
+            dates = [day for day in (move._kashflow_paid_date() for move in invoices) if day]
+            return paid, (max(dates) if paid and dates else None)
+        transactions = self._kashflow_captured_transactions()
+        if currency.compare_amounts(sum(transactions.mapped("amount")), self.amount_total) < 0:
+            return False, None
+        dates = [self._kashflow_local_date(tx.last_state_change) for tx in transactions if tx.last_state_change]
+        return True, max(dates) if dates else None
+
+    def _kashflow_captured_transactions(self):
+        """Online payments of the order that moved money: captured (not merely authorised) ones and refunds
+        (whose amount Odoo keeps negative), in the order's currency."""
+        return self.transaction_ids.filtered(
+            lambda tx: tx.state == "done" and tx.operation != "validation" and tx.currency_id == self.currency_id)
+
+    def _kashflow_local_date(self, moment):
+        """The calendar day of a UTC ``moment`` where the company is (UK time unless its address says otherwise)."""
+        zone = pytz.timezone(self.company_id.partner_id.tz or DEFAULT_TIMEZONE)
+        return pytz.utc.localize(moment).astimezone(zone).date()
+
+    # ------------------------------------------------------------------ the documents
+
+    def _kashflow_snapshot(self, bound_moves=None):
+        """The order as Odoo's accounting holds it, as KashFlow will see it: an ``OrderSnapshot`` and, per
+        document key, the Odoo invoice or credit note it comes from (an ``account.move``, empty for the order's
+        own lines).
+
+        ``bound_moves`` maps the keys of documents KashFlow already holds (or may hold) to the moves they were
+        built from; such documents keep their source. The rules (see ``snapshot.py`` for the keys):
+
+        - the order's invoice (``order``): its first posted invoice, or its lines while it has none;
+        - every further posted invoice: an invoice of its own;
+        - every posted credit note: a credit note, applied to the invoice it reverses (else the order's);
+        - an invoice reversed in full by a credit note before either reached KashFlow is left out with that
+          credit note: together they are nothing;
+        - an order cancelled after its own lines were sent gets a credit note reversing them;
+        - money received and paid back: ``_kashflow_payments``.
+
+        Raises ``UserError`` naming the tax when a line carries a tax the connector cannot represent.
+        """
+        self.ensure_one()
+        bound_moves = bound_moves or {}
+        bound = self.env["account.move"].union(*bound_moves.values()) if bound_moves else self.env["account.move"]
+        moves = self._kashflow_moves()
+        reversed_invoices = moves.filtered(
+            lambda move: move.move_type == "out_invoice" and move.payment_state == "reversed" and move not in bound)
+        skipped = reversed_invoices | moves.filtered(
+            lambda move: move.move_type == "out_refund" and move.reversed_entry_id in reversed_invoices
+            and move not in bound)
+        moves -= skipped
+        invoices = moves.filtered(lambda move: move.move_type == "out_invoice")
+
+        main = bound_moves.get(MAIN_INVOICE)
+        if not main or main not in invoices:
+            main = invoices[:1]
+        sources = {MAIN_INVOICE: main}
+        for move in invoices - main:
+            sources[f"move:{move.id}"] = move
+        key_of = {move: key for key, move in sources.items() if move}
+        documents = [self._kashflow_document(key, INVOICE, move) for key, move in sources.items()]
+        for move in moves.filtered(lambda move: move.move_type == "out_refund"):
+            key = f"move:{move.id}"
+            sources[key] = move
+            documents.append(self._kashflow_document(
+                key, CREDIT_NOTE, move, applies_to=key_of.get(move.reversed_entry_id, MAIN_INVOICE)))
+            key_of[move] = documents[-1].applies_to
+        if self.state == "cancel" and not main and MAIN_INVOICE in bound_moves:
+            sources[CANCELLATION] = self.env["account.move"]
+            documents.append(self._kashflow_document(CANCELLATION, CREDIT_NOTE, None, applies_to=MAIN_INVOICE))
+        snapshot = OrderSnapshot(
+            name=self.name,
+            customer=self.partner_id.commercial_partner_id._kashflow_customer_snapshot(self.company_id),
+            home_currency_code=self.company_id.currency_id.name,
+            include_vat=self.company_id.kashflow_include_vat,
+            documents=tuple(documents),
+            payments=self._kashflow_payments(key_of),
+            currency_decimals=self.currency_id.decimal_places,
+        )
+        return snapshot, sources
+
+    def _kashflow_document(self, key, kind, move, applies_to=""):
+        """One ``InvoiceSnapshot``: from ``move`` (a posted invoice or credit note), or from the order's own lines
+        (``move`` empty or None; for a cancellation, dated the day the order was cancelled)."""
+        if move:
+            base_lines, _tax_lines = move._get_rounded_base_and_tax_lines()
+            currency, date = move.currency_id, move.invoice_date
+            rate = move.invoice_currency_rate or 1.0
+            reference = f"{self.name} {move.name}"
+            delivery = move.partner_shipping_id or self.partner_shipping_id
+            total = move.amount_total
+        else:
+            AccountTax = self.env["account.tax"]
+            base_lines = [line._prepare_base_line_for_taxes_computation()
+                          for line in self.order_line.filtered(lambda line: not line.display_type)]
+            AccountTax._add_tax_details_in_base_lines(base_lines, self.company_id)
+            AccountTax._round_base_lines_tax_details(base_lines, self.company_id)
+            currency = self.currency_id
+            if key == CANCELLATION:
+                date = self.kashflow_cancelled_on or fields.Date.context_today(self)
+                reference = self.env._("%s cancelled", self.name)
+            else:
+                date = self.kashflow_paid_date or fields.Date.context_today(self)
+                reference = self.name
+            rate = self.env["res.currency"]._get_conversion_rate(
+                self.company_id.currency_id, currency, self.company_id, date)
+            delivery = self.partner_shipping_id
+            total = self.amount_total
+        lines, vat = self._kashflow_lines(base_lines, currency)
+        total = _money(total, currency)
+        return InvoiceSnapshot(
+            key=key, kind=kind, reference=reference, date=date, lines=lines, currency_code=currency.name,
+            exchange_rate=Decimal(float_repr(rate, 6)), amount_net=total - vat, amount_vat=vat, amount_total=total,
+            delivery_address=_address(delivery) if delivery else None, applies_to=applies_to)
+
+    def _kashflow_lines(self, base_lines, currency):
+        """The ``LineSnapshot``s of base lines that Odoo's tax engine has rounded (``_round_base_lines_tax_details``),
+        and their VAT in total.
+
+        A line's net and VAT are those the engine dispatched (under *Round Globally* the rounding difference
+        goes to some lines). A tax that is not VAT (``account.tax._kashflow_treatment``) becomes a line of its
+        own, one per tax, without VAT. A line with two VAT taxes, or a tax the connector cannot represent, is
+        refused with a message that names it.
+        """
+        lines, charges, vat_total = [], defaultdict(float), Decimal(0)
+        for base_line in base_lines:
+            record, details = base_line["record"], base_line["tax_details"]
+            net = details["total_excluded_currency"] + details["delta_total_excluded_currency"]
+            vat_taxes, vat = self.env["account.tax"], 0.0
+            for tax_data in details["taxes_data"]:
+                tax = tax_data["tax"]
+                treatment = tax._kashflow_treatment()
+                if treatment == "vat":
+                    vat_taxes |= tax
+                    vat += tax_data["tax_amount_currency"]
+                else:
+                    charges[tax] += tax_data["tax_amount_currency"]
+            description = record.name if "name" in record._fields else ""
+            if len(vat_taxes) > 1:
+                raise UserError(self.env._(
+                    "Order %(order)s: the line %(line)s carries several VAT taxes (%(taxes)s); a KashFlow line has "
+                    "one VAT rate. Give the line one VAT tax (set the others' KashFlow treatment to a separate "
+                    "charge in Accounting > Configuration > Taxes if they are not VAT), then resend the order.",
+                    order=self.name, line=description, taxes=", ".join(vat_taxes.mapped("name"))))
+            line_vat = _money(vat, currency)
+            vat_total += line_vat
+            lines.append(LineSnapshot(
+                kind=self._kashflow_line_kind(record, net),
+                description=description or "",
+                quantity=Decimal(float_repr(base_line["quantity"], 6)),
+                price_unit=Decimal(float_repr(base_line["price_unit"], 6)),
+                discount=Decimal(float_repr(base_line["discount"], 2)),
+                net=_money(net, currency),
+                vat=line_vat,
+                vat_rate=Decimal(float_repr(vat_taxes.amount, 4)) if vat_taxes else None,
+                product_code=base_line["product_id"].default_code or "",
+            ))
+        for tax, amount in charges.items():
+            amount = _money(amount, currency)
+            if amount:
+                lines.append(LineSnapshot(
+                    kind="charge", description=tax.invoice_label or tax.name, quantity=Decimal(1),
+                    price_unit=amount, discount=Decimal(0), net=amount, vat=Decimal(0), vat_rate=None))
+        return tuple(lines), vat_total
+
+    def _kashflow_line_kind(self, record, net):
+        """``delivery`` for a delivery line (Odoo's *Delivery* app), ``discount`` for a negative one, else
+        ``product``."""
+        order_lines = record if record._name == "sale.order.line" else record.sale_line_ids \
+            if "sale_line_ids" in record._fields else self.env["sale.order.line"]
+        if "is_delivery" in order_lines._fields and any(order_lines.mapped("is_delivery")):
+            return "delivery"
+        return "discount" if net < 0 else "product"
+
+    # ------------------------------------------------------------------ money received
+
+    def _kashflow_payments(self, invoice_key_of):
+        """The money received for the order (positive) and paid back (negative), one ``PaymentSnapshot`` per Odoo
+        payment or bank statement line, each on the KashFlow invoice ``invoice_key_of[move]`` of the invoice or
+        credit note it is reconciled with (else the order's invoice), dated when it was received.
+
+        Only money counts: a credit note reconciled with an invoice is no payment (KashFlow applies the credit
+        note instead), nor is a write-off (of a payment that settled an invoice with a write-off, only what
+        reached the bank counts), nor an exchange difference. Online payments reconciled with no invoice of the
+        order (paid online, not invoiced yet) count as they were captured.
+        """
+        received = {}
+        for move, invoice_key in invoice_key_of.items():
+            sign = 1 if move.move_type == "out_invoice" else -1
+            for partial in move._get_all_reconciled_invoice_partials():
+                if partial["is_exchange"]:
+                    continue
+                counterpart = partial["aml"].move_id
+                source = counterpart.origin_payment_id or counterpart.statement_line_id
+                if not source:
+                    continue  # another invoice or a credit note: not money
+                key = f"payment:{source.id}" if source._name == "account.payment" else f"line:{source.id}"
+                amount = partial["amount"] * self._kashflow_cash_share(source)
+                if key in received:
+                    received[key]["amount"] += sign * amount
+                else:
+                    received[key] = {"amount": sign * amount, "invoice_key": invoice_key, "date": source.date,
+                                     "reference": source.name or counterpart.name}
+        for tx in self._kashflow_captured_transactions():
+            key = f"payment:{tx.payment_id.id}" if tx.payment_id else f"transaction:{tx.id}"
+            if key in received or tx.payment_id.state in ("canceled", "rejected"):
+                continue
+            received[key] = {"amount": tx.amount, "invoice_key": MAIN_INVOICE,
+                             "date": tx.payment_id.date or self._kashflow_local_date(tx.last_state_change),
+                             "reference": tx.payment_id.name or tx.reference}
+        currency = self.currency_id
+        return tuple(
+            PaymentSnapshot(key=key, invoice_key=values["invoice_key"], amount=_money(values["amount"], currency),
+                            date=values["date"], reference=values["reference"])
+            for key, values in sorted(received.items(), key=lambda item: (item[1]["date"], item[0]))
+            if not currency.is_zero(values["amount"]))
+
+    def _kashflow_cash_share(self, source):
+        """The share of what an Odoo payment or statement line settles that is money: what reached (or left)
+        the bank over what it reconciled, e.g. 0.95 for 95.00 received and 5.00 written off."""
+        liquidity, counterpart, _writeoff = source._seek_for_lines()
+        settled = abs(sum(counterpart.mapped("amount_currency")))
+        cash = abs(sum(liquidity.mapped("amount_currency")))
+        return cash / settled if settled and cash < settled else 1.0

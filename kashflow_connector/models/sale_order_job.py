@@ -1,0 +1,219 @@
+"""The queue job that books one order into KashFlow, and the journal that keeps what it did."""
+
+import logging
+from contextlib import contextmanager
+
+import psycopg2
+
+from odoo import SUPERUSER_ID, api, fields, models
+from odoo.exceptions import UserError
+
+from odoo.addons.queue_job.exception import RetryableJobError
+
+from ..kashflow import documents
+from ..kashflow.exceptions import KashFlowError, UnavailableError
+from ..kashflow.sync import CustomerState, Journal, sync_order
+from .sale_order_accounting import MAIN_INVOICE
+
+_logger = logging.getLogger(__name__)
+
+ADVISORY_LOCK_CLASS = 0x4B46  # "KF": the first key of the advisory locks the connector takes on orders
+CUSTOMER_LOCK_CLASS = 0x4B43  # "KC": ... and on contacts, while their KashFlow customer may be created
+SWITCHED_OFF_PAUSE = 3600
+LOCKED_PAUSE = 30
+_WHAT = {"customer": "customer", "invoice": "invoice", "credit_note": "credit note", "payment": "payment"}
+
+
+@contextmanager
+def own_transaction(env):
+    """An environment on a cursor of its own, committed when the block ends: what is written there stays,
+    whatever happens to the caller's transaction (in tests, a savepoint of the test's transaction)."""
+    with env.registry.cursor() as cr:
+        yield api.Environment(cr, SUPERUSER_ID, {})
+
+
+def try_lock(cr, lock_class, key):
+    """Whether the transaction of ``cr`` now holds the advisory lock ``(lock_class, key)``: two jobs never send
+    one order at once, nor create one contact's customer twice.
+
+    An advisory lock, not a row lock: people can go on editing the order while KashFlow is being talked to.
+    """
+    cr.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", [lock_class, key])
+    return cr.fetchone()[0]
+
+
+class KashFlowJournal(Journal):
+    """Saves each state ``sync_order`` hands over, at once, in a transaction of its own: the order's
+    ``kashflow.document`` records and its contact's ``kashflow.customer``.
+
+    The job's own transaction never writes those records (two transactions writing one row would wait for
+    each other), and reads them through such a transaction too: it sees what an earlier job left, even one
+    that ended after this job's transaction began.
+    """
+
+    def __init__(self, company, partner, order=None):
+        self.env = company.env
+        self.company_id, self.partner_id = company.id, partner.id
+        self.order_id, self.currency_id = (order.id, order.currency_id.id) if order else (False, False)
+        self.values = {}
+
+    def describe(self, snapshot, sources):
+        """Remember what each document stands for (its Odoo source, date and amounts), saved with its state."""
+        for sequence, document in enumerate(snapshot.documents):
+            self.values[document.key] = {
+                "move_id": sources[document.key].id or False, "reference": document.reference,
+                "date": document.date, "currency_id": self.currency_id, "sequence": sequence,
+                "amount_net": float(document.amount_net), "amount_vat": float(document.amount_vat),
+                "amount_total": float(document.amount_total)}
+        for sequence, payment in enumerate(snapshot.payments, start=len(snapshot.documents)):
+            self.values[payment.key] = {
+                "reference": payment.reference, "date": payment.date, "currency_id": self.currency_id,
+                "sequence": sequence, "amount_total": float(payment.amount), "amount_net": 0.0, "amount_vat": 0.0}
+
+    def load(self):
+        """``(customer_state, document_states, bound_moves)`` as last saved: the ``CustomerState``, a
+        ``DocumentState`` per document key, and the source moves of the documents KashFlow holds or may hold."""
+        with own_transaction(self.env) as env:
+            binding = env["kashflow.customer"].search(
+                [("company_id", "=", self.company_id), ("partner_id", "=", self.partner_id)])
+            records = env["kashflow.document"].search([("order_id", "=", self.order_id)]) if self.order_id \
+                else env["kashflow.document"]
+            states = {record.key: record._kashflow_state() for record in records}
+            bound = {record.key: self.env["account.move"].browse(record.move_id.id) for record in records
+                     if record.kashflow_number or record.attempt_date}
+            return binding._kashflow_state(), states, bound
+
+    def save(self, state):
+        with own_transaction(self.env) as env:
+            now = fields.Datetime.now()
+            if isinstance(state, CustomerState):
+                Binding = env["kashflow.customer"]
+                values = {**Binding._kashflow_state_values(state), "sent_at": now}
+                binding = Binding.search([("company_id", "=", self.company_id), ("partner_id", "=", self.partner_id)])
+                if binding:
+                    binding.write(values)
+                else:
+                    Binding.create({**values, "company_id": self.company_id, "partner_id": self.partner_id})
+                return
+            Document = env["kashflow.document"]
+            values = {**Document._kashflow_state_values(state), **self.values.get(state.key, {}), "sent_at": now}
+            record = Document.search([("order_id", "=", self.order_id), ("key", "=", state.key)])
+            if record:
+                record.write(values)
+            else:
+                Document.create({**values, "order_id": self.order_id, "key": state.key, "kind": state.kind})
+
+
+class SaleOrder(models.Model):
+    _inherit = "sale.order"
+
+    def _kashflow_sync_job(self):
+        """Queue job: bring KashFlow in step with what Odoo's accounting holds for this order (customer, invoices,
+        credit notes, payments), and record the outcome on the order.
+
+        First, as the job starts: the order must be queued, the connector switched on (else the job waits, it
+        does not fail), and the order still confirmed and paid, unless KashFlow already holds some of it (a
+        cancellation or a refund is then booked there).
+        """
+        self.ensure_one()
+        order = self.sudo().with_company(self.company_id)
+        if not order.company_id.kashflow_enabled:
+            raise RetryableJobError(self.env._(
+                "KashFlow is switched off for %s: the order waits until it is on again.", order.company_id.name),
+                seconds=SWITCHED_OFF_PAUSE, ignore_retry=True)
+        if not try_lock(self.env.cr, ADVISORY_LOCK_CLASS, order.id):
+            raise RetryableJobError(self.env._("Order %s is being sent by another job.", order.name),
+                                    seconds=LOCKED_PAUSE, ignore_retry=True)
+        if order.kashflow_state != "queued":
+            return self.env._("Nothing to do: %(order)s is %(state)s.", order=order.name, state=order.kashflow_state)
+        partner = order.partner_id.commercial_partner_id
+        try:
+            journal = KashFlowJournal(order.company_id, partner, order)
+            customer, states, bound = journal.load()
+            if not bound:
+                is_paid, _paid_on = order._kashflow_settlement()
+                if not is_paid:
+                    return order._kashflow_not_sendable()
+            channel = order._kashflow_channel()
+            if not channel.is_complete:  # the mapping was undone since the order was queued
+                order._kashflow_route(self.env._("Sales channel no longer mapped."))
+                return order.kashflow_reason
+            snapshot, sources = order._kashflow_snapshot(bound)
+            order._kashflow_check_currency(snapshot)
+            journal.describe(snapshot, sources)
+            if not customer.customer_id and not try_lock(self.env.cr, CUSTOMER_LOCK_CLASS, partner.id):
+                raise RetryableJobError(self.env._(
+                    "Another order of %s is creating its KashFlow customer.", partner.name),
+                    seconds=LOCKED_PAUSE, ignore_retry=True)
+            outcome = sync_order(
+                order.company_id._kashflow_client(), snapshot, channel._kashflow_mapping(), customer, states, journal,
+                adoptable=self.env["kashflow.customer"]._kashflow_adoptable(order.company_id, partner))
+        except UnavailableError as error:
+            if order._kashflow_last_attempt():
+                return order._kashflow_fail(self.env._(
+                    "%s Gave up after repeated attempts; resend the order later.", error.message))
+            pause = getattr(error, "retry_after", None)
+            raise RetryableJobError(error.message, **({"seconds": pause} if pause else {})) from None
+        except (KashFlowError, documents.DocumentError, UserError) as error:
+            return order._kashflow_fail(str(error))
+        except (psycopg2.Error, RetryableJobError):
+            raise  # the job runner retries concurrency errors and postponed jobs; others fail the job visibly
+        except Exception as error:  # noqa: BLE001 - an order must never stay "queued" because of a bug
+            _logger.exception("Unexpected error while sending %s to KashFlow", order.name)
+            return order._kashflow_fail(self.env._(
+                "Unexpected error (%s); the details are in the server log. Resend the order once it is fixed.",
+                type(error).__name__))
+        order.write({"kashflow_state": "sent", "kashflow_reason": False, "kashflow_sent_at": fields.Datetime.now(),
+                     "kashflow_invoice_number": states[MAIN_INVOICE].number})
+        message = order._kashflow_outcome_message(outcome)
+        order._kashflow_log(message)
+        return message
+
+    def _kashflow_outcome_message(self, outcome):
+        """What the job did, in the user's words: "KashFlow: invoice 1042 created; payment 77 created."."""
+        verbs = {"created": self.env._("created"), "updated": self.env._("updated"),
+                 "found": self.env._("found (sent earlier)"), "applied": self.env._("applied to its invoice"),
+                 "deleted": self.env._("deleted (no longer in Odoo)")}
+        parts = [f"{_WHAT[kind]} {number} {verbs[what]}" for kind, _key, what, number in outcome.events]
+        if not parts:
+            return self.env._("KashFlow already holds everything of this order: nothing sent.")
+        return self.env._("KashFlow: %s.", "; ".join(parts))
+
+    def _kashflow_not_sendable(self):
+        """The order is no longer confirmed and paid, and nothing of it is in KashFlow: nothing is sent."""
+        if self.state == "cancel":
+            state, reason = "cancelled", self.env._("Cancelled in Odoo before it was sent to KashFlow: nothing was sent.")
+        else:
+            state, reason = "not_paid", self.env._(
+                "No longer paid in full in Odoo (a payment was removed?): nothing was sent. It goes out once it "
+                "is paid.")
+        self.write({"kashflow_state": state, "kashflow_reason": reason})
+        self._kashflow_log(reason)
+        return reason
+
+    def _kashflow_current_job(self):
+        return self.env["queue.job"].sudo().search([("uuid", "=", self.env.context.get("job_uuid"))], limit=1)
+
+    def _kashflow_last_attempt(self):
+        job = self._kashflow_current_job()
+        return bool(job) and job.max_retries and job.retry + 1 >= job.max_retries
+
+    def _kashflow_fail(self, reason):
+        self.write({"kashflow_state": "failed", "kashflow_reason": reason})
+        self._kashflow_log(self.env._("Could not be sent to KashFlow."), reason)
+        return reason
+
+    def _kashflow_channel(self):
+        self.ensure_one()
+        return self.env["kashflow.channel"].sudo().search(
+            [("company_id", "=", self.company_id.id), ("team_id", "=", self.team_id.id)], limit=1)
+
+    def _kashflow_check_currency(self, snapshot):
+        known = self.env["kashflow.lookup"].search(
+            [("company_id", "=", self.company_id.id), ("kind", "=", "currency")]).mapped("code")
+        missing = sorted({document.currency_code for document in snapshot.documents} - set(known))
+        if known and missing:
+            raise UserError(self.env._(
+                "The KashFlow account has no currency %(currency)s (it has %(known)s). Add it in KashFlow under "
+                "Settings > Currencies, click Download Data in Settings > KashFlow, then resend the order.",
+                currency=", ".join(missing), known=", ".join(sorted(known))))
