@@ -286,7 +286,7 @@ def test_payment_rules(api):
         "There is no invoice with that number": payment(404, "1.00"),
         "There is no payment method with that ID": payment(number, "1.00", PayMethod=99),
         "There is no bank account with that ID": payment(number, "1.00", PayAccount=99),
-        "Payment amount must be greater than zero": payment(number, "0"),
+        "Payment amount must not be zero": payment(number, "0"),
     }
     for detail, refused in refusals.items():
         assert api.refused("InsertInvoicePayment", InvoicePayment=refused) == detail
@@ -299,6 +299,170 @@ def test_payment_rules(api):
     assert api.ok("GetInvoice", InvoiceNumber=number).Paid == 0
     assert api.refused("DeleteInvoicePayment", InvoiceNumber=number, InvoicePaymentNumber=pay_id) == (
         "There is no payment with that number")
+
+
+def test_negative_payment_is_a_refund(api, sandbox):
+    _customer_id, number = insert_order(api)
+    api.ok("InsertInvoicePayment", InvoicePayment=payment(number, "28.98"))
+    refund = api.ok("InsertInvoicePayment", InvoicePayment=payment(number, "-8.98", PayNote="Refund"))
+    assert refund > 0
+    found = api.ok("GetInvoice", InvoiceNumber=number)
+    assert (found.AmountPaid, found.Paid) == (Decimal("20.00"), 0)
+    assert [p.PayAmount for p in api.ok("GetInvoicePayment", InvoiceNumber=number).Payment] == [
+        Decimal("28.98"), Decimal("-8.98")]
+    assert [p["PayAmount"] for p in sandbox.state()["payments"]] == ["28.98", "-8.98"]
+
+
+# Credit notes
+
+
+def credit_lines(api, net="-10.00", vat="-2.00"):
+    """The lines of a credit note: positive quantity, negative Rate and VatAmount."""
+    return [api.line(Quantity=1, Rate=net, VatAmount=vat, Description="Returned widget")]
+
+
+def dbid(api, number):
+    return api.ok("GetInvoice", InvoiceNumber=number).InvoiceDBID
+
+
+def test_a_credit_note_is_an_invoice_with_negative_lines(api, sandbox):
+    customer_id, _number = insert_order(api)
+    credit = api.ok("InsertInvoice", Inv=invoice(customer_id, credit_lines(api, "-5.00", "-1.00")))
+    found = api.ok("GetInvoice", InvoiceNumber=credit)
+    assert (found.NetAmount, found.VATAmount, found.AmountPaid, found.Paid) == (
+        Decimal("-5.00"), Decimal("-1.00"), Decimal("0.00"), 0)
+    assert [(line.Quantity, line.Rate, line.VatAmount) for line in found.Lines.anyType] == [
+        (1, Decimal("-5.00"), Decimal("-1.00"))]
+    assert [(i["InvoiceNumber"], i["CreditNote"]) for i in sandbox.state()["invoices"]] == [
+        (1, False), (credit, True)]
+    html = requests.get(f"{sandbox.url}/").text
+    assert "Credit note" in html
+
+
+def test_applying_a_credit_note_records_a_zero_sum_pair_of_payments(api, sandbox):
+    customer_id, number = insert_order(api)  # 24.15 + 4.83 = 28.98
+    api.ok("InsertInvoicePayment", InvoicePayment=payment(number, "28.98"))
+    credit = api.ok("InsertInvoice", Inv=invoice(customer_id, credit_lines(api)))  # -12.00
+
+    assert api.ok("applyCreditNoteToInvoice", InvoiceID=dbid(api, number), CreditNoteID=dbid(api, credit)) is True
+
+    first_method = seed.PAYMENT_METHODS[0]["MethodID"]
+    first_account = seed.BANK_ACCOUNTS[0]["AccountID"]
+    note = f"Credit note {credit} applied to invoice {number}"
+    (on_credit,) = api.ok("GetInvoicePayment", InvoiceNumber=credit).Payment
+    assert (on_credit.PayAmount, on_credit.PayNote, on_credit.PayMethod, on_credit.PayAccount) == (
+        Decimal("-12.00"), note, first_method, first_account)
+    on_invoice = api.ok("GetInvoicePayment", InvoiceNumber=number).Payment
+    assert [(p.PayAmount, p.PayNote) for p in on_invoice] == [
+        (Decimal("28.98"), "Order SO0042"), (Decimal("12.00"), note)]
+    credit_note = api.ok("GetInvoice", InvoiceNumber=credit)
+    assert (credit_note.AmountPaid, credit_note.Paid) == (Decimal("-12.00"), 1)
+    assert api.ok("GetInvoice", InvoiceNumber=number).AmountPaid == Decimal("40.98")
+
+    marked = [(p["PayInvoice"], p["PayAmount"]) for p in sandbox.state()["payments"] if p.get("CreditNoteApplication")]
+    assert marked == [(credit, "-12.00"), (number, "12.00")]
+
+    # The money goes back to the customer: a negative payment on the invoice squares it.
+    api.ok("InsertInvoicePayment", InvoicePayment=payment(number, "-12.00", PayNote="Refund"))
+    refunded = api.ok("GetInvoice", InvoiceNumber=number)
+    assert (refunded.AmountPaid, refunded.Paid) == (Decimal("28.98"), 1)
+
+    html = requests.get(f"{sandbox.url}/").text
+    assert note in html
+    assert "-12.00" in html
+
+
+def test_only_what_is_left_of_a_credit_note_is_applied(api):
+    customer_id, number = insert_order(api)
+    credit = api.ok("InsertInvoice", Inv=invoice(customer_id, credit_lines(api)))  # -12.00
+    api.ok("InsertInvoicePayment", InvoicePayment=payment(credit, "-5.00", PayNote="Paid back in cash"))
+    api.ok("applyCreditNoteToInvoice", InvoiceID=dbid(api, number), CreditNoteID=dbid(api, credit))
+    assert [p.PayAmount for p in api.ok("GetInvoicePayment", InvoiceNumber=number).Payment] == [Decimal("7.00")]
+    assert api.ok("GetInvoice", InvoiceNumber=credit).Paid == 1
+
+
+def test_applying_a_credit_note_is_refused_in_kashflows_way(api, sandbox):
+    customer_id, number = insert_order(api)
+    credit = api.ok("InsertInvoice", Inv=invoice(customer_id, credit_lines(api)))
+    other_customer = api.ok("InsertCustomer", custr=customer(Code="OTHER1", Email="other@example.com"))
+    others_invoice = api.ok("InsertInvoice", Inv=invoice(other_customer, [api.line()]))
+    invoice_id, credit_id = dbid(api, number), dbid(api, credit)
+
+    def refused(invoice_id, credit_id):
+        return api.refused("applyCreditNoteToInvoice", InvoiceID=invoice_id, CreditNoteID=credit_id)
+
+    assert refused(999, credit_id) == "There is no invoice with that ID"
+    assert refused(invoice_id, 999) == "There is no credit note with that ID"
+    assert refused(invoice_id, invoice_id) == f"Invoice {number} is not a credit note"
+    assert refused(credit_id, credit_id) == f"Invoice {credit} has no positive total to apply a credit note to"
+    assert refused(dbid(api, others_invoice), credit_id) == (
+        "The credit note and the invoice belong to different customers")
+    assert number != invoice_id  # the call takes DB ids, not numbers
+    assert refused(number, credit) == "There is no invoice with that ID"
+    assert sandbox.state()["payments"] == []
+
+    assert api.ok("applyCreditNoteToInvoice", InvoiceID=invoice_id, CreditNoteID=credit_id) is True
+    assert refused(invoice_id, credit_id) == f"Credit note {credit} has already been fully applied"
+    assert len(sandbox.state()["payments"]) == 2  # applied once, not doubled
+
+
+# Reading by id and by date
+
+
+def test_get_invoice_by_id(api):
+    _customer_id, number = insert_order(api)
+    by_number = api.ok("GetInvoice", InvoiceNumber=number)
+    by_id = api.ok("GetInvoiceByID", InvoiceID=by_number.InvoiceDBID)
+    assert (by_id.InvoiceNumber, by_id.NetAmount, len(by_id.Lines.anyType)) == (number, Decimal("24.15"), 2)
+    assert api.refused("GetInvoiceByID", InvoiceID=number) == "There is no invoice with that ID"
+
+
+def test_invoices_by_date_range_include_both_days(api):
+    customer_id = api.ok("InsertCustomer", custr=customer(Code="C1"))
+    for day, hour in ((1, 12), (2, 0), (3, 23), (4, 12)):
+        api.ok("InsertInvoice", Inv=invoice(customer_id, [api.line()], InvoiceDate=datetime(2024, 5, day, hour, 0),
+                                            CustomerReference=f"SO{day}"))
+    # Midday to midday still covers the whole of both days.
+    found = api.ok("GetInvoicesByDateRange", StartDate=datetime(2024, 5, 2, 12), EndDate=datetime(2024, 5, 3, 12))
+    assert [i.CustomerReference for i in found.Invoice] == ["SO2", "SO3"]
+    assert type(found.Invoice[0].Lines.anyType[0]).__name__ == "InvoiceLine"
+    one_day = api.ok("GetInvoicesByDateRange", StartDate=datetime(2024, 5, 4), EndDate=datetime(2024, 5, 4))
+    assert [i.CustomerReference for i in one_day.Invoice] == ["SO4"]
+    assert api.ok("GetInvoicesByDateRange", StartDate=datetime(2024, 6, 1), EndDate=datetime(2024, 6, 30)) is None
+
+
+def test_invoice_payments_by_date_range_come_in_pages(api):
+    from kashflow_sandbox.service import PAYMENTS_PAGE_SIZE
+
+    _customer_id, number = insert_order(api)
+    count = PAYMENTS_PAGE_SIZE * 2 + 5
+    for index in range(count):
+        api.ok("InsertInvoicePayment", InvoicePayment=payment(number, "0.01", PayDate=datetime(2024, 5, 2, 9, 30),
+                                                              PayNote=f"P{index}"))
+    api.ok("InsertInvoicePayment", InvoicePayment=payment(number, "1.00", PayDate=datetime(2024, 5, 3, 9, 30)))
+
+    def page(number, start=datetime(2024, 5, 1), end=datetime(2024, 5, 2, 12)):
+        found = api.ok("GetInvoicePaymentsByDateRange", StartDate=start, EndDate=end, PageNumber=number)
+        return [p.PayNote for p in found.Payment] if found is not None else []
+
+    pages = [page(n) for n in (1, 2, 3, 4)]
+    assert [len(p) for p in pages] == [PAYMENTS_PAGE_SIZE, PAYMENTS_PAGE_SIZE, 5, 0]
+    assert [note for p in pages for note in p] == [f"P{index}" for index in range(count)]
+    assert page(1, start=datetime(2024, 5, 3, 23), end=datetime(2024, 5, 3, 23)) == ["Order SO0042"]
+    assert api.refused("GetInvoicePaymentsByDateRange", StartDate=datetime(2024, 5, 1),
+                       EndDate=datetime(2024, 5, 2), PageNumber=0) == "PageNumber must be 1 or more"
+
+
+def test_update_invoice_is_counted(api, sandbox):
+    customer_id, number = insert_order(api)
+    (inserted,) = sandbox.state()["invoices"]
+    assert (inserted["UpdateCount"], inserted["Updated"]) == (0, inserted["Created"])
+    for _ in range(2):
+        api.ok("UpdateInvoice", Inv=invoice(customer_id, [api.line()], InvoiceNumber=number))
+    (updated,) = sandbox.state()["invoices"]
+    assert updated["UpdateCount"] == 2
+    assert updated["Updated"] >= inserted["Created"]
+    assert "2 updates" in requests.get(f"{sandbox.url}/").text
 
 
 # Unreadable requests and injected faults
