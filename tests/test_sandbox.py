@@ -1,6 +1,7 @@
 """The KashFlow sandbox over real HTTP, driven by plain zeep clients."""
 
 import os
+import threading
 import time
 from datetime import datetime
 from decimal import Decimal
@@ -527,10 +528,188 @@ def test_fault_latency(api, sandbox):
 
 
 def test_bad_fault_settings_are_refused(sandbox):
-    bad_mode = {"operation": "InsertInvoice", "mode": "explode"}
-    response = requests.post(f"{sandbox.url}/_sandbox/faults", json=bad_mode)
-    assert response.status_code == 400
-    assert "mode must be one of" in response.json()["error"]
+    refusals = {
+        "mode must be one of": {"operation": "InsertInvoice", "mode": "explode"},
+        "retry_after applies to http429 and http503 only": {
+            "operation": "InsertInvoice", "mode": "http500", "retry_after": 5},
+        "retry_after must be whole seconds >= 0": {"operation": "InsertInvoice", "mode": "http429", "retry_after": -1},
+    }
+    for error, settings in refusals.items():
+        response = requests.post(f"{sandbox.url}/_sandbox/faults", json=settings)
+        assert response.status_code == 400
+        assert error in response.json()["error"]
+
+
+def get_currencies(sandbox):
+    """GetCurrencies posted by hand, to see the HTTP answer as it is."""
+    body = (f"<GetCurrencies xmlns='KashFlow'><UserName>{sandbox.username}</UserName>"
+            f"<Password>{sandbox.password}</Password></GetCurrencies>")
+    return soap_post(sandbox, body, "GetCurrencies")
+
+
+def test_fault_http429_asks_for_a_pause(api, sandbox):
+    customer_id = api.ok("InsertCustomer", custr=customer(Code="C1"))
+    sandbox.set_faults(operation="InsertInvoice", mode="http429")
+    raw = Api(zeep.Client(sandbox.wsdl_url, settings=zeep.Settings(raw_response=True)), sandbox)
+    assert raw.call("InsertInvoice", Inv=invoice(customer_id, [api.line()])).status_code == 429
+    assert sandbox.state()["invoices"] == []
+
+    sandbox.set_faults(operation="GetCurrencies", mode="http429", count=2, retry_after=5)
+    response = get_currencies(sandbox)
+    assert (response.status_code, response.headers["Retry-After"]) == (429, "5")
+    sandbox.set_faults(operation="GetCurrencies", mode="http429", retry_after="Wed, 21 Oct 2026 07:28:00 GMT")
+    assert get_currencies(sandbox).headers["Retry-After"] == "Wed, 21 Oct 2026 07:28:00 GMT"
+    sandbox.set_faults(operation="GetCurrencies", mode="http429")
+    assert get_currencies(sandbox).headers["Retry-After"] == "30"
+    assert get_currencies(sandbox).status_code == 200
+
+
+def test_fault_http503_with_and_without_retry_after(sandbox):
+    sandbox.set_faults(operation="GetCurrencies", mode="http503")
+    response = get_currencies(sandbox)
+    assert response.status_code == 503
+    assert "Retry-After" not in response.headers
+    assert b"Service Unavailable" in response.content
+    sandbox.set_faults(operation="GetCurrencies", mode="http503", retry_after=120)
+    assert get_currencies(sandbox).headers["Retry-After"] == "120"
+
+
+def test_fault_html_page_and_empty_body_answer_200_and_do_nothing(api, sandbox):
+    customer_id = api.ok("InsertCustomer", custr=customer(Code="C1"))
+    raw_api = Api(zeep.Client(sandbox.wsdl_url, settings=zeep.Settings(raw_response=True)), sandbox)
+    sandbox.set_faults(operation="InsertInvoice", mode="html_page")
+    page = raw_api.call("InsertInvoice", Inv=invoice(customer_id, [api.line()]))
+    assert page.status_code == 200
+    assert page.headers["Content-Type"].startswith("text/html")
+    assert page.content.lstrip().startswith(b"<html>")
+    sandbox.set_faults(operation="InsertInvoice", mode="empty_body")
+    empty = raw_api.call("InsertInvoice", Inv=invoice(customer_id, [api.line()]))
+    assert (empty.status_code, empty.content) == (200, b"")
+    assert sandbox.state()["invoices"] == []
+
+
+# The record of calls
+
+
+def outcomes(calls):
+    return [(call["operation"], call["outcome"], call["detail"]) for call in calls]
+
+
+def test_every_soap_request_is_recorded_once_with_its_outcome(api, sandbox):
+    assert sandbox.calls() == []
+    customer_id = api.ok("InsertCustomer", custr=customer(Code="C1"))
+    api.refused("GetCustomer", CustomerCode="NOPE")
+    soap_post(sandbox, "<GetInvoice xmlns='KashFlow'><InvoiceNumber>1</Invoice", "GetInvoice")
+    sandbox.set_faults(operation="InsertInvoice", mode="http500")
+    with pytest.raises(zeep.exceptions.TransportError):
+        api.call("InsertInvoice", Inv=invoice(customer_id, [api.line()]))
+    sandbox.set_faults(operation="InsertInvoice", mode="soap_fault")
+    with pytest.raises(zeep.exceptions.Fault):
+        api.call("InsertInvoice", Inv=invoice(customer_id, [api.line()]))
+    for mode in ("http429", "http503", "html_page", "empty_body"):
+        sandbox.set_faults(operation="GetCurrencies", mode=mode)
+        get_currencies(sandbox)
+    sandbox.set_faults(operation="InsertInvoice", mode="drop_after_commit")
+    with pytest.raises(requests.exceptions.ConnectionError):
+        api.call("InsertInvoice", Inv=invoice(customer_id, [api.line()]))
+    # Neither the WSDL, the page nor the control API is a SOAP call.
+    requests.get(sandbox.wsdl_url)
+    requests.get(f"{sandbox.url}/")
+    sandbox.state()
+
+    calls = sandbox.calls()
+    unreadable = calls[2]["detail"]
+    assert unreadable.startswith("Server was unable to read request. ---> ")
+    assert outcomes(calls) == [
+        ("InsertCustomer", "ok", None),
+        ("GetCustomer", "no", "There is no customer with that code"),
+        ("GetInvoice", "fault", unreadable),
+        ("InsertInvoice", "http500", None),
+        ("InsertInvoice", "fault", "Server was unable to process request. ---> Object reference not set to an "
+                                   "instance of an object."),
+        ("GetCurrencies", "http429", None),
+        ("GetCurrencies", "http503", None),
+        ("GetCurrencies", "html_page", None),
+        ("GetCurrencies", "empty_body", None),
+        ("InsertInvoice", "dropped", "Status OK; the answer was dropped"),
+    ]
+    first = calls[0]["sequence"]
+    assert [call["sequence"] for call in calls] == list(range(first, first + 10))
+    times = [datetime.fromisoformat(call["time"]) for call in calls]
+    assert times == sorted(times)
+    assert sandbox.call_counts() == {"InsertCustomer": 1, "GetCustomer": 1, "GetInvoice": 1, "InsertInvoice": 3,
+                                     "GetCurrencies": 4}
+    assert sandbox.call_counts(outcome="ok") == {"InsertCustomer": 1}
+    html = requests.get(f"{sandbox.url}/").text
+    assert "Latest SOAP calls" in html
+    assert "http429" in html
+
+
+def test_calls_since_a_mark_clear_and_reset(api, sandbox):
+    api.ok("GetCurrencies")
+    mark = sandbox.last_call()
+    assert [call["sequence"] for call in sandbox.calls()] == [mark]
+    api.ok("GetBankAccounts")
+    api.ok("GetInvPayMethods")
+    assert [call["operation"] for call in sandbox.calls(since=mark)] == ["GetBankAccounts", "GetInvPayMethods"]
+    assert sandbox.call_counts(since=mark)["InsertInvoice"] == 0
+    listed = requests.get(f"{sandbox.url}/_sandbox/calls", params={"since": mark + 1}).json()
+    assert ([call["sequence"] for call in listed["calls"]], listed["last_sequence"]) == ([mark + 2], mark + 2)
+    assert requests.get(f"{sandbox.url}/_sandbox/calls", params={"since": "x"}).status_code == 400
+
+    # Clearing forgets the calls, but the sequence goes on: a mark taken before stays valid.
+    sandbox.clear_calls()
+    assert sandbox.calls() == []
+    api.ok("GetCurrencies")
+    assert [(call["sequence"], call["operation"]) for call in sandbox.calls(since=mark)] == [
+        (mark + 3, "GetCurrencies")]
+    sandbox.reset()
+    assert sandbox.calls() == []
+    assert sandbox.last_call() == mark + 3
+
+
+def test_a_stalled_call_is_recorded_before_the_caller_gives_up(api, sandbox):
+    sandbox.set_faults(operation="GetCurrencies", mode="timeout", stall_seconds=2)
+    impatient = Api(zeep.Client(sandbox.wsdl_url, transport=Transport(operation_timeout=0.3)), sandbox)
+    with pytest.raises(requests.exceptions.Timeout):
+        impatient.call("GetCurrencies")
+    assert outcomes(sandbox.calls()) == [("GetCurrencies", "timeout", None)]
+
+
+def test_concurrent_calls_are_each_recorded_once(api, sandbox):
+    errors = []
+
+    def work():
+        try:
+            caller = Api(zeep.Client(sandbox.wsdl_url), sandbox)
+            for _ in range(5):
+                caller.ok("GetVATRates")
+        except Exception as exc:  # reported below; an assertion in a thread would go unseen
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    sequences = sorted(call["sequence"] for call in sandbox.calls())
+    assert sandbox.call_counts() == {"GetVATRates": 40}
+    assert sequences == list(range(sequences[0], sequences[0] + 40))
+
+
+def test_favicon(sandbox):
+    response = requests.get(f"{sandbox.url}/favicon.ico")
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "image/x-icon"
+    assert '<link rel="icon" href="/favicon.ico">' in requests.get(f"{sandbox.url}/").text
+    image_module = pytest.importorskip("PIL.Image")
+    import io
+
+    with image_module.open(io.BytesIO(response.content)) as icon:
+        assert (icon.format, icon.size) == ("ICO", (16, 16))
+        assert icon.convert("RGBA").getpixel((0, 0))[3] == 0  # a transparent corner
+        assert icon.convert("RGBA").getpixel((3, 4)) == (255, 255, 255, 255)  # the K
 
 
 # KashFlow's own WSDL
