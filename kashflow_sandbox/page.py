@@ -22,6 +22,9 @@ table { border-collapse: collapse; margin: 0.5rem 0 1rem; }
 th, td { border: 1px solid #ccc; padding: 0.25rem 0.6rem; text-align: left; vertical-align: top; }
 th { background: #f2f2f2; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
 table.inner { margin: 0.25rem 0; font-size: 0.9rem; }
+tr.details > td { background: #fafafa; padding: 0.25rem 0.6rem 0.6rem; }
+div.details { display: flex; flex-wrap: wrap; gap: 0 2rem; }
+div.details h3 { font-size: 0.85rem; margin: 0.4rem 0 0; color: #555; }
 .muted { color: #777; } .paid { color: #1a7f37; } .unpaid { color: #b35900; } .refused { color: #b3261e; }
 .badge { display: inline-block; padding: 0 0.4rem; border-radius: 0.6rem; font-size: 0.8rem;
          background: #e8f0fe; color: #1a4fa0; white-space: nowrap; }
@@ -45,17 +48,9 @@ def _table(headings, rows, css_class="", empty="None yet."):
     if not rows:
         return f'<p class="muted">{escape(empty)}</p>'
     head = "".join(f"<th>{escape(heading)}</th>" for heading in headings)
-    body = "".join(f"<tr{attributes}>{''.join(cells)}</tr>" for attributes, cells in map(_row, rows))
+    body = "".join(f"<tr>{''.join(row)}</tr>" for row in rows)
     opening = f'<table class="{css_class}">' if css_class else "<table>"
     return f"{opening}<tr>{head}</tr>{body}</table>"
-
-
-def _row(row):
-    """A row is a list of cells, or ``(css class, cells)``."""
-    if isinstance(row, tuple):
-        css_class, cells = row
-        return f' class="{css_class}"', cells
-    return "", row
 
 
 def _names(records, key, name):
@@ -81,6 +76,8 @@ def _payments(payments, methods, accounts):
         note = escape(p.get("PayNote") or "")
         if p.get("CreditNoteApplication"):
             note = f'<span class="badge credit">credit note</span> {note}'
+        elif Decimal(p["PayAmount"]) < 0:
+            note = f'<span class="badge">refund</span> {note}'
         rows.append([_cell(p["PayID"]), _cell(p.get("PayDate")), _cell(methods.get(p["PayMethod"], p["PayMethod"])),
                      _cell(accounts.get(p["PayAccount"], p["PayAccount"])), _cell(p["PayAmount"], True),
                      _html_cell(note)])
@@ -105,27 +102,36 @@ def _updates(invoice):
 
 
 def _invoices(state):
-    nominals = {n["id"]: f'{n["Code"]} {n["Name"]}' for n in state["lookups"]["nominal_codes"]}
+    """One row per invoice, and under it a full-width row with its lines and its payments."""
+    if not state["invoices"]:
+        return '<p class="muted">None yet.</p>'
+    nominals = {0: "Other", **{n["id"]: f'{n["Code"]} {n["Name"]}' for n in state["lookups"]["nominal_codes"]}}
     methods = _names(state["lookups"]["payment_methods"], "MethodID", "MethodName")
     accounts = _names(state["lookups"]["bank_accounts"], "AccountID", "AccountName")
     payments_by_invoice = {}
     for payment in state["payments"]:
         payments_by_invoice.setdefault(payment["PayInvoice"], []).append(payment)
+    headings = ["Number", "Date", "Customer", "Reference", "Currency", "Net", "VAT", "Total", "Paid", "Status",
+                "Updated"]
     rows = []
     for invoice in state["invoices"]:
         total = Decimal(invoice["NetAmount"]) + Decimal(invoice["VATAmount"])
         number = escape(str(invoice["InvoiceNumber"]))
-        kind = '<br><span class="badge credit">Credit note</span>' if invoice.get("CreditNote") else ""
-        payments = _payments(payments_by_invoice.get(invoice["InvoiceNumber"], []), methods, accounts)
+        credit_note = invoice.get("CreditNote")
+        kind = ' <span class="badge credit">Credit note</span>' if credit_note else ""
         cells = [_html_cell(f"{number}{kind}<br><span class=\"muted\">id {invoice['InvoiceDBID']}</span>"),
                  _cell(invoice.get("InvoiceDate")), _cell(invoice.get("CustomerName")),
                  _cell(invoice.get("CustomerReference")), _cell(invoice.get("CurrencyCode")),
                  _cell(invoice["NetAmount"], True), _cell(invoice["VATAmount"], True), _cell(total, True),
-                 _cell(invoice["AmountPaid"], True), _status(invoice), _updates(invoice),
-                 _html_cell(_lines(invoice["Lines"], nominals)), _html_cell(payments)]
-        rows.append(("credit-note", cells) if invoice.get("CreditNote") else cells)
-    return _table(["Number", "Date", "Customer", "Reference", "Currency", "Net", "VAT", "Total", "Paid", "Status",
-                   "Updated", "Lines", "Payments"], rows)
+                 _cell(invoice["AmountPaid"], True), _status(invoice), _updates(invoice)]
+        payments = _payments(payments_by_invoice.get(invoice["InvoiceNumber"], []), methods, accounts)
+        details = (f'<td colspan="{len(headings)}"><div class="details">'
+                   f"<div><h3>Lines</h3>{_lines(invoice['Lines'], nominals)}</div>"
+                   f"<div><h3>Payments</h3>{payments}</div></div></td>")
+        css_class = "credit-note" if credit_note else "invoice"
+        rows.append(f'<tr class="{css_class}">{"".join(cells)}</tr><tr class="{css_class} details">{details}</tr>')
+    head = "".join(f"<th>{escape(heading)}</th>" for heading in headings)
+    return f'<table class="invoices"><tr>{head}</tr>{"".join(rows)}</table>'
 
 
 def _access(state):

@@ -364,13 +364,14 @@ def test_applying_a_credit_note_records_a_zero_sum_pair_of_payments(api, sandbox
     assert marked == [(credit, "-12.00"), (number, "12.00")]
 
     # The money goes back to the customer: a negative payment on the invoice squares it.
-    api.ok("InsertInvoicePayment", InvoicePayment=payment(number, "-12.00", PayNote="Refund"))
+    api.ok("InsertInvoicePayment", InvoicePayment=payment(number, "-12.00", PayNote="Back to the card"))
     refunded = api.ok("GetInvoice", InvoiceNumber=number)
     assert (refunded.AmountPaid, refunded.Paid) == (Decimal("28.98"), 1)
 
     html = requests.get(f"{sandbox.url}/").text
-    assert note in html
-    assert "-12.00" in html
+    assert html.count(f'<span class="badge credit">credit note</span> {note}') == 2
+    assert '<span class="badge">refund</span> Back to the card' in html
+    assert "Fully applied" in html
 
 
 def test_only_what_is_left_of_a_credit_note_is_applied(api):
