@@ -2,7 +2,38 @@
 
 :class:`KashFlowService` takes an operation's parameters as plain data (see :mod:`.soap`) and returns its
 result parts. Like KashFlow, it never faults on a business problem: it answers ``Status`` "NO" with a
-readable ``StatusDetail`` and leaves the ``…Result`` out, which the SOAP layer writes as 0.
+readable ``StatusDetail`` and leaves the ``…Result`` out, which the SOAP layer writes as 0 (or false).
+
+Where KashFlow's behaviour is not known (see ``API_FACTS.md``), the sandbox follows these assumptions:
+
+- **Credit notes.** KashFlow has no credit-note call: a credit note is an invoice inserted with
+  ``InsertInvoice`` whose lines have a negative ``Rate`` and ``VatAmount`` (and a positive ``Quantity``).
+  The sandbox treats any invoice whose gross total (net + VAT) is below zero as a credit note; its
+  ``NetAmount`` and ``VATAmount`` are negative, and it is ``Paid`` once its payments add up to that negative
+  total.
+- **applyCreditNoteToInvoice(InvoiceID, CreditNoteID)** takes the two documents' **InvoiceDBIDs**, as the
+  parameter names say (which of DB ids or numbers KashFlow wants is unconfirmed; aypex passes numbers).
+  As KashFlow's KB describes, it records a zero-sum pair of payments: −X on the credit note and +X on the
+  invoice, where X is what is left of the credit note (minus its gross total, less what is already
+  allocated to it). X is not capped at what the invoice still owes: applied to a paid invoice, the invoice
+  shows more paid than its total until a refund (a negative payment) is recorded. Both payments are dated
+  now, use the account's first payment method and first bank account, carry the PayNote "Credit note
+  <number> applied to invoice <number>", and are marked ``"CreditNoteApplication": true`` in the stored
+  record (seen in ``/_sandbox/state``, never sent over SOAP). Each is an ordinary payment afterwards:
+  ``DeleteInvoicePayment`` removes only the one it names. The call is refused (Status NO) when either id is
+  unknown, the credit note's total is not negative, the invoice's total is not positive, the two belong to
+  different customers, or nothing is left to allocate (so a second application is refused, not doubled).
+- **Payments** may be negative (a refund paid back to the customer); only a zero amount is refused.
+  ``Paid`` is 1 when the payments add up to the gross total (at least the total for an invoice, at most the
+  negative total for a credit note).
+- **Reading by date.** ``GetInvoicesByDateRange`` and ``GetInvoicePaymentsByDateRange`` compare days, not
+  instants: a document is in the range when the day of its ``InvoiceDate`` / ``PayDate`` (as it was sent, no
+  time-zone shift) falls between the days of ``StartDate`` and ``EndDate``, both included. Payments come
+  oldest first (by payment number), :data:`PAYMENTS_PAGE_SIZE` to a page, pages numbered from 1; a page past
+  the end is empty, and a ``PageNumber`` below 1 is refused.
+- **Updates.** ``UpdateInvoice`` keeps the invoice's DB id and payments, replaces its lines, and the sandbox
+  notes when (``Updated``) and how many times (``UpdateCount``) it was updated; ``Created``, ``Updated``,
+  ``UpdateCount`` and ``CreditNote`` are sandbox-only fields of ``/_sandbox/state``, never sent over SOAP.
 """
 
 import hmac
@@ -18,6 +49,8 @@ NO_SUCH_CUSTOMER_CODE = "There is no customer with that code"
 NO_SUCH_CUSTOMER_ID = "There is no customer with that ID"
 NO_SUCH_CUSTOMER_EMAIL = "There is no customer with that email address"
 NO_SUCH_INVOICE = "There is no invoice with that number"
+NO_SUCH_INVOICE_ID = "There is no invoice with that ID"
+NO_SUCH_CREDIT_NOTE_ID = "There is no credit note with that ID"
 NO_SUCH_PAYMENT = "There is no payment with that number"
 BAD_LOGIN = "Incorrect username or password"
 BAD_AUTO_AUTH_KEY = "The AutoAuth key is not valid"
@@ -31,6 +64,14 @@ _PENNY = Decimal("0.01")
 #: Invoice header fields KashFlow works out itself; whatever the caller sends for them is ignored.
 _DERIVED_INVOICE_FIELDS = (
     "Lines", "NetAmount", "VATAmount", "AmountPaid", "Paid", "Customer", "CustomerName")
+
+#: What the sandbox keeps about an invoice or a payment beyond KashFlow's types: shown in its state, never
+#: sent over SOAP.
+_SANDBOX_INVOICE_FIELDS = ("Created", "Updated", "UpdateCount", "CreditNote")
+_SANDBOX_PAYMENT_FIELDS = ("CreditNoteApplication",)
+
+#: How many payments one page of GetInvoicePaymentsByDateRange holds.
+PAYMENTS_PAGE_SIZE = 100
 
 #: Look-up operations: the seeded list each returns and the element name of one item.
 _LOOKUP_OPERATIONS = {
@@ -55,6 +96,15 @@ def _money(value):
     return format(value, "f")
 
 
+def _day(value):
+    """The day (``YYYY-MM-DD``) of an ISO 8601 dateTime text, as it was written."""
+    return (value or "0001-01-01")[:10]
+
+
+def _sandbox_free(record, sandbox_fields):
+    return {name: value for name, value in record.items() if name not in sandbox_fields}
+
+
 def line_net(line):
     """A line's net amount: Rate times Quantity, rounded to the penny (half up)."""
     return (Decimal(line["Rate"]) * Decimal(line["Quantity"])).quantize(_PENNY, ROUND_HALF_UP)
@@ -76,11 +126,15 @@ class KashFlowService:
             "InsertCustomer": self._insert_customer,
             "UpdateCustomer": self._update_customer,
             "GetInvoice": self._get_invoice,
+            "GetInvoiceByID": self._get_invoice_by_id,
             "GetInvoicesForCustomer": self._get_invoices_for_customer,
+            "GetInvoicesByDateRange": self._get_invoices_by_date_range,
             "InsertInvoice": self._insert_invoice,
             "UpdateInvoice": self._update_invoice,
+            "applyCreditNoteToInvoice": self._apply_credit_note,
             "InsertInvoicePayment": self._insert_invoice_payment,
             "GetInvoicePayment": self._get_invoice_payment,
+            "GetInvoicePaymentsByDateRange": self._get_invoice_payments_by_date_range,
             "DeleteInvoicePayment": self._delete_invoice_payment,
         }
         for operation, (kind, item_name) in _LOOKUP_OPERATIONS.items():
@@ -183,19 +237,32 @@ class KashFlowService:
     # Invoices
 
     def _get_invoice(self, params):
-        return {"GetInvoiceResult": self._invoice_message(params["InvoiceNumber"])}
+        return {"GetInvoiceResult": self._invoice_message(self._invoice_view(params["InvoiceNumber"]))}
+
+    def _get_invoice_by_id(self, params):
+        header = self._store.invoice_by_id(params["InvoiceID"])
+        if header is None:
+            raise BusinessError(NO_SUCH_INVOICE_ID)
+        return {"GetInvoiceByIDResult": self._invoice_message(self._view_of(header))}
 
     def _get_invoices_for_customer(self, params):
         customer_id = params["CustID"]
         if self._store.customer_by_id(customer_id) is None:
             raise BusinessError(NO_SUCH_CUSTOMER_ID)
-        numbers = [header["InvoiceNumber"] for header in self._store.invoices(customer_id)]
-        return {"GetInvoicesForCustomerResult": {"Invoice": [self._invoice_message(n) for n in numbers]}}
+        invoices = [self._invoice_message(self._view_of(header)) for header in self._store.invoices(customer_id)]
+        return {"GetInvoicesForCustomerResult": {"Invoice": invoices}}
 
-    def _invoice_message(self, number):
-        """An invoice as the SOAP answer carries it: lines as ``<anyType xsi:type="InvoiceLine">``."""
-        invoice = self._invoice_view(number)
-        invoice["Lines"] = {"anyType": [TypedValue("InvoiceLine", line) for line in invoice["Lines"]]}
+    def _get_invoices_by_date_range(self, params):
+        headers = self._store.invoices_dated(_day(params["StartDate"]), _day(params["EndDate"]))
+        invoices = [self._invoice_message(self._view_of(header)) for header in headers]
+        return {"GetInvoicesByDateRangeResult": {"Invoice": invoices}}
+
+    @staticmethod
+    def _invoice_message(view):
+        """An invoice view as the SOAP answer carries it: lines as ``<anyType xsi:type="InvoiceLine">``, no
+        sandbox-only fields."""
+        invoice = _sandbox_free(view, _SANDBOX_INVOICE_FIELDS)
+        invoice["Lines"] = {"anyType": [TypedValue("InvoiceLine", line) for line in view["Lines"]]}
         return invoice
 
     def _insert_invoice(self, params):
@@ -208,8 +275,9 @@ class KashFlowService:
         elif self._store.invoice(number) is not None:
             raise BusinessError(INVOICE_NUMBER_IN_USE)
         header, lines = self._validated_invoice(invoice)
-        self._save_invoice({**header, "InvoiceDBID": self._store.next_id("invoice"), "InvoiceNumber": number},
-                           lines)
+        now = _now()
+        self._save_invoice({**header, "InvoiceDBID": self._store.next_id("invoice"), "InvoiceNumber": number,
+                            "Created": now, "Updated": now, "UpdateCount": 0}, lines)
         return {"InsertInvoiceResult": number}
 
     def _update_invoice(self, params):
@@ -218,7 +286,8 @@ class KashFlowService:
         if existing is None:
             raise BusinessError(NO_SUCH_INVOICE)
         header, lines = self._validated_invoice(invoice)
-        self._save_invoice({**header, "InvoiceDBID": existing["InvoiceDBID"]}, lines)
+        self._save_invoice({**header, "InvoiceDBID": existing["InvoiceDBID"], "Created": existing.get("Created"),
+                            "Updated": _now(), "UpdateCount": existing.get("UpdateCount", 0) + 1}, lines)
         return {}
 
     def _validated_invoice(self, invoice):
@@ -249,19 +318,57 @@ class KashFlowService:
         self._store.save_invoice(header, lines)
 
     def _invoice_view(self, number):
-        """An invoice as KashFlow returns it: header, lines, totals and what has been paid."""
+        """The invoice with this number as KashFlow returns it (see :meth:`_view_of`)."""
         header = self._store.invoice(number)
         if header is None:
             raise BusinessError(NO_SUCH_INVOICE)
+        return self._view_of(header)
+
+    def _view_of(self, header):
+        """An invoice as KashFlow returns it: header, lines, totals and what has been paid; plus the
+        sandbox-only fields (``Created``, ``Updated``, ``UpdateCount``, ``CreditNote``)."""
+        number = header["InvoiceNumber"]
         lines = self._store.invoice_lines(number)
         net = sum((line_net(line) for line in lines), Decimal("0.00"))
         vat = sum((Decimal(line["VatAmount"]) for line in lines), Decimal("0.00"))
-        payments = self._store.payments(number)
-        paid = sum((Decimal(payment["PayAmount"]) for payment in payments), Decimal("0.00"))
+        gross = net + vat
+        paid = sum((Decimal(payment["PayAmount"]) for payment in self._store.payments(number)), Decimal("0.00"))
         customer = self._store.customer_by_id(header["CustomerID"]) or {}
         return {**header, "Customer": customer.get("Name"), "CustomerName": customer.get("Name"),
-                "Lines": lines, "NetAmount": _money(net), "VATAmount": _money(vat),
-                "AmountPaid": _money(paid), "Paid": int(paid >= net + vat)}
+                "Lines": lines, "NetAmount": _money(net), "VATAmount": _money(vat), "AmountPaid": _money(paid),
+                "Paid": int(paid >= gross if gross >= 0 else paid <= gross),
+                "Created": header.get("Created"), "Updated": header.get("Updated"),
+                "UpdateCount": header.get("UpdateCount", 0), "CreditNote": gross < 0}
+
+    @staticmethod
+    def _gross(view):
+        return Decimal(view["NetAmount"]) + Decimal(view["VATAmount"])
+
+    def _apply_credit_note(self, params):
+        invoice_header = self._store.invoice_by_id(params["InvoiceID"])
+        if invoice_header is None:
+            raise BusinessError(NO_SUCH_INVOICE_ID)
+        credit_header = self._store.invoice_by_id(params["CreditNoteID"])
+        if credit_header is None:
+            raise BusinessError(NO_SUCH_CREDIT_NOTE_ID)
+        invoice, credit_note = self._view_of(invoice_header), self._view_of(credit_header)
+        invoice_number, credit_number = invoice["InvoiceNumber"], credit_note["InvoiceNumber"]
+        if self._gross(credit_note) >= 0:
+            raise BusinessError(f"Invoice {credit_number} is not a credit note")
+        if self._gross(invoice) <= 0:
+            raise BusinessError(f"Invoice {invoice_number} has no positive total to apply a credit note to")
+        if credit_note["CustomerID"] != invoice["CustomerID"]:
+            raise BusinessError("The credit note and the invoice belong to different customers")
+        left = Decimal(credit_note["AmountPaid"]) - self._gross(credit_note)
+        if left <= 0:
+            raise BusinessError(f"Credit note {credit_number} has already been fully applied")
+        pair = {"PayDate": _now(), "PayNote": f"Credit note {credit_number} applied to invoice {invoice_number}",
+                "PayMethod": self._store.lookup("payment_methods")[0]["MethodID"],
+                "PayAccount": self._store.lookup("bank_accounts")[0]["AccountID"], "CreditNoteApplication": True}
+        for number, amount in ((credit_number, -left), (invoice_number, left)):
+            self._store.save_payment({"PayID": self._store.next_id("payment"), "PayInvoice": number, **pair,
+                                      "PayAmount": _money(amount)})
+        return {"applyCreditNoteToInvoiceResult": True}
 
     # Payments
 
@@ -273,8 +380,8 @@ class KashFlowService:
             raise BusinessError("There is no payment method with that ID")
         if payment["PayAccount"] not in {entry["AccountID"] for entry in self._store.lookup("bank_accounts")}:
             raise BusinessError("There is no bank account with that ID")
-        if Decimal(payment["PayAmount"]) <= 0:
-            raise BusinessError("Payment amount must be greater than zero")
+        if Decimal(payment["PayAmount"]) == 0:
+            raise BusinessError("Payment amount must not be zero")
         record = {**payment, "PayID": self._store.next_id("payment")}
         self._store.save_payment(record)
         return {"InsertInvoicePaymentResult": record["PayID"]}
@@ -283,7 +390,19 @@ class KashFlowService:
         number = params["InvoiceNumber"]
         if self._store.invoice(number) is None:
             raise BusinessError(NO_SUCH_INVOICE)
-        return {"GetInvoicePaymentResult": {"Payment": self._store.payments(number)}}
+        return {"GetInvoicePaymentResult": self._payments_message(self._store.payments(number))}
+
+    def _get_invoice_payments_by_date_range(self, params):
+        page = params["PageNumber"]
+        if page < 1:
+            raise BusinessError("PageNumber must be 1 or more")
+        payments = self._store.payments_dated(_day(params["StartDate"]), _day(params["EndDate"]),
+                                              limit=PAYMENTS_PAGE_SIZE, offset=(page - 1) * PAYMENTS_PAGE_SIZE)
+        return {"GetInvoicePaymentsByDateRangeResult": self._payments_message(payments)}
+
+    @staticmethod
+    def _payments_message(payments):
+        return {"Payment": [_sandbox_free(payment, _SANDBOX_PAYMENT_FIELDS) for payment in payments]}
 
     def _delete_invoice_payment(self, params):
         # KashFlow's 2017 contract sends only InvoicePaymentNumber; InvoiceNumber (2026) is then 0.
@@ -315,7 +434,7 @@ class KashFlowService:
         with self._store.transaction():
             return {
                 "customers": self._store.customers(),
-                "invoices": [self._invoice_view(entry["InvoiceNumber"]) for entry in self._store.invoices()],
+                "invoices": [self._view_of(header) for header in self._store.invoices()],
                 "payments": self._store.payments(),
                 "access": self._access_settings(),
                 "lookups": self._store.lookups(),

@@ -1,7 +1,9 @@
 """SQLite persistence of the sandbox's KashFlow account.
 
 Records are kept as JSON documents (money as exact decimal strings, dates as ISO 8601 strings), with the
-keys KashFlow looks them up by in their own columns. One lock serialises every transaction, so the store
+keys KashFlow looks them up by in their own columns or, for keys added later (an invoice's DB id, the days
+of invoices and payments), in expression indexes over the JSON, so data files of earlier versions still
+open. One lock serialises every transaction, so the store
 can be shared by the threads of the HTTP server.
 """
 
@@ -31,6 +33,9 @@ CREATE INDEX IF NOT EXISTS invoice_lines_by_invoice ON invoice_lines (invoice_nu
 CREATE TABLE IF NOT EXISTS payments (pay_id INTEGER PRIMARY KEY, invoice_number INTEGER NOT NULL,
     data TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS payments_by_invoice ON payments (invoice_number, pay_id);
+CREATE INDEX IF NOT EXISTS invoices_by_dbid ON invoices (json_extract(data, '$.InvoiceDBID'));
+CREATE INDEX IF NOT EXISTS invoices_by_day ON invoices (substr(json_extract(data, '$.InvoiceDate'), 1, 10));
+CREATE INDEX IF NOT EXISTS payments_by_day ON payments (substr(json_extract(data, '$.PayDate'), 1, 10), pay_id);
 CREATE TABLE IF NOT EXISTS allowed_ips (ip TEXT PRIMARY KEY, comment TEXT NOT NULL);
 """
 
@@ -154,6 +159,19 @@ class Store:
         row = self._execute("SELECT data FROM invoices WHERE invoice_number = ?", (number,)).fetchone()
         return _load(row)
 
+    def invoice_by_id(self, invoice_id):
+        """The invoice header with this InvoiceDBID (without lines), or None."""
+        row = self._execute("SELECT data FROM invoices WHERE json_extract(data, '$.InvoiceDBID') = ?",
+                            (invoice_id,)).fetchone()
+        return _load(row)
+
+    def invoices_dated(self, first_day, last_day):
+        """The invoice headers whose InvoiceDate falls on a day from ``first_day`` to ``last_day``
+        (``YYYY-MM-DD``, both included), by number."""
+        rows = self._execute("SELECT data FROM invoices WHERE substr(json_extract(data, '$.InvoiceDate'), 1, 10) "
+                             "BETWEEN ? AND ? ORDER BY invoice_number", (first_day, last_day))
+        return [json.loads(data) for (data,) in rows]
+
     def invoice_lines(self, number):
         rows = self._execute("SELECT data FROM invoice_lines WHERE invoice_number = ? ORDER BY position",
                              (number,))
@@ -193,6 +211,13 @@ class Store:
         else:
             rows = self._execute("SELECT data FROM payments WHERE invoice_number = ? ORDER BY pay_id",
                                  (invoice_number,))
+        return [json.loads(data) for (data,) in rows]
+
+    def payments_dated(self, first_day, last_day, limit, offset):
+        """At most ``limit`` payments dated from ``first_day`` to ``last_day`` (both included), oldest first,
+        skipping the first ``offset``."""
+        rows = self._execute("SELECT data FROM payments WHERE substr(json_extract(data, '$.PayDate'), 1, 10) "
+                             "BETWEEN ? AND ? ORDER BY pay_id LIMIT ? OFFSET ?", (first_day, last_day, limit, offset))
         return [json.loads(data) for (data,) in rows]
 
     def save_payment(self, payment):

@@ -6,6 +6,9 @@ Example::
         client = zeep.Client(sandbox.wsdl_url)
         sandbox.set_faults(operation="InsertInvoice", mode="http500")
         ...
+        mark = sandbox.last_call()
+        ...  # send one order
+        assert sandbox.call_counts(since=mark) == {"GetCustomer": 1, "InsertCustomer": 1, ...}
 """
 
 import os
@@ -13,6 +16,7 @@ import queue
 import subprocess
 import sys
 import threading
+from collections import Counter
 from pathlib import Path
 
 import requests
@@ -108,8 +112,8 @@ class SandboxProcess:
 
     # Control API
 
-    def _request(self, method, path, payload=None):
-        response = self._session.request(method, f"{self.url}{path}", json=payload, timeout=10)
+    def _request(self, method, path, payload=None, params=None):
+        response = self._session.request(method, f"{self.url}{path}", json=payload, params=params, timeout=10)
         if not response.ok:
             raise SandboxError(f"{method} {path} failed: {response.status_code} {response.text}")
         return response.json()
@@ -119,7 +123,7 @@ class SandboxProcess:
         return self._request("GET", "/_sandbox/state")
 
     def reset(self):
-        """Back to the seeded account: no customers, invoices, payments or allowed IPs."""
+        """Back to the seeded account: no customers, invoices, payments, allowed IPs or recorded calls."""
         return self._request("POST", "/_sandbox/reset")
 
     def set_faults(self, **settings):
@@ -132,6 +136,26 @@ class SandboxProcess:
 
     def clear_faults(self):
         return self._request("DELETE", "/_sandbox/faults")
+
+    def calls(self, since=0):
+        """The SOAP requests the sandbox answered after sequence ``since``, oldest first: dicts with
+        ``sequence``, ``operation``, ``time``, ``outcome`` and ``detail`` (see :mod:`kashflow_sandbox.calls`)."""
+        return self._request("GET", "/_sandbox/calls", params={"since": since})["calls"]
+
+    def last_call(self):
+        """The sequence of the last request recorded so far (0 if none): a mark for ``since``."""
+        # Asking for the calls after a sequence not yet reached brings back no calls, only the last sequence.
+        return self._request("GET", "/_sandbox/calls", params={"since": 2**62})["last_sequence"]
+
+    def clear_calls(self):
+        """Forget the recorded calls (their sequence keeps counting)."""
+        self._request("DELETE", "/_sandbox/calls")
+
+    def call_counts(self, since=0, outcome=None):
+        """How many requests each operation got after ``since`` (only those with ``outcome``, if given), as a
+        Counter: ``call_counts()["InsertInvoice"]`` is 0 for an operation never called."""
+        return Counter(call["operation"] for call in self.calls(since)
+                       if outcome is None or call["outcome"] == outcome)
 
     def configure(self, **settings):
         """E.g. ``configure(restrict_ips=True, allowed_ips=["10.0.0.1"])``."""

@@ -1,11 +1,13 @@
 """The KashFlow client against the sandbox, over real HTTP on loopback: every operation, every error type."""
 
 import datetime
+import email.utils
 import logging
 import socket
 from decimal import Decimal
 
 import pytest
+import zeep
 
 from kashflow import client as client_module
 from kashflow.client import KashFlowClient
@@ -150,6 +152,156 @@ def test_payments_insert_list_delete(kf):
     assert kf.get_payments(number) == []
 
 
+def test_negative_payment_is_a_refund_and_zero_is_rejected(kf):
+    customer_id = kf.insert_customer(customer())
+    number = kf.insert_invoice(invoice(customer_id, [line("A", "1", "10.00", "2.00", 1)]))
+    method, account = kf.payment_methods()[0]["MethodID"], kf.bank_accounts()[0]["AccountID"]
+    kf.insert_payment(payment(number, "12.00", method, account))
+    assert kf.insert_payment(payment(number, "-2.00", method, account)) > 0
+    refunded = kf.get_invoice(number)
+    assert (refunded["AmountPaid"], refunded["Paid"]) == (Decimal("10.00"), 0)
+    with pytest.raises(RejectedError) as caught:
+        kf.insert_payment(payment(number, "0", method, account))
+    assert "zero" in str(caught.value)
+
+
+# ---------------------------------------------------------------------------- credit notes
+
+def credit_note(customer_id, reference="S00042"):
+    """A credit note as KashFlow takes one: an invoice whose lines have negative Rate and VatAmount."""
+    return invoice(customer_id, [line("Oak chopping board, returned", "1", "-10.00", "-2.00", 1)], reference=reference)
+
+
+@pytest.fixture
+def paid_invoice_and_credit_note(kf):
+    """A customer's invoice of 12.00, paid, and a credit note of -12.00: (invoice number, credit note number)."""
+    customer_id = kf.insert_customer(customer())
+    number = kf.insert_invoice(invoice(customer_id, [line("Oak chopping board", "1", "10.00", "2.00", 1)]))
+    method, account = kf.payment_methods()[0]["MethodID"], kf.bank_accounts()[0]["AccountID"]
+    kf.insert_payment(payment(number, "12.00", method, account))
+    return number, kf.insert_invoice(credit_note(customer_id))
+
+
+def test_a_credit_note_is_inserted_and_read_as_a_negative_invoice(kf, paid_invoice_and_credit_note):
+    _number, credit = paid_invoice_and_credit_note
+    stored = kf.get_invoice(credit)
+    assert (stored["NetAmount"], stored["VATAmount"], stored["Paid"]) == (Decimal("-10.00"), Decimal("-2.00"), 0)
+    assert [(entry["Quantity"], entry["Rate"]) for entry in stored["Lines"]] == [(Decimal("1"), Decimal("-10.00"))]
+
+
+def test_apply_credit_note_by_db_ids(kf, paid_invoice_and_credit_note):
+    number, credit = paid_invoice_and_credit_note
+    invoice_id, credit_id = kf.get_invoice(number)["InvoiceDBID"], kf.get_invoice(credit)["InvoiceDBID"]
+    assert kf.apply_credit_note(invoice_id, credit_id) is None
+
+    note = f"Credit note {credit} applied to invoice {number}"
+    assert [(p["PayAmount"], p["PayNote"]) for p in kf.get_payments(credit)] == [(Decimal("-12.00"), note)]
+    assert [(p["PayAmount"], p["PayNote"]) for p in kf.get_payments(number)] == [
+        (Decimal("12.00"), "Odoo order S00042"), (Decimal("12.00"), note)]
+    assert kf.get_invoice(credit)["Paid"] == 1
+
+    # The refund paid back to the customer is a negative payment on the invoice.
+    method, account = kf.payment_methods()[0]["MethodID"], kf.bank_accounts()[0]["AccountID"]
+    kf.insert_payment(payment(number, "-12.00", method, account))
+    settled = kf.get_invoice(number)
+    assert (settled["AmountPaid"], settled["Paid"]) == (Decimal("12.00"), 1)
+
+
+def test_applying_a_credit_note_twice_is_rejected_not_doubled(sandbox, kf, paid_invoice_and_credit_note):
+    number, credit = paid_invoice_and_credit_note
+    invoice_id, credit_id = kf.get_invoice(number)["InvoiceDBID"], kf.get_invoice(credit)["InvoiceDBID"]
+    kf.apply_credit_note(invoice_id, credit_id)
+    with pytest.raises(RejectedError) as caught:
+        kf.apply_credit_note(invoice_id, credit_id)
+    assert not caught.value.transient
+    assert caught.value.operation == "applyCreditNoteToInvoice"
+    assert "already been fully applied" in str(caught.value)
+    assert len(kf.get_payments(credit)) == 1
+
+
+def test_apply_credit_note_takes_db_ids_not_numbers(kf, paid_invoice_and_credit_note):
+    number, credit = paid_invoice_and_credit_note
+    with pytest.raises(RejectedError) as caught:
+        kf.apply_credit_note(number, credit)
+    assert "There is no invoice with that ID" in str(caught.value)
+    assert kf.get_payments(credit) == []
+
+
+# ---------------------------------------------------------------------------- reading by id and by date
+
+class Recorder(zeep.Plugin):
+    """The request elements the client sends, by operation."""
+
+    def __init__(self):
+        self.sent = []
+
+    def egress(self, envelope, http_headers, operation, binding_options):
+        self.sent.append((operation.name, envelope.find("{http://schemas.xmlsoap.org/soap/envelope/}Body")[0]))
+        return envelope, http_headers
+
+
+@pytest.fixture
+def recorder(kf):
+    plugins = client_module._endpoints.get(kf.url, kf.timeout)[0].plugins
+    recorder = Recorder()
+    plugins.append(recorder)
+    yield recorder
+    plugins.remove(recorder)
+
+
+def test_get_invoice_by_id(kf):
+    customer_id = kf.insert_customer(customer())
+    number = kf.insert_invoice(invoice(customer_id, [line("A", "2", "12.50", "5.00", 1)]))
+    dbid = kf.get_invoice(number)["InvoiceDBID"]
+    found = kf.get_invoice_by_id(dbid)
+    assert (found["InvoiceNumber"], found["NetAmount"]) == (number, Decimal("25.00"))
+    assert [entry["Description"] for entry in found["Lines"]] == ["A"]
+    assert kf.get_invoice_by_id(dbid + 1000) is None
+
+
+def test_invoices_by_date_range(kf, recorder):
+    customer_id = kf.insert_customer(customer())
+    for day, reference in ((19, "S1"), (20, "S2"), (21, "S3")):
+        document = invoice(customer_id, [line("A", "1", "1.00", "0.20", 1)], reference=reference)
+        document["InvoiceDate"] = datetime.datetime(2026, 11, day, 12, 0)
+        kf.insert_invoice(document)
+    credit = kf.insert_invoice(credit_note(customer_id, reference="S2-refund"))  # dated the 20th at noon
+
+    found = kf.get_invoices_by_date_range(datetime.date(2026, 11, 20), datetime.date(2026, 11, 21))
+    assert [entry["CustomerReference"] for entry in found] == ["S2", "S3", "S2-refund"]
+    assert found[2]["InvoiceNumber"] == credit
+    assert found[2]["NetAmount"] == Decimal("-10.00")
+    assert [entry["Description"] for entry in found[0]["Lines"]] == ["A"]
+    assert kf.get_invoices_by_date_range(datetime.date(2026, 12, 1), datetime.date(2026, 12, 31)) == []
+
+    # Dates go out as naive midday; an aware datetime in UK time (GMT in November, BST in July).
+    kf.get_invoices_by_date_range(datetime.datetime(2026, 11, 20, 8, 0, tzinfo=datetime.timezone.utc),
+                                  datetime.datetime(2026, 7, 1, 23, 30, tzinfo=datetime.timezone.utc))
+    sent = [body for operation, body in recorder.sent if operation == "GetInvoicesByDateRange"]
+    assert [(body.findtext("{KashFlow}StartDate"), body.findtext("{KashFlow}EndDate")) for body in sent] == [
+        ("2026-11-20T12:00:00", "2026-11-21T12:00:00"), ("2026-12-01T12:00:00", "2026-12-31T12:00:00"),
+        ("2026-11-20T08:00:00", "2026-07-02T00:30:00")]
+
+
+def test_payments_by_date_range_reads_every_page(sandbox, kf):
+    from kashflow_sandbox.service import PAYMENTS_PAGE_SIZE
+
+    customer_id = kf.insert_customer(customer())
+    number = kf.insert_invoice(invoice(customer_id, [line("A", "1", "1000.00", "200.00", 1)]))
+    method, account = kf.payment_methods()[0]["MethodID"], kf.bank_accounts()[0]["AccountID"]
+    count = 2 * PAYMENTS_PAGE_SIZE + 3
+    inserted = [kf.insert_payment(payment(number, "1.00", method, account)) for _ in range(count)]
+    outside = payment(number, "5.00", method, account)
+    outside["PayDate"] = datetime.datetime(2026, 11, 23, 12, 0)
+    kf.insert_payment(outside)
+
+    mark = sandbox.last_call()
+    found = kf.get_payments_by_date_range(datetime.date(2026, 11, 20), datetime.date(2026, 11, 22))
+    assert [p["PayID"] for p in found] == inserted
+    assert sandbox.call_counts(since=mark) == {"GetInvoicePaymentsByDateRange": 4}  # three pages and an empty one
+    assert kf.get_payments_by_date_range(datetime.date(2026, 1, 1), datetime.date(2026, 1, 31)) == []
+
+
 def test_lookups(kf):
     assert {"AccountID", "AccountName", "AccountCode"} <= set(kf.bank_accounts()[0])
     assert {"MethodID", "MethodName"} <= set(kf.payment_methods()[0])
@@ -199,7 +351,49 @@ def test_http_500_is_transient(sandbox, kf):
         kf.currencies()
     assert caught.value.transient
     assert "HTTP 500" in str(caught.value)
+    assert caught.value.retry_after is None
     assert kf.currencies()  # the fault was for one call only
+
+
+@pytest.mark.parametrize(("settings", "retry_after"), [
+    ({"mode": "http429"}, 30),
+    ({"mode": "http429", "retry_after": 5}, 5),
+    ({"mode": "http503", "retry_after": 120}, 120),
+    ({"mode": "http503"}, None),
+], ids=["429", "429-5s", "503-120s", "503"])
+def test_busy_answers_carry_the_pause_kashflow_asks_for(sandbox, kf, settings, retry_after):
+    sandbox.set_faults(operation="InsertCustomer", **settings)
+    with pytest.raises(UnavailableError) as caught:
+        kf.insert_customer(customer())
+    error = caught.value
+    assert (error.transient, error.retry_after, error.operation) == (True, retry_after, "InsertCustomer")
+    assert f"HTTP {settings['mode'][-3:]}" in str(error)
+    assert (f"pause of {retry_after} seconds" in str(error)) == (retry_after is not None)
+    assert sandbox.password not in str(error)
+    assert kf.get_customer_by_code("ODOO7") is None  # KashFlow did nothing
+
+
+def test_retry_after_as_an_http_date(sandbox, kf):
+    when = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=90)
+    sandbox.set_faults(operation="GetCurrencies", mode="http429", retry_after=email.utils.format_datetime(when, True))
+    with pytest.raises(UnavailableError) as caught:
+        kf.currencies()
+    assert 80 <= caught.value.retry_after <= 91
+
+
+@pytest.mark.parametrize(("mode", "words"), [
+    ("html_page", "with a web page instead of KashFlow's reply"),
+    ("empty_body", "sent an empty answer"),
+])
+def test_an_answer_that_is_not_kashflows_is_transient(sandbox, kf, mode, words):
+    # Before: zeep's "invalid XML" TransportError on HTTP 200 became a RejectedError ("check the address").
+    sandbox.set_faults(operation="InsertCustomer", mode=mode)
+    with pytest.raises(UnavailableError) as caught:
+        kf.insert_customer(customer())
+    assert words in str(caught.value)
+    assert caught.value.retry_after is None
+    assert "It will be tried again." in str(caught.value)
+    assert kf.get_customer_by_code("ODOO7") is None
 
 
 def test_timeout_is_transient(sandbox):

@@ -3,7 +3,10 @@
 (a) Every request the client sends, captured on the wire, validates against the XML schema of KashFlow's
     real WSDL (the live 2026 copy, and the 2017 copy apart from the two changes KashFlow made since).
 (b) A zeep client built from KashFlow's real WSDL, pointed at the sandbox, inserts a customer, an invoice
-    with lines and a payment and reads them back: the sandbox plays the real contract, not just ours.
+    with lines and a payment, a credit note and its application, and reads them back (by number, by id and
+    by date): the sandbox plays the real contract, not just ours.
+(c) Every definition of the project's WSDL (schema elements and types, messages, port type and binding
+    operations) is the same as KashFlow's live (2026) one: the subset adds nothing of its own.
 
 Where the reference copies are absent (they live outside the project), these tests skip and say so.
 """
@@ -30,6 +33,7 @@ WSDL_2017 = REFERENCE / "KashFlow-2017.wsdl"
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 XSD = "http://www.w3.org/2001/XMLSchema"
 SOAP_ENCODING = "http://schemas.xmlsoap.org/soap/encoding/"
+WSDL = "http://schemas.xmlsoap.org/wsdl/"
 # What KashFlow added between the 2017 and the 2026 WSDL, among the elements the client sends:
 # DeleteInvoicePayment's InvoiceNumber and the Invoice's CIS reverse-charge fields.
 CIS_FIELDS = ("CISRCNetAmount", "CISRCVatAmount", "IsCISReverseCharge")
@@ -84,6 +88,21 @@ def a_paid_order():
         amount_tax=Decimal("8.50"), amount_total=Decimal("51.00"), amount_paid=Decimal("51.00"), include_vat=True)
 
 
+def a_credit_note(customer_id):
+    """A credit note as KashFlow takes one: an invoice whose lines have negative Rate and VatAmount."""
+    now = datetime.datetime(2026, 11, 21, 12, 0)
+    line = {"Quantity": Decimal("1"), "Description": "Hand-thrown mug, returned", "Rate": Decimal("-12.00"),
+            "ChargeType": 0, "VatRate": Decimal("20"), "VatAmount": Decimal("-2.40"), "ProductID": 0, "Sort": 1,
+            "ProjID": 0, "LineID": 0}
+    return {
+        "InvoiceDBID": 0, "InvoiceNumber": 0, "InvoiceDate": now, "DueDate": now, "CustomerID": customer_id,
+        "Paid": 0, "CustomerReference": "S00031", "SuppressTotal": 0, "ProjectID": 0, "CurrencyCode": "GBP",
+        "ExchangeRate": Decimal("1"), "NetAmount": Decimal("0"), "VATAmount": Decimal("0"),
+        "AmountPaid": Decimal("0"), "UseCustomDeliveryAddress": False, "CISRCNetAmount": None,
+        "CISRCVatAmount": None, "IsCISReverseCharge": None, "Lines": [line],
+    }
+
+
 @pytest.fixture
 def recorded_requests(sandbox):
     """Every request of a full sync (and the other calls the client makes), as sent on the wire."""
@@ -103,6 +122,12 @@ def recorded_requests(sandbox):
         # Again, as after a lost answer: the look-up path (customer by code, invoice by reference).
         sync_order(kf, a_paid_order(), mapping)
         kf.get_customer_by_id(outcome.customer_id)
+        credit_number = kf.insert_invoice(a_credit_note(outcome.customer_id))
+        invoice_id = kf.get_invoice(outcome.invoice_number)["InvoiceDBID"]
+        kf.apply_credit_note(invoice_id, kf.get_invoice(credit_number)["InvoiceDBID"])
+        kf.get_invoice_by_id(invoice_id)
+        kf.get_invoices_by_date_range(datetime.date(2026, 11, 1), datetime.date(2026, 11, 30))
+        kf.get_payments_by_date_range(datetime.date(2026, 11, 1), datetime.date(2026, 11, 30))
         kf.delete_payment(outcome.invoice_number, outcome.payment_number)
         kf.authorise_ip()
     finally:
@@ -123,7 +148,8 @@ def test_every_request_validates_against_kashflow_2026(recorded_requests):
         operations.add(operation)
     assert {"InsertCustomer", "UpdateCustomer", "GetCustomer", "InsertInvoice", "UpdateInvoice", "GetInvoice",
             "GetInvoicesForCustomer", "InsertInvoicePayment", "GetInvoicePayment", "DeleteInvoicePayment",
-            "AutoAuthIP", "GetCustomerByID"} <= operations
+            "AutoAuthIP", "GetCustomerByID", "GetInvoiceByID", "GetInvoicesByDateRange",
+            "GetInvoicePaymentsByDateRange", "applyCreditNoteToInvoice"} <= operations
 
 
 def without_2026_additions(request):
@@ -202,3 +228,60 @@ def test_client_built_from_kashflow_wsdl_works_against_the_sandbox(sandbox, wsdl
     assert [payment.PayAmount for payment in payments] == [Decimal("28.80")]
     found = service.GetCustomer(CustomerCode="ODOO31", **credentials).GetCustomerResult
     assert found.CustomerID == customer_id
+
+    # One of the two mugs comes back: a credit note of -12.00 net, -2.40 VAT.
+    credit_lines = [{**lines[0], "Quantity": Decimal("1"), "Rate": Decimal("-12.00"), "VatAmount": Decimal("-2.40")}]
+    credit_note = {**invoice, "Lines": {"anyType": [xsd.AnyObject(line_type, line) for line in credit_lines]}}
+    credited = service.InsertInvoice(Inv=credit_note, **credentials)
+    assert credited.Status == "OK", credited.StatusDetail
+    credit_number = credited.InsertInvoiceResult
+    credit_id = service.GetInvoice(InvoiceNumber=credit_number, **credentials).GetInvoiceResult.InvoiceDBID
+    applied = service.applyCreditNoteToInvoice(InvoiceID=read.InvoiceDBID, CreditNoteID=credit_id, **credentials)
+    assert (applied.Status, applied.applyCreditNoteToInvoiceResult) == ("OK", True)
+    again = service.applyCreditNoteToInvoice(InvoiceID=read.InvoiceDBID, CreditNoteID=credit_id, **credentials)
+    assert (again.Status, again.applyCreditNoteToInvoiceResult) == ("NO", False)
+
+    by_id = service.GetInvoiceByID(InvoiceID=read.InvoiceDBID, **credentials).GetInvoiceByIDResult
+    assert (by_id.InvoiceNumber, by_id.AmountPaid) == (number, Decimal("43.20"))
+    dated = service.GetInvoicesByDateRange(StartDate=now, EndDate=now, **credentials).GetInvoicesByDateRangeResult
+    assert [(entry.InvoiceNumber, entry.NetAmount) for entry in dated.Invoice] == [
+        (number, Decimal("24.00")), (credit_number, Decimal("-12.00"))]
+    page = service.GetInvoicePaymentsByDateRange(StartDate=now, EndDate=now, PageNumber=1, **credentials)
+    assert [entry.PayAmount for entry in page.GetInvoicePaymentsByDateRangeResult.Payment] == [Decimal("28.80")]
+    empty = service.GetInvoicePaymentsByDateRange(StartDate=now, EndDate=now, PageNumber=2, **credentials)
+    assert (empty.Status, empty.GetInvoicePaymentsByDateRangeResult) == ("OK", None)
+    today = datetime.datetime.now().replace(microsecond=0)  # the day the credit note was applied
+    page = service.GetInvoicePaymentsByDateRange(StartDate=today, EndDate=today, PageNumber=1, **credentials)
+    assert [entry.PayAmount for entry in page.GetInvoicePaymentsByDateRangeResult.Payment][-2:] == [
+        Decimal("-14.40"), Decimal("14.40")]
+
+
+def _definitions(wsdl_path):
+    """Every definition of a WSDL that the project's may repeat, comparable regardless of formatting,
+    namespace prefixes and documentation text (which KashFlow's 2026 WSDL has on some operations):
+    {(kind, name): structure}."""
+    def structure(element):
+        attributes = tuple(sorted((name, value.split(":")[-1] if name in ("type", "element", "message", "binding")
+                                   else value) for name, value in element.attrib.items()))
+        return etree.QName(element).localname, attributes, tuple(
+            structure(child) for child in element
+            if isinstance(child.tag, str) and etree.QName(child).localname != "documentation")
+
+    document = etree.parse(str(wsdl_path), etree.XMLParser(remove_blank_text=True, remove_comments=True))
+    schema = document.find(f".//{{{XSD}}}schema[@targetNamespace='KashFlow']")
+    definitions = {(etree.QName(child).localname, child.get("name")): structure(child)
+                   for child in schema if isinstance(child.tag, str)}
+    for path in ("wsdl:message", "wsdl:portType[@name='KashFlowAPISoap']/wsdl:operation",
+                 "wsdl:binding[@name='KashFlowAPISoap']/wsdl:operation"):
+        for child in document.getroot().findall(path, {"wsdl": WSDL}):
+            definitions[(path, child.get("name"))] = structure(child)
+    return definitions
+
+
+def test_our_wsdl_is_a_subset_of_kashflows_live_wsdl():
+    ours = _definitions(client_module.WSDL_PATH)
+    live = _definitions(WSDL_2026)
+    assert {key for key, definition in ours.items() if live.get(key) != definition} == set()
+    operations = {name for (kind, name) in ours if kind.startswith("wsdl:portType")}
+    assert {"applyCreditNoteToInvoice", "GetInvoiceByID", "GetInvoicesByDateRange",
+            "GetInvoicePaymentsByDateRange"} <= operations

@@ -1,6 +1,7 @@
 """The KashFlow sandbox over real HTTP, driven by plain zeep clients."""
 
 import os
+import threading
 import time
 from datetime import datetime
 from decimal import Decimal
@@ -286,7 +287,7 @@ def test_payment_rules(api):
         "There is no invoice with that number": payment(404, "1.00"),
         "There is no payment method with that ID": payment(number, "1.00", PayMethod=99),
         "There is no bank account with that ID": payment(number, "1.00", PayAccount=99),
-        "Payment amount must be greater than zero": payment(number, "0"),
+        "Payment amount must not be zero": payment(number, "0"),
     }
     for detail, refused in refusals.items():
         assert api.refused("InsertInvoicePayment", InvoicePayment=refused) == detail
@@ -299,6 +300,171 @@ def test_payment_rules(api):
     assert api.ok("GetInvoice", InvoiceNumber=number).Paid == 0
     assert api.refused("DeleteInvoicePayment", InvoiceNumber=number, InvoicePaymentNumber=pay_id) == (
         "There is no payment with that number")
+
+
+def test_negative_payment_is_a_refund(api, sandbox):
+    _customer_id, number = insert_order(api)
+    api.ok("InsertInvoicePayment", InvoicePayment=payment(number, "28.98"))
+    refund = api.ok("InsertInvoicePayment", InvoicePayment=payment(number, "-8.98", PayNote="Refund"))
+    assert refund > 0
+    found = api.ok("GetInvoice", InvoiceNumber=number)
+    assert (found.AmountPaid, found.Paid) == (Decimal("20.00"), 0)
+    assert [p.PayAmount for p in api.ok("GetInvoicePayment", InvoiceNumber=number).Payment] == [
+        Decimal("28.98"), Decimal("-8.98")]
+    assert [p["PayAmount"] for p in sandbox.state()["payments"]] == ["28.98", "-8.98"]
+
+
+# Credit notes
+
+
+def credit_lines(api, net="-10.00", vat="-2.00"):
+    """The lines of a credit note: positive quantity, negative Rate and VatAmount."""
+    return [api.line(Quantity=1, Rate=net, VatAmount=vat, Description="Returned widget")]
+
+
+def dbid(api, number):
+    return api.ok("GetInvoice", InvoiceNumber=number).InvoiceDBID
+
+
+def test_a_credit_note_is_an_invoice_with_negative_lines(api, sandbox):
+    customer_id, _number = insert_order(api)
+    credit = api.ok("InsertInvoice", Inv=invoice(customer_id, credit_lines(api, "-5.00", "-1.00")))
+    found = api.ok("GetInvoice", InvoiceNumber=credit)
+    assert (found.NetAmount, found.VATAmount, found.AmountPaid, found.Paid) == (
+        Decimal("-5.00"), Decimal("-1.00"), Decimal("0.00"), 0)
+    assert [(line.Quantity, line.Rate, line.VatAmount) for line in found.Lines.anyType] == [
+        (1, Decimal("-5.00"), Decimal("-1.00"))]
+    assert [(i["InvoiceNumber"], i["CreditNote"]) for i in sandbox.state()["invoices"]] == [
+        (1, False), (credit, True)]
+    html = requests.get(f"{sandbox.url}/").text
+    assert "Credit note" in html
+
+
+def test_applying_a_credit_note_records_a_zero_sum_pair_of_payments(api, sandbox):
+    customer_id, number = insert_order(api)  # 24.15 + 4.83 = 28.98
+    api.ok("InsertInvoicePayment", InvoicePayment=payment(number, "28.98"))
+    credit = api.ok("InsertInvoice", Inv=invoice(customer_id, credit_lines(api)))  # -12.00
+
+    assert api.ok("applyCreditNoteToInvoice", InvoiceID=dbid(api, number), CreditNoteID=dbid(api, credit)) is True
+
+    first_method = seed.PAYMENT_METHODS[0]["MethodID"]
+    first_account = seed.BANK_ACCOUNTS[0]["AccountID"]
+    note = f"Credit note {credit} applied to invoice {number}"
+    (on_credit,) = api.ok("GetInvoicePayment", InvoiceNumber=credit).Payment
+    assert (on_credit.PayAmount, on_credit.PayNote, on_credit.PayMethod, on_credit.PayAccount) == (
+        Decimal("-12.00"), note, first_method, first_account)
+    on_invoice = api.ok("GetInvoicePayment", InvoiceNumber=number).Payment
+    assert [(p.PayAmount, p.PayNote) for p in on_invoice] == [
+        (Decimal("28.98"), "Order SO0042"), (Decimal("12.00"), note)]
+    credit_note = api.ok("GetInvoice", InvoiceNumber=credit)
+    assert (credit_note.AmountPaid, credit_note.Paid) == (Decimal("-12.00"), 1)
+    assert api.ok("GetInvoice", InvoiceNumber=number).AmountPaid == Decimal("40.98")
+
+    marked = [(p["PayInvoice"], p["PayAmount"]) for p in sandbox.state()["payments"] if p.get("CreditNoteApplication")]
+    assert marked == [(credit, "-12.00"), (number, "12.00")]
+
+    # The money goes back to the customer: a negative payment on the invoice squares it.
+    api.ok("InsertInvoicePayment", InvoicePayment=payment(number, "-12.00", PayNote="Back to the card"))
+    refunded = api.ok("GetInvoice", InvoiceNumber=number)
+    assert (refunded.AmountPaid, refunded.Paid) == (Decimal("28.98"), 1)
+
+    html = requests.get(f"{sandbox.url}/").text
+    assert html.count(f'<span class="badge credit">credit note</span> {note}') == 2
+    assert '<span class="badge">refund</span> Back to the card' in html
+    assert "Fully applied" in html
+
+
+def test_only_what_is_left_of_a_credit_note_is_applied(api):
+    customer_id, number = insert_order(api)
+    credit = api.ok("InsertInvoice", Inv=invoice(customer_id, credit_lines(api)))  # -12.00
+    api.ok("InsertInvoicePayment", InvoicePayment=payment(credit, "-5.00", PayNote="Paid back in cash"))
+    api.ok("applyCreditNoteToInvoice", InvoiceID=dbid(api, number), CreditNoteID=dbid(api, credit))
+    assert [p.PayAmount for p in api.ok("GetInvoicePayment", InvoiceNumber=number).Payment] == [Decimal("7.00")]
+    assert api.ok("GetInvoice", InvoiceNumber=credit).Paid == 1
+
+
+def test_applying_a_credit_note_is_refused_in_kashflows_way(api, sandbox):
+    customer_id, number = insert_order(api)
+    credit = api.ok("InsertInvoice", Inv=invoice(customer_id, credit_lines(api)))
+    other_customer = api.ok("InsertCustomer", custr=customer(Code="OTHER1", Email="other@example.com"))
+    others_invoice = api.ok("InsertInvoice", Inv=invoice(other_customer, [api.line()]))
+    invoice_id, credit_id = dbid(api, number), dbid(api, credit)
+
+    def refused(invoice_id, credit_id):
+        return api.refused("applyCreditNoteToInvoice", InvoiceID=invoice_id, CreditNoteID=credit_id)
+
+    assert refused(999, credit_id) == "There is no invoice with that ID"
+    assert refused(invoice_id, 999) == "There is no credit note with that ID"
+    assert refused(invoice_id, invoice_id) == f"Invoice {number} is not a credit note"
+    assert refused(credit_id, credit_id) == f"Invoice {credit} has no positive total to apply a credit note to"
+    assert refused(dbid(api, others_invoice), credit_id) == (
+        "The credit note and the invoice belong to different customers")
+    assert number != invoice_id  # the call takes DB ids, not numbers
+    assert refused(number, credit) == "There is no invoice with that ID"
+    assert sandbox.state()["payments"] == []
+
+    assert api.ok("applyCreditNoteToInvoice", InvoiceID=invoice_id, CreditNoteID=credit_id) is True
+    assert refused(invoice_id, credit_id) == f"Credit note {credit} has already been fully applied"
+    assert len(sandbox.state()["payments"]) == 2  # applied once, not doubled
+
+
+# Reading by id and by date
+
+
+def test_get_invoice_by_id(api):
+    _customer_id, number = insert_order(api)
+    by_number = api.ok("GetInvoice", InvoiceNumber=number)
+    by_id = api.ok("GetInvoiceByID", InvoiceID=by_number.InvoiceDBID)
+    assert (by_id.InvoiceNumber, by_id.NetAmount, len(by_id.Lines.anyType)) == (number, Decimal("24.15"), 2)
+    assert api.refused("GetInvoiceByID", InvoiceID=number) == "There is no invoice with that ID"
+
+
+def test_invoices_by_date_range_include_both_days(api):
+    customer_id = api.ok("InsertCustomer", custr=customer(Code="C1"))
+    for day, hour in ((1, 12), (2, 0), (3, 23), (4, 12)):
+        api.ok("InsertInvoice", Inv=invoice(customer_id, [api.line()], InvoiceDate=datetime(2024, 5, day, hour, 0),
+                                            CustomerReference=f"SO{day}"))
+    # Midday to midday still covers the whole of both days.
+    found = api.ok("GetInvoicesByDateRange", StartDate=datetime(2024, 5, 2, 12), EndDate=datetime(2024, 5, 3, 12))
+    assert [i.CustomerReference for i in found.Invoice] == ["SO2", "SO3"]
+    assert type(found.Invoice[0].Lines.anyType[0]).__name__ == "InvoiceLine"
+    one_day = api.ok("GetInvoicesByDateRange", StartDate=datetime(2024, 5, 4), EndDate=datetime(2024, 5, 4))
+    assert [i.CustomerReference for i in one_day.Invoice] == ["SO4"]
+    assert api.ok("GetInvoicesByDateRange", StartDate=datetime(2024, 6, 1), EndDate=datetime(2024, 6, 30)) is None
+
+
+def test_invoice_payments_by_date_range_come_in_pages(api):
+    from kashflow_sandbox.service import PAYMENTS_PAGE_SIZE
+
+    _customer_id, number = insert_order(api)
+    count = PAYMENTS_PAGE_SIZE * 2 + 5
+    for index in range(count):
+        api.ok("InsertInvoicePayment", InvoicePayment=payment(number, "0.01", PayDate=datetime(2024, 5, 2, 9, 30),
+                                                              PayNote=f"P{index}"))
+    api.ok("InsertInvoicePayment", InvoicePayment=payment(number, "1.00", PayDate=datetime(2024, 5, 3, 9, 30)))
+
+    def page(number, start=datetime(2024, 5, 1), end=datetime(2024, 5, 2, 12)):
+        found = api.ok("GetInvoicePaymentsByDateRange", StartDate=start, EndDate=end, PageNumber=number)
+        return [p.PayNote for p in found.Payment] if found is not None else []
+
+    pages = [page(n) for n in (1, 2, 3, 4)]
+    assert [len(p) for p in pages] == [PAYMENTS_PAGE_SIZE, PAYMENTS_PAGE_SIZE, 5, 0]
+    assert [note for p in pages for note in p] == [f"P{index}" for index in range(count)]
+    assert page(1, start=datetime(2024, 5, 3, 23), end=datetime(2024, 5, 3, 23)) == ["Order SO0042"]
+    assert api.refused("GetInvoicePaymentsByDateRange", StartDate=datetime(2024, 5, 1),
+                       EndDate=datetime(2024, 5, 2), PageNumber=0) == "PageNumber must be 1 or more"
+
+
+def test_update_invoice_is_counted(api, sandbox):
+    customer_id, number = insert_order(api)
+    (inserted,) = sandbox.state()["invoices"]
+    assert (inserted["UpdateCount"], inserted["Updated"]) == (0, inserted["Created"])
+    for _ in range(2):
+        api.ok("UpdateInvoice", Inv=invoice(customer_id, [api.line()], InvoiceNumber=number))
+    (updated,) = sandbox.state()["invoices"]
+    assert updated["UpdateCount"] == 2
+    assert updated["Updated"] >= inserted["Created"]
+    assert "2 updates" in requests.get(f"{sandbox.url}/").text
 
 
 # Unreadable requests and injected faults
@@ -363,10 +529,188 @@ def test_fault_latency(api, sandbox):
 
 
 def test_bad_fault_settings_are_refused(sandbox):
-    bad_mode = {"operation": "InsertInvoice", "mode": "explode"}
-    response = requests.post(f"{sandbox.url}/_sandbox/faults", json=bad_mode)
-    assert response.status_code == 400
-    assert "mode must be one of" in response.json()["error"]
+    refusals = {
+        "mode must be one of": {"operation": "InsertInvoice", "mode": "explode"},
+        "retry_after applies to http429 and http503 only": {
+            "operation": "InsertInvoice", "mode": "http500", "retry_after": 5},
+        "retry_after must be whole seconds >= 0": {"operation": "InsertInvoice", "mode": "http429", "retry_after": -1},
+    }
+    for error, settings in refusals.items():
+        response = requests.post(f"{sandbox.url}/_sandbox/faults", json=settings)
+        assert response.status_code == 400
+        assert error in response.json()["error"]
+
+
+def get_currencies(sandbox):
+    """GetCurrencies posted by hand, to see the HTTP answer as it is."""
+    body = (f"<GetCurrencies xmlns='KashFlow'><UserName>{sandbox.username}</UserName>"
+            f"<Password>{sandbox.password}</Password></GetCurrencies>")
+    return soap_post(sandbox, body, "GetCurrencies")
+
+
+def test_fault_http429_asks_for_a_pause(api, sandbox):
+    customer_id = api.ok("InsertCustomer", custr=customer(Code="C1"))
+    sandbox.set_faults(operation="InsertInvoice", mode="http429")
+    raw = Api(zeep.Client(sandbox.wsdl_url, settings=zeep.Settings(raw_response=True)), sandbox)
+    assert raw.call("InsertInvoice", Inv=invoice(customer_id, [api.line()])).status_code == 429
+    assert sandbox.state()["invoices"] == []
+
+    sandbox.set_faults(operation="GetCurrencies", mode="http429", count=2, retry_after=5)
+    response = get_currencies(sandbox)
+    assert (response.status_code, response.headers["Retry-After"]) == (429, "5")
+    sandbox.set_faults(operation="GetCurrencies", mode="http429", retry_after="Wed, 21 Oct 2026 07:28:00 GMT")
+    assert get_currencies(sandbox).headers["Retry-After"] == "Wed, 21 Oct 2026 07:28:00 GMT"
+    sandbox.set_faults(operation="GetCurrencies", mode="http429")
+    assert get_currencies(sandbox).headers["Retry-After"] == "30"
+    assert get_currencies(sandbox).status_code == 200
+
+
+def test_fault_http503_with_and_without_retry_after(sandbox):
+    sandbox.set_faults(operation="GetCurrencies", mode="http503")
+    response = get_currencies(sandbox)
+    assert response.status_code == 503
+    assert "Retry-After" not in response.headers
+    assert b"Service Unavailable" in response.content
+    sandbox.set_faults(operation="GetCurrencies", mode="http503", retry_after=120)
+    assert get_currencies(sandbox).headers["Retry-After"] == "120"
+
+
+def test_fault_html_page_and_empty_body_answer_200_and_do_nothing(api, sandbox):
+    customer_id = api.ok("InsertCustomer", custr=customer(Code="C1"))
+    raw_api = Api(zeep.Client(sandbox.wsdl_url, settings=zeep.Settings(raw_response=True)), sandbox)
+    sandbox.set_faults(operation="InsertInvoice", mode="html_page")
+    page = raw_api.call("InsertInvoice", Inv=invoice(customer_id, [api.line()]))
+    assert page.status_code == 200
+    assert page.headers["Content-Type"].startswith("text/html")
+    assert page.content.lstrip().startswith(b"<html>")
+    sandbox.set_faults(operation="InsertInvoice", mode="empty_body")
+    empty = raw_api.call("InsertInvoice", Inv=invoice(customer_id, [api.line()]))
+    assert (empty.status_code, empty.content) == (200, b"")
+    assert sandbox.state()["invoices"] == []
+
+
+# The record of calls
+
+
+def outcomes(calls):
+    return [(call["operation"], call["outcome"], call["detail"]) for call in calls]
+
+
+def test_every_soap_request_is_recorded_once_with_its_outcome(api, sandbox):
+    assert sandbox.calls() == []
+    customer_id = api.ok("InsertCustomer", custr=customer(Code="C1"))
+    api.refused("GetCustomer", CustomerCode="NOPE")
+    soap_post(sandbox, "<GetInvoice xmlns='KashFlow'><InvoiceNumber>1</Invoice", "GetInvoice")
+    sandbox.set_faults(operation="InsertInvoice", mode="http500")
+    with pytest.raises(zeep.exceptions.TransportError):
+        api.call("InsertInvoice", Inv=invoice(customer_id, [api.line()]))
+    sandbox.set_faults(operation="InsertInvoice", mode="soap_fault")
+    with pytest.raises(zeep.exceptions.Fault):
+        api.call("InsertInvoice", Inv=invoice(customer_id, [api.line()]))
+    for mode in ("http429", "http503", "html_page", "empty_body"):
+        sandbox.set_faults(operation="GetCurrencies", mode=mode)
+        get_currencies(sandbox)
+    sandbox.set_faults(operation="InsertInvoice", mode="drop_after_commit")
+    with pytest.raises(requests.exceptions.ConnectionError):
+        api.call("InsertInvoice", Inv=invoice(customer_id, [api.line()]))
+    # Neither the WSDL, the page nor the control API is a SOAP call.
+    requests.get(sandbox.wsdl_url)
+    requests.get(f"{sandbox.url}/")
+    sandbox.state()
+
+    calls = sandbox.calls()
+    unreadable = calls[2]["detail"]
+    assert unreadable.startswith("Server was unable to read request. ---> ")
+    assert outcomes(calls) == [
+        ("InsertCustomer", "ok", None),
+        ("GetCustomer", "no", "There is no customer with that code"),
+        ("GetInvoice", "fault", unreadable),
+        ("InsertInvoice", "http500", None),
+        ("InsertInvoice", "fault", "Server was unable to process request. ---> Object reference not set to an "
+                                   "instance of an object."),
+        ("GetCurrencies", "http429", None),
+        ("GetCurrencies", "http503", None),
+        ("GetCurrencies", "html_page", None),
+        ("GetCurrencies", "empty_body", None),
+        ("InsertInvoice", "dropped", "Status OK; the answer was dropped"),
+    ]
+    first = calls[0]["sequence"]
+    assert [call["sequence"] for call in calls] == list(range(first, first + 10))
+    times = [datetime.fromisoformat(call["time"]) for call in calls]
+    assert times == sorted(times)
+    assert sandbox.call_counts() == {"InsertCustomer": 1, "GetCustomer": 1, "GetInvoice": 1, "InsertInvoice": 3,
+                                     "GetCurrencies": 4}
+    assert sandbox.call_counts(outcome="ok") == {"InsertCustomer": 1}
+    html = requests.get(f"{sandbox.url}/").text
+    assert "Latest SOAP calls" in html
+    assert "http429" in html
+
+
+def test_calls_since_a_mark_clear_and_reset(api, sandbox):
+    api.ok("GetCurrencies")
+    mark = sandbox.last_call()
+    assert [call["sequence"] for call in sandbox.calls()] == [mark]
+    api.ok("GetBankAccounts")
+    api.ok("GetInvPayMethods")
+    assert [call["operation"] for call in sandbox.calls(since=mark)] == ["GetBankAccounts", "GetInvPayMethods"]
+    assert sandbox.call_counts(since=mark)["InsertInvoice"] == 0
+    listed = requests.get(f"{sandbox.url}/_sandbox/calls", params={"since": mark + 1}).json()
+    assert ([call["sequence"] for call in listed["calls"]], listed["last_sequence"]) == ([mark + 2], mark + 2)
+    assert requests.get(f"{sandbox.url}/_sandbox/calls", params={"since": "x"}).status_code == 400
+
+    # Clearing forgets the calls, but the sequence goes on: a mark taken before stays valid.
+    sandbox.clear_calls()
+    assert sandbox.calls() == []
+    api.ok("GetCurrencies")
+    assert [(call["sequence"], call["operation"]) for call in sandbox.calls(since=mark)] == [
+        (mark + 3, "GetCurrencies")]
+    sandbox.reset()
+    assert sandbox.calls() == []
+    assert sandbox.last_call() == mark + 3
+
+
+def test_a_stalled_call_is_recorded_before_the_caller_gives_up(api, sandbox):
+    sandbox.set_faults(operation="GetCurrencies", mode="timeout", stall_seconds=2)
+    impatient = Api(zeep.Client(sandbox.wsdl_url, transport=Transport(operation_timeout=0.3)), sandbox)
+    with pytest.raises(requests.exceptions.Timeout):
+        impatient.call("GetCurrencies")
+    assert outcomes(sandbox.calls()) == [("GetCurrencies", "timeout", None)]
+
+
+def test_concurrent_calls_are_each_recorded_once(api, sandbox):
+    errors = []
+
+    def work():
+        try:
+            caller = Api(zeep.Client(sandbox.wsdl_url), sandbox)
+            for _ in range(5):
+                caller.ok("GetVATRates")
+        except Exception as exc:  # reported below; an assertion in a thread would go unseen
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    sequences = sorted(call["sequence"] for call in sandbox.calls())
+    assert sandbox.call_counts() == {"GetVATRates": 40}
+    assert sequences == list(range(sequences[0], sequences[0] + 40))
+
+
+def test_favicon(sandbox):
+    response = requests.get(f"{sandbox.url}/favicon.ico")
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "image/x-icon"
+    assert '<link rel="icon" href="/favicon.ico">' in requests.get(f"{sandbox.url}/").text
+    image_module = pytest.importorskip("PIL.Image")
+    import io
+
+    with image_module.open(io.BytesIO(response.content)) as icon:
+        assert (icon.format, icon.size) == ("ICO", (16, 16))
+        assert icon.convert("RGBA").getpixel((0, 0))[3] == 0  # a transparent corner
+        assert icon.convert("RGBA").getpixel((3, 4)) == (255, 255, 255, 255)  # the K
 
 
 # KashFlow's own WSDL

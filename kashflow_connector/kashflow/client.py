@@ -9,11 +9,20 @@ the project's own WSDL (``wsdl/kashflow.wsdl``, the subset of KashFlow's contrac
 - KashFlow reports business failures in-band (HTTP 200, ``Status`` ``NO`` and a ``StatusDetail`` text);
   they become typed errors (see ``exceptions.py``), as do network errors, timeouts and HTTP 5xx answers
   (``UnavailableError``, transient). An identifier of 0 is never taken for success.
+- Every answer is looked at before zeep reads it (:class:`_Transport`): HTTP 429 and 503 become an
+  ``UnavailableError`` carrying the ``Retry-After`` pause (``retry_after``, seconds, or None), as do an
+  error page that is not a SOAP fault, an empty answer and a web page answered with HTTP 200 (a proxy's
+  error page). The transport only notices; ``_send``, the one gateway, turns what it noticed into errors.
+- dateTime parameters are sent as naive date-times: a ``date`` as midday of that day (no time-zone shift
+  can move it to another day), a naive ``datetime`` as it is, an aware one in UK time.
 - The password and the IP Authorisation Key live in private attributes. They are never put in an exception
   text, a log line or a repr; zeep's own debug log of the envelopes is masked (see ``log_filter.py``).
 """
 
+import datetime
+import email.utils
 import logging
+import math
 import threading
 from pathlib import Path
 
@@ -48,6 +57,13 @@ _BAD_LOGIN_MARKERS = ("incorrect username or password", "invalid username", "inv
                       "not authorized")
 _IP_MARKER = "is not in the access list"
 _NOT_FOUND_MARKERS = ("there is no customer", "no customer with", "there is no invoice", "no invoice with")
+# Content types of a SOAP 1.1 (or 1.2) answer; an error answer of another type is a web server's or proxy's page.
+_XML_MEDIA_TYPES = ("text/xml", "application/soap+xml", "application/xml")
+_MIDDAY = datetime.time(12, 0)
+# What an HTTP 200 answer held instead of a SOAP reply (see _Transport).
+_EMPTY_ANSWER = "an empty answer"
+_WEB_PAGE = "a web page"
+_UK_TIME_ZONE = "Europe/London"
 
 log_filter.install()
 
@@ -68,6 +84,70 @@ class _TimeoutAdapter(requests.adapters.HTTPAdapter):
         return super().send(request, **kwargs)
 
 
+class _UnexpectedAnswer(Exception):
+    """An HTTP answer that is not KashFlow's SOAP reply, noticed by :class:`_Transport` before zeep reads it.
+
+    ``what`` describes a body that cannot be a SOAP reply to an HTTP 200 ("an empty answer", "a web page"),
+    or is None for an HTTP error status. ``retry_after`` is the ``Retry-After`` pause in seconds, or None.
+    """
+
+    def __init__(self, status_code, what=None, retry_after=None):
+        super().__init__(f"HTTP {status_code}" + (f", {what}" if what else ""))
+        self.status_code = status_code
+        self.what = what
+        self.retry_after = retry_after
+
+
+def _retry_after_seconds(value):
+    """The pause a ``Retry-After`` header asks for, in whole seconds: it holds seconds or an HTTP date."""
+    value = (value or "").strip()
+    if value.isascii() and value.isdigit():
+        return int(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=datetime.timezone.utc)
+    return max(0, math.ceil((when - datetime.datetime.now(datetime.timezone.utc)).total_seconds()))
+
+
+class _Transport(zeep.Transport):
+    """zeep's transport, looking at each answer before zeep reads it.
+
+    zeep keeps no headers in its errors and reads any HTTP error body that parses as XML as a SOAP fault
+    ("Unknown fault occured"), so what only the HTTP layer knows is noticed here and raised as
+    :class:`_UnexpectedAnswer`.
+    """
+
+    def post_xml(self, address, envelope, headers):
+        response = super().post_xml(address, envelope, headers)
+        status = response.status_code
+        media_type = (response.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        if status in (429, 503):
+            raise _UnexpectedAnswer(status, retry_after=_retry_after_seconds(response.headers.get("Retry-After")))
+        if status != 200 and media_type not in _XML_MEDIA_TYPES:
+            raise _UnexpectedAnswer(status)  # a web server's or proxy's error page: no SOAP fault in it
+        if status == 200 and not response.content.strip():
+            raise _UnexpectedAnswer(status, _EMPTY_ANSWER)
+        if status == 200 and media_type == "text/html":
+            raise _UnexpectedAnswer(status, _WEB_PAGE)
+        return response
+
+
+def _kashflow_datetime(value):
+    """A date or datetime as the naive datetime KashFlow's dateTime parameters take."""
+    if isinstance(value, datetime.datetime):
+        if value.tzinfo is not None:
+            from zoneinfo import ZoneInfo  # only needed for aware values
+
+            value = value.astimezone(ZoneInfo(_UK_TIME_ZONE)).replace(tzinfo=None)
+        return value
+    if isinstance(value, datetime.date):
+        return datetime.datetime.combine(value, _MIDDAY)
+    raise TypeError(f"a date or datetime is needed, not {type(value).__name__}")
+
+
 class _Endpoints:
     """One zeep client per KashFlow address (and timeouts) per process, each with its own HTTP session."""
 
@@ -86,7 +166,7 @@ class _Endpoints:
                 adapter = _TimeoutAdapter(timeout)
                 session.mount("https://", adapter)
                 session.mount("http://", adapter)
-                transport = zeep.Transport(session=session)
+                transport = _Transport(session=session)
                 client = zeep.Client(str(WSDL_PATH), transport=transport, settings=zeep.Settings(strict=True))
                 endpoint = self._clients[key] = (client, client.create_service(BINDING, url))
             return endpoint
@@ -153,14 +233,14 @@ class KashFlowClient:
             raise UnavailableError(
                 f"KashFlow's answer to {operation} was broken off ({type(exc).__name__}). It will be tried again.",
                 detail="a broken answer", operation=operation) from None
+        except _UnexpectedAnswer as answer:
+            raise self._unexpected_answer_error(operation, answer) from None
         except zeep.exceptions.TransportError as exc:
-            if exc.status_code >= 500 or exc.status_code == 429:
+            if exc.status_code == 200:  # an answer that is not XML at all
                 raise UnavailableError(
-                    f"KashFlow is busy or down (HTTP {exc.status_code} on {operation}). It will be tried again.",
-                    detail=f"HTTP {exc.status_code}", operation=operation) from None
-            raise RejectedError(
-                f"KashFlow answered HTTP {exc.status_code} to {operation}. Check the KashFlow address in Settings.",
-                operation=operation) from None
+                    f"KashFlow sent an answer to {operation} that is not valid XML. It will be tried again.",
+                    detail="an answer that is not valid XML", operation=operation) from None
+            raise self._unexpected_answer_error(operation, _UnexpectedAnswer(exc.status_code)) from None
         except zeep.exceptions.Fault as exc:
             detail = self._scrub(exc.message or "")
             raise RequestError(
@@ -175,6 +255,10 @@ class KashFlowClient:
             raise UnavailableError(
                 f"KashFlow sent an answer to {operation} that is not valid XML. It will be tried again.",
                 detail="an answer that is not valid XML", operation=operation) from None
+        except zeep.exceptions.XMLParseError:  # XML, but not a SOAP envelope
+            raise UnavailableError(
+                f"KashFlow sent an answer to {operation} that is not a SOAP message. It will be tried again.",
+                detail="an answer that is not a SOAP message", operation=operation) from None
         status = (getattr(response, "Status", None) or "").strip().upper()
         detail = self._scrub((getattr(response, "StatusDetail", None) or "").strip())
         if status == "NO":
@@ -182,6 +266,29 @@ class KashFlowClient:
         if detail:
             _logger.debug("KashFlow %s: %s", operation, detail)
         return response
+
+    @staticmethod
+    def _unexpected_answer_error(operation, answer):
+        """The typed error for an HTTP answer that is not KashFlow's SOAP reply."""
+        status, retry_after = answer.status_code, answer.retry_after
+        again = "It will be tried again" + (
+            f" (KashFlow asked for a pause of {retry_after} seconds)." if retry_after else ".")
+        if answer.what == _EMPTY_ANSWER:
+            message = (f"KashFlow sent an empty answer to {operation}; something between this server and KashFlow "
+                       f"(a proxy or the network) may have failed. {again}")
+        elif answer.what == _WEB_PAGE:
+            message = (f"KashFlow's address answered {operation} with a web page instead of KashFlow's reply, "
+                       f"probably the error page of a proxy between this server and KashFlow. {again}")
+        elif status == 429:
+            message = f"KashFlow asked to slow down (HTTP 429, too many requests, on {operation}). {again}"
+        elif status >= 500:
+            message = f"KashFlow is busy or down (HTTP {status} on {operation}). {again}"
+        else:
+            return RejectedError(
+                f"KashFlow answered HTTP {status} to {operation}. Check the KashFlow address in Settings.",
+                detail=f"HTTP {status}", operation=operation)
+        return UnavailableError(message, detail=answer.what or f"HTTP {status}", operation=operation,
+                                retry_after=retry_after)
 
     def _error_for(self, operation, detail):
         lowered = detail.lower()
@@ -305,6 +412,48 @@ class KashFlowClient:
             return None
         return self._invoice_dict(invoice)
 
+    def get_invoice_by_id(self, dbid):
+        """The invoice with this KashFlow InvoiceDBID, like ``get_invoice`` returns it; or None."""
+        try:
+            response = self._call("GetInvoiceByID", InvoiceID=dbid)
+        except RejectedError as exc:
+            if self.is_not_found(exc):
+                return None
+            raise
+        invoice = response.GetInvoiceByIDResult
+        if invoice is None or not invoice.InvoiceDBID:
+            return None
+        return self._invoice_dict(invoice)
+
+    def get_invoices_by_date_range(self, start, end):
+        """Every invoice (credit notes too) dated from ``start`` to ``end``, as dicts like ``get_invoice``
+        returns.
+
+        ``start`` and ``end`` are dates or datetimes (see the module's note on dates). The sandbox compares
+        whole days, both included; if KashFlow compares instants, pass datetimes (e.g. 00:00 and 23:59:59)
+        to be sure to cover whole days.
+        """
+        invoices = self._entries("GetInvoicesByDateRange", "Invoice", StartDate=_kashflow_datetime(start),
+                                 EndDate=_kashflow_datetime(end))
+        return [self._invoice_dict(invoice) for invoice in invoices]
+
+    def apply_credit_note(self, invoice_dbid, credit_note_dbid):
+        """Apply a credit note (an invoice with negative lines) to an invoice of the same customer.
+
+        Both are KashFlow **InvoiceDBIDs** (``InvoiceDBID`` of ``get_invoice``), as the parameter names of
+        ``applyCreditNoteToInvoice`` say: whether KashFlow wants DB ids or invoice numbers is unconfirmed, and
+        ids are the sandbox's reading too. KashFlow then records a zero-sum pair of payments: minus what is
+        left of the credit note on the credit note, plus the same on the invoice. Raises ``RejectedError`` if
+        KashFlow refuses, e.g. when nothing is left of the credit note: after a lost answer, read the credit
+        note (``get_invoice_by_id``) to see whether it was applied rather than relying on that refusal's words.
+        """
+        operation = "applyCreditNoteToInvoice"
+        response = self._call(operation, InvoiceID=invoice_dbid, CreditNoteID=credit_note_dbid)
+        if not getattr(response, f"{operation}Result", None):
+            raise RejectedError(
+                f"KashFlow did not apply the credit note (KashFlow id {credit_note_dbid}) to the invoice (KashFlow id "
+                f"{invoice_dbid}) and gave no reason.", operation=operation)
+
     def get_invoices_for_customer(self, customer_id):
         """Every invoice of a KashFlow customer, as dicts like ``get_invoice`` returns."""
         return [self._invoice_dict(invoice)
@@ -326,6 +475,28 @@ class KashFlowClient:
     def get_payments(self, invoice_number):
         """The payments recorded against an invoice number, as a list of dicts."""
         return self._items("GetInvoicePayment", "Payment", InvoiceNumber=invoice_number)
+
+    def get_payments_by_date_range(self, start, end):
+        """Every invoice payment dated from ``start`` to ``end`` (dates or datetimes, as for
+        ``get_invoices_by_date_range``), as a list of dicts, oldest first as KashFlow pages them.
+
+        ``GetInvoicePaymentsByDateRange`` answers page by page (numbered from 1; the sandbox puts 100 on a
+        page): pages are asked for until one comes back empty. A page that brings nothing new (a server that
+        ignores the page number) ends the reading too, rather than looping.
+        """
+        params = {"StartDate": _kashflow_datetime(start), "EndDate": _kashflow_datetime(end)}
+        payments, seen, page = [], set(), 1
+        while True:
+            entries = self._items("GetInvoicePaymentsByDateRange", "Payment", PageNumber=page, **params)
+            new = [entry for entry in entries if entry["PayID"] not in seen]
+            if not new:
+                if entries:
+                    _logger.warning("KashFlow repeated page %s of GetInvoicePaymentsByDateRange; reading stops.",
+                                    page)
+                return payments
+            payments.extend(new)
+            seen.update(entry["PayID"] for entry in new)
+            page += 1
 
     def delete_payment(self, invoice_number, payment_number):
         """Delete one payment from an invoice."""

@@ -41,6 +41,15 @@ class RequestError(KashFlowError):
 
 
 class UnavailableError(KashFlowError):
-    """KashFlow could not be reached or was busy: network error, timeout, HTTP 5xx. Retry later."""
+    """KashFlow could not be reached or was busy: network error, timeout, HTTP 5xx or 429, or an answer that
+    is not KashFlow's (an empty one, a proxy's web page). Retry later.
+
+    ``retry_after`` is the pause KashFlow asked for (its ``Retry-After`` header, in whole seconds) when it
+    asked for one, else None.
+    """
 
     transient = True
+
+    def __init__(self, message, detail=None, operation=None, retry_after=None):
+        super().__init__(message, detail=detail, operation=operation)
+        self.retry_after = retry_after
