@@ -215,7 +215,9 @@ class SaleOrder(models.Model):
         before the connector was installed are given their paid date first (``_kashflow_discover_paid``).
         Progress goes to Odoo's cron progress (``_notify_progress``).
         """
+        self.env.flush_all()
         self._kashflow_discover_paid(batch_size)
+        self._kashflow_exclude_before_start(batch_size)
         Cron = self.env["ir.cron"]
         done = 0
         while True:
@@ -241,6 +243,7 @@ class SaleOrder(models.Model):
 
     @api.model
     def _kashflow_backfill_remaining(self):
+        self.env.flush_all()
         return self.env.execute_query(SQL(
             """SELECT count(*) FROM sale_order so JOIN res_company c ON c.id = so.company_id
                 WHERE so.kashflow_state = 'not_paid' AND so.state = 'sale' AND c.kashflow_enabled
@@ -248,9 +251,28 @@ class SaleOrder(models.Model):
                   AND (c.kashflow_start_date IS NULL OR so.kashflow_paid_date >= c.kashflow_start_date)"""))[0][0]
 
     @api.model
+    def _kashflow_exclude_before_start(self, batch_size=BACKFILL_BATCH):
+        """Paid orders not in KashFlow whose payment came before their company's start date are *Excluded*, a
+        batch at a time, without a note each (there may be years of them)."""
+        for company in self.env["res.company"].sudo().search([("kashflow_enabled", "=", True),
+                                                               ("kashflow_start_date", "!=", False)]):
+            reason = self.env._("Paid before the KashFlow start date %s.", company.kashflow_start_date)
+            while True:
+                ids = [row[0] for row in self.env.execute_query(SQL(
+                    """SELECT id FROM sale_order WHERE company_id = %s AND kashflow_state = 'not_paid'
+                          AND state = 'sale' AND kashflow_paid_date < %s
+                        LIMIT %s FOR UPDATE SKIP LOCKED""", company.id, company.kashflow_start_date, batch_size))]
+                if not ids:
+                    break
+                self.sudo().browse(ids).write({"kashflow_state": "excluded", "kashflow_reason": reason})
+                self.env.flush_all()
+                self.env.invalidate_all()
+
+    @api.model
     def _kashflow_discover_paid(self, batch_size=BACKFILL_BATCH):
         """Give a paid date to the paid orders that have none (paid before the connector was installed), a batch
         at a time from where the last run stopped (``kashflow_connector.discover_from``, an order id)."""
+        self.env.flush_all()
         params = self.env["ir.config_parameter"].sudo()
         start = int(params.get_param("kashflow_connector.discover_from", 0))
         while True:
@@ -285,14 +307,14 @@ class SaleOrder(models.Model):
         return result
 
     def _kashflow_flag_changed(self):
-        """A sent order whose own invoice (built from its lines, no Odoo invoice) no longer matches what KashFlow
-        holds becomes *Changed since sent*. Orders invoiced in Odoo follow their posted invoices and credit notes
-        instead (``_kashflow_accounting_changed``)."""
+        """A sent order whose invoice in KashFlow no longer matches what it was built from (the order's delivery
+        address, and its lines or those of its Odoo invoice) becomes *Changed since sent*. New invoices, credit
+        notes and payments go out by themselves (``_kashflow_accounting_changed``)."""
         for order in self.sudo().filtered(lambda order: order.kashflow_state == "sent"):
             main = order.kashflow_document_ids.filtered(lambda document: document.key == MAIN_INVOICE)
-            if not main.fingerprint or main.move_id:
+            if not main.fingerprint:
                 continue
-            document = order._kashflow_document(MAIN_INVOICE, INVOICE, None)
+            document = order._kashflow_document(MAIN_INVOICE, INVOICE, main.move_id or None)
             snapshot = OrderSnapshot(name=order.name, customer=None, home_currency_code="",
                                      include_vat=order.company_id.kashflow_include_vat)
             if document_fingerprint(snapshot, document) != main.fingerprint:

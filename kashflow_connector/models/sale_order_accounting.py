@@ -59,8 +59,9 @@ class SaleOrder(models.Model):
         - A cancelled or unconfirmed order is not paid.
         - An order with nothing to pay (total 0) is paid on the day it was confirmed.
         - An order with posted invoices (leaving out those a credit note reversed in full) is paid when each
-          of them is paid (Odoo's *Paid* or *In Payment*: by payments, by credit notes, or both) and together
-          they cover the order's total; on the day of the latest payment reconciled with them.
+          of them is paid (Odoo's *Paid* or *In Payment*: by payments, by credit notes, or both) and nothing is
+          left to invoice (Odoo's invoice status, or invoices covering the order's total); on the day of the
+          latest payment reconciled with them.
         - Otherwise, when its captured online payments, less refunds, cover its total; on the day of the
           latest.
         """
@@ -73,8 +74,9 @@ class SaleOrder(models.Model):
         invoices = self._kashflow_moves().filtered(
             lambda move: move.move_type == "out_invoice" and move.payment_state != "reversed")
         if invoices:
-            paid = all(move.payment_state in ("paid", "in_payment") for move in invoices) \
-                and currency.compare_amounts(sum(invoices.mapped("amount_total")), self.amount_total) >= 0
+            paid = all(move.payment_state in ("paid", "in_payment") for move in invoices) and (
+                self.invoice_status in ("invoiced", "upselling")
+                or currency.compare_amounts(sum(invoices.mapped("amount_total")), self.amount_total) >= 0)
             dates = [day for day in (move._kashflow_paid_date() for move in invoices) if day]
             return paid, (max(dates) if paid and dates else None)
         transactions = self._kashflow_captured_transactions()
@@ -161,8 +163,7 @@ class SaleOrder(models.Model):
             base_lines, _tax_lines = move._get_rounded_base_and_tax_lines()
             currency, date = move.currency_id, move.invoice_date
             rate = move.invoice_currency_rate or 1.0
-            reference = f"{self.name} {move.name}"
-            delivery = move.partner_shipping_id or self.partner_shipping_id
+            reference = self.name if key == MAIN_INVOICE else f"{self.name} {move.name}"
             total = move.amount_total
         else:
             AccountTax = self.env["account.tax"]
@@ -179,10 +180,13 @@ class SaleOrder(models.Model):
                 reference = self.name
             rate = self.env["res.currency"]._get_conversion_rate(
                 self.company_id.currency_id, currency, self.company_id, date)
-            delivery = self.partner_shipping_id
             total = self.amount_total
         lines, vat = self._kashflow_lines(base_lines, currency)
         total = _money(total, currency)
+        delivery = self.partner_shipping_id  # where the goods go is the order's to say, invoiced or not
+        commercial = self.partner_id.commercial_partner_id
+        if delivery == commercial.browse(commercial.address_get(["invoice"])["invoice"]):
+            delivery = None  # goods go to the customer's own address: the invoice names no other
         return InvoiceSnapshot(
             key=key, kind=kind, reference=reference, date=date, lines=lines, currency_code=currency.name,
             exchange_rate=Decimal(float_repr(rate, 6)), amount_net=total - vat, amount_vat=vat, amount_total=total,

@@ -170,14 +170,14 @@ class SaleOrder(models.Model):
         return message
 
     def _kashflow_outcome_message(self, outcome):
-        """What the job did, in the user's words: "KashFlow: invoice 1042 created; payment 77 created."."""
+        """What the job did, in the user's words: "KashFlow invoice 1042 created, payment 77 created."."""
         verbs = {"created": self.env._("created"), "updated": self.env._("updated"),
                  "found": self.env._("found (sent earlier)"), "applied": self.env._("applied to its invoice"),
                  "deleted": self.env._("deleted (no longer in Odoo)")}
         parts = [f"{_WHAT[kind]} {number} {verbs[what]}" for kind, _key, what, number in outcome.events]
         if not parts:
             return self.env._("KashFlow already holds everything of this order: nothing sent.")
-        return self.env._("KashFlow: %s.", "; ".join(parts))
+        return self.env._("KashFlow %s.", ", ".join(parts))
 
     def _kashflow_not_sendable(self):
         """The order is no longer confirmed and paid, and nothing of it is in KashFlow: nothing is sent."""

@@ -156,10 +156,14 @@ class KashFlowCase(AccountPaymentCommon):
         transaction._post_process()
         return transaction
 
-    def pay_by_invoice(self, order, payment_date=None):
-        """The order is confirmed and invoiced, and the invoice is paid in full (on ``payment_date``)."""
-        order.action_confirm()
+    def pay_by_invoice(self, order, payment_date=None, invoice_date=None):
+        """The order is confirmed and invoiced (dated ``invoice_date``), and the invoice is paid in full (on
+        ``payment_date``)."""
+        if order.state != "sale":
+            order.action_confirm()
         invoice = order._create_invoices()
+        if invoice_date:
+            invoice.invoice_date = invoice_date
         invoice.action_post()
         self.env["account.payment.register"].with_context(
             active_model="account.move", active_ids=invoice.ids,

@@ -56,9 +56,10 @@ class TestCompaniesAndAccess(KashFlowCase):
         self.assertEqual([invoice["CustomerReference"] for invoice in self.other_sandbox.state()["invoices"]],
                          [theirs.name])
         # One contact, one KashFlow customer in each company's account, each remembered for its own company.
-        self.assertEqual(self.customer.with_company(self.company).kashflow_customer_id,
+        bindings = self.env["kashflow.customer"].search([("partner_id", "=", self.customer.id)])
+        self.assertEqual(bindings.filtered(lambda b: b.company_id == self.company).kashflow_number,
                          self.sandbox.state()["customers"][0]["CustomerID"])
-        self.assertEqual(self.customer.with_company(self.other_company).kashflow_customer_id,
+        self.assertEqual(bindings.filtered(lambda b: b.company_id == self.other_company).kashflow_number,
                          self.other_sandbox.state()["customers"][0]["CustomerID"])
 
     def test_a_company_sees_only_its_own_mapping_and_data(self):

@@ -46,13 +46,16 @@ class TestPaidOrderToKashFlow(KashFlowCase):
                          Decimal(str(order.amount_total)))
         self.assertEqual(payment["PayInvoice"], order.kashflow_invoice_number)
         self.assertEqual(Decimal(payment["PayAmount"]), Decimal("65.99"))
-        self.assertEqual(payment["PayID"], order.kashflow_payment_number)
-        self.assertEqual(self.customer.kashflow_customer_id, customer["CustomerID"])
+        self.assertEqual(order.kashflow_document_ids.filtered(lambda doc: doc.kind == "payment").kashflow_number,
+                         payment["PayID"])
+        binding = self.env["kashflow.customer"].search([("partner_id", "=", self.customer.id)])
+        self.assertEqual(binding.kashflow_number, customer["CustomerID"])
         self.assertIn(str(order.kashflow_invoice_number), order.message_ids[0].body)
 
     def test_paid_invoice_books_the_order(self):
+        """The KashFlow invoice carries Odoo's invoice date (the tax point); the payment the day it was paid."""
         order = self.make_order()
-        self.pay_by_invoice(order, payment_date="2026-11-02")
+        self.pay_by_invoice(order, payment_date="2026-11-02", invoice_date="2026-10-30")
         self.assertEqual(order.kashflow_state, "queued")
         self.assertEqual(str(order.kashflow_paid_date), "2026-11-02")
         self.run_jobs()
@@ -60,7 +63,7 @@ class TestPaidOrderToKashFlow(KashFlowCase):
         state = self.state()
         self.assertEqual(len(state["invoices"]), 1)
         self.assertEqual(len(state["payments"]), 1)
-        self.assertTrue(state["invoices"][0]["InvoiceDate"].startswith("2026-11-02"))
+        self.assertTrue(state["invoices"][0]["InvoiceDate"].startswith("2026-10-30"))
         self.assertTrue(state["payments"][0]["PayDate"].startswith("2026-11-02"))
 
     def test_unpaid_order_is_never_sent(self):
@@ -158,41 +161,53 @@ class TestPaidOrderToKashFlow(KashFlowCase):
 
     # ------------------------------------------------------------------ changes and resends
 
-    def test_address_change_then_resend_updates_the_same_invoice(self):
+    def test_address_change_updates_the_customer_not_the_orders(self):
+        """A contact's new address is a customer change: one customer update, no order touched."""
         order = self.make_order()
         self.pay_online(order)
         self.run_jobs()
         number = order.kashflow_invoice_number
         self.customer.write({"street": "3 New Road", "zip": "LS2 9JT"})
-        self.assertEqual(order.kashflow_state, "changed")
+        self.customer.write({"phone": "0113 496 0001"})  # a second edit queues nothing more
+        self.assertEqual(order.kashflow_state, "sent")
+        self.assertEqual(len(self.kashflow_jobs()), 1)
+        self.sandbox.clear_calls()
+        self.run_jobs()
+        self.assertEqual(self.sandbox.call_counts(), {"GetCustomerByID": 1, "UpdateCustomer": 1})
+        state = self.state()
+        self.assertEqual(len(state["customers"]), 1)
+        self.assertEqual(state["customers"][0]["Address1"], "3 New Road")
+        self.assertEqual(state["customers"][0]["Postcode"], "LS2 9JT")
+        self.assertEqual(state["customers"][0]["Telephone"], "0113 496 0001")
 
         order.action_kashflow_resend()
         order.action_kashflow_resend()  # a second click queues nothing more
         self.assertEqual(len(self.kashflow_jobs()), 1)
+        self.sandbox.clear_calls()
         self.run_jobs()
         self.assertEqual(order.kashflow_state, "sent", order.kashflow_reason)
         self.assertEqual(order.kashflow_invoice_number, number)
+        self.assertEqual(self.sandbox.call_counts(), {}, "KashFlow already holds all of it: nothing is sent")
         state = self.state()
         self.assertEqual(len(state["invoices"]), 1)
         self.assertEqual(len(state["customers"]), 1)
         self.assertEqual(len(state["payments"]), 1)
-        self.assertEqual(state["customers"][0]["Address1"], "3 New Road")
-        self.assertEqual(state["customers"][0]["Postcode"], "LS2 9JT")
 
-    def test_line_change_then_resend_replaces_lines_and_corrects_the_payment(self):
+    def test_line_change_then_resend_replaces_lines_and_keeps_the_money_received(self):
         order = self.make_order()
         self.pay_online(order)
         self.run_jobs()
-        # One board was out of stock: the order is cut to one board (and the customer refunded in Odoo).
+        # One board was out of stock: the order is cut to one board (no refund recorded in Odoo yet).
         order.order_line.filtered(lambda line: line.product_id == self.board).product_uom_qty = 1
         self.assertEqual(order.kashflow_state, "changed")
         order.action_kashflow_resend()
         self.run_jobs()
         invoice = self.invoice_of(order)
-        self.assertEqual(Decimal(invoice["NetAmount"]) + Decimal(invoice["VATAmount"]),
-                         Decimal(str(order.amount_total)))
+        self.assertEqual(Decimal(invoice["NetAmount"]) + Decimal(invoice["VATAmount"]), Decimal("35.99"))
+        self.assertEqual(Decimal(invoice["UpdateCount"]), 1)
         payments = self.state()["payments"]
-        self.assertEqual([Decimal(payment["PayAmount"]) for payment in payments], [Decimal("35.99")])
+        self.assertEqual([Decimal(payment["PayAmount"]) for payment in payments], [Decimal("65.99")],
+                         "KashFlow's payments are what Odoo received, not the order's new total")
         self.assertEqual(len(self.state()["invoices"]), 1)
 
     def test_unchanged_write_keeps_sent(self):
@@ -240,7 +255,7 @@ class TestPaidOrderToKashFlow(KashFlowCase):
         order = self.make_order()
         self.pay_online(order)
         self.kashflow_jobs().max_retries = 2
-        self.sandbox.set_faults(operation="GetCustomer", mode="http500", count=5)
+        self.sandbox.set_faults(operation="GetCustomerByEmail", mode="http500", count=5)
         self.run_jobs()
         self.assertEqual(order.kashflow_state, "queued")
         self.run_jobs()
@@ -310,12 +325,11 @@ class TestPaidOrderToKashFlow(KashFlowCase):
 
         self.company.kashflow_enabled = True
         backfill = self.env["sale.order"]._kashflow_backfill
-        self.assertEqual(len(backfill(batch_size=2)), 2)
-        self.assertEqual(len(backfill(batch_size=2)), 1)
-        self.assertFalse(backfill(batch_size=2), "a second run queues nothing twice")
+        self.assertEqual(backfill(batch_size=1), 2, "two batches of one")
+        self.assertFalse(backfill(batch_size=1), "a second run queues nothing twice")
         self.assertEqual((first | second).mapped("kashflow_state"), ["queued", "queued"])
         self.assertEqual(before_start.kashflow_state, "excluded")
-        self.assertIn("2025-12-01", before_start.kashflow_reason)
+        self.assertIn("2026-01-01", before_start.kashflow_reason)
         self.assertEqual(unpaid.kashflow_state, "not_paid")
         self.assertEqual(len(self.kashflow_jobs()), 2)
         self.run_jobs()

@@ -259,7 +259,7 @@ tours.add("kashflow_order_resent", {
         },
         {
             content: "the chatter says the invoice on the button was updated, not created anew",
-            trigger: ".o-mail-Message-body:contains(updated, with payment)",
+            trigger: ".o-mail-Message-body:contains(/KashFlow invoice \\d+ updated/)",
             run() {
                 const number = document.querySelector(
                     `${KASHFLOW_BUTTON} .o_field_widget[name='kashflow_invoice_number']`

@@ -1,0 +1,418 @@
+"""KashFlow's books equal Odoo's accounting through an order's whole life: Odoo's own tax figures (under both
+rounding methods), taxes that are not VAT, the money actually received, cancellations, credit notes and refunds,
+re-invoicing, dates, free orders and text XML cannot carry. Real Odoo, the sandbox over HTTP."""
+
+from decimal import Decimal
+
+from odoo import Command
+from odoo.tests import tagged
+
+from .common import KashFlowCase
+
+D = Decimal
+
+
+@tagged("post_install", "-at_install")
+class TestOrderLife(KashFlowCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.kettle = cls._create_product(name="Stainless kettle", lst_price=60.0, taxes_id=[Command.set(cls.vat20.ids)])
+        cls.filter = cls._create_product(name="Kettle filter", lst_price=12.0, taxes_id=[Command.set(cls.vat20.ids)])
+        cls.soap = cls._create_product(name="Olive soap", lst_price=2.99, taxes_id=[Command.set(cls.vat20.ids)])
+        cls.fee = cls.env["account.tax"].create({
+            "name": "Recycling fee", "amount": 1.0, "amount_type": "fixed", "type_tax_use": "sale",
+            "company_id": cls.company.id})
+        cls.blender = cls._create_product(name="Blender", lst_price=25.0,
+                                          taxes_id=[Command.set((cls.vat20 | cls.fee).ids)])
+
+    def setUp(self):
+        super().setUp()
+        self.mapping = self.download_and_map()
+
+    # ------------------------------------------------------------------ helpers
+
+    def documents_of(self, order):
+        """The sandbox's invoices and credit notes of an order (its name starts their customer reference)."""
+        return [invoice for invoice in self.state()["invoices"]
+                if invoice["CustomerReference"].split(" ")[0] == order.name]
+
+    def totals(self, invoice):
+        return D(invoice["NetAmount"]), D(invoice["VATAmount"]), D(invoice["NetAmount"]) + D(invoice["VATAmount"])
+
+    def money_payments(self, order):
+        """The sandbox's payments of the order's documents that moved money (not credit-note applications)."""
+        numbers = {invoice["InvoiceNumber"] for invoice in self.documents_of(order)}
+        return [payment for payment in self.state()["payments"]
+                if payment["PayInvoice"] in numbers and not payment.get("CreditNoteApplication")]
+
+    def assertBooksMatch(self, order):
+        """KashFlow's invoices less its credit notes equal Odoo's invoiced less credited amount, and KashFlow's
+        payments Odoo's money received less paid back, to the penny (Odoo's figures computed here on their own)."""
+        self.env.invalidate_all()
+        moves = order.invoice_ids.filtered(lambda move: move.state == "posted")
+        if moves:
+            invoiced = sum(move.amount_total * (1 if move.move_type == "out_invoice" else -1) for move in moves)
+        else:
+            invoiced = 0.0 if order.state == "cancel" else order.amount_total
+        kashflow = sum((self.totals(invoice)[2] for invoice in self.documents_of(order)), D(0))
+        self.assertEqual(kashflow, D(str(round(invoiced, 2))).quantize(D("0.01")), "invoiced less credited")
+        payments = moves._get_reconciled_payments() | order.transaction_ids.payment_id
+        received = sum(payment.amount * (1 if payment.payment_type == "inbound" else -1)
+                       for payment in payments if payment.state in ("in_process", "paid"))
+        paid = sum((D(str(payment["PayAmount"])) for payment in self.money_payments(order)), D(0))
+        self.assertEqual(paid, D(str(round(received, 2))).quantize(D("0.01")), "money received less paid back")
+
+    def credit_note(self, invoice, keep=None, date=None, **line_values):
+        """A credit note of ``invoice`` (Odoo's *Credit Note* button), with only the lines of the products in
+        ``keep`` (all when None), those lines given ``line_values``, posted."""
+        wizard = self.env["account.move.reversal"].with_context(
+            active_model="account.move", active_ids=invoice.ids).create({
+                "reason": "Returned", "journal_id": invoice.journal_id.id, **({"date": date} if date else {})})
+        credit_note = self.env["account.move"].browse(wizard.refund_moves()["res_id"])
+        if keep is not None:
+            credit_note.write({"invoice_line_ids": [Command.unlink(line.id) for line in credit_note.invoice_line_ids
+                                                    if line.product_id not in keep]})
+        if line_values:
+            credit_note.invoice_line_ids.write(line_values)
+        credit_note.action_post()
+        return credit_note
+
+    def pay(self, move, amount=None, date=None):
+        """Register a payment of ``move`` (a refund, for a credit note), of ``amount`` or what is due."""
+        values = {**({"amount": amount} if amount is not None else {}), **({"payment_date": date} if date else {})}
+        return self.env["account.payment.register"].with_context(
+            active_model="account.move", active_ids=move.ids).create(values)._create_payments()
+
+    # ------------------------------------------------------------------ 1. Odoo's tax engine, both roundings
+
+    def test_round_globally_sends_odoos_figures(self):
+        self.company.tax_calculation_rounding_method = "round_globally"
+        order = self.make_order(lines=[(self.soap, 1, 0.0)] * 3)
+        self.assertEqual((order.amount_untaxed, order.amount_tax, order.amount_total), (8.97, 1.79, 10.76))
+        self.pay_online(order)
+        self.run_jobs()
+        self.assertEqual(order.kashflow_state, "sent", order.kashflow_reason)
+        [invoice] = self.documents_of(order)
+        self.assertEqual(self.totals(invoice), (D("8.97"), D("1.79"), D("10.76")))
+        self.assertEqual(sorted(D(line["VatAmount"]) for line in invoice["Lines"]), [D("0.59"), D("0.60"), D("0.60")],
+                         "the penny of rounding goes to one line, as Odoo's engine dispatches it")
+        self.assertBooksMatch(order)
+
+    def test_round_globally_through_the_invoice_and_with_mixed_rates(self):
+        self.company.tax_calculation_rounding_method = "round_globally"
+        order = self.make_order(lines=[(self.soap, 3, 0.0), (self.soap, 1, 0.0), (self.book, 1, 0.0),
+                                       (self.book, 3, 0.0), (self.shipping, 1, 0.0)])
+        self.pay_by_invoice(order)
+        self.run_jobs()
+        self.assertEqual(order.kashflow_state, "sent", order.kashflow_reason)
+        [invoice] = self.documents_of(order)
+        move = order.invoice_ids
+        self.assertEqual(self.totals(invoice), (D(str(move.amount_untaxed)), D(str(move.amount_tax)),
+                                                D(str(move.amount_total))))
+        for tax in (self.vat20, self.vat5):  # VAT per rate: Odoo's tax journal items, as the VAT return reads them
+            lines = [line for line in invoice["Lines"] if D(line["VatRate"]) == D(str(tax.amount))]
+            odoo = -sum(move.line_ids.filtered(lambda line, tax=tax: line.tax_line_id == tax).mapped("balance"))
+            self.assertEqual(sum(D(line["VatAmount"]) for line in lines), D(str(round(odoo, 2))).quantize(D("0.01")))
+        self.assertBooksMatch(order)
+
+    def test_round_per_line_keeps_each_lines_vat(self):
+        order = self.make_order(lines=[(self.soap, 1, 0.0)] * 3)
+        self.assertEqual(order.amount_tax, 1.80)
+        self.pay_online(order)
+        self.run_jobs()
+        [invoice] = self.documents_of(order)
+        self.assertEqual(self.totals(invoice), (D("8.97"), D("1.80"), D("10.77")))
+
+    # ------------------------------------------------------------------ 2. taxes that are not VAT
+
+    def test_fixed_fee_is_a_line_of_its_own_without_vat(self):
+        charges = self.env["kashflow.lookup"].search([("kind", "=", "nominal_code"), ("code", "=", "4905")])
+        self.env["kashflow.channel"].search([("team_id", "=", self.webshop.id)]).charge_nominal_id = charges
+        order = self.make_order(lines=[(self.blender, 1, 0.0)])
+        self.assertEqual(order.amount_total, 31.0)
+        self.pay_online(order)
+        self.run_jobs()
+        self.assertEqual(order.kashflow_state, "sent", order.kashflow_reason)
+        [invoice] = self.documents_of(order)
+        self.assertEqual(self.totals(invoice), (D("26.00"), D("5.00"), D("31.00")))
+        blender = next(line for line in invoice["Lines"] if "Blender" in line["Description"])
+        fee = next(line for line in invoice["Lines"] if line["Description"] == "Recycling fee")
+        self.assertEqual((D(blender["Rate"]), D(blender["VatRate"]), D(blender["VatAmount"])),
+                         (D("25.00"), D("20"), D("5.00")))
+        self.assertEqual((D(fee["Rate"]), D(fee["VatRate"]), D(fee["VatAmount"])), (D("1.00"), D("-1"), D("0")))
+        self.assertEqual(fee["ChargeType"], charges.kashflow_id)
+        self.assertBooksMatch(order)
+
+    def test_a_tax_kashflow_cannot_represent_is_refused_by_name(self):
+        self.fee.kashflow_treatment = "vat"  # someone says the fixed fee is VAT: KashFlow has no rate for it
+        order = self.make_order(lines=[(self.blender, 2, 0.0)])
+        self.pay_online(order)
+        self.run_jobs()
+        self.assertEqual(order.kashflow_state, "failed")
+        self.assertIn("Recycling fee", order.kashflow_reason)
+        self.assertEqual(self.state()["invoices"], [], "nothing is half-sent")
+
+        self.fee.kashflow_treatment = "charge"
+        order.action_kashflow_resend()
+        self.run_jobs()
+        self.assertEqual(order.kashflow_state, "sent", order.kashflow_reason)
+        self.assertEqual(self.totals(self.documents_of(order)[0]), (D("52.00"), D("10.00"), D("62.00")))
+
+    def test_two_vat_taxes_on_one_line_are_refused_by_name(self):
+        order = self.make_order(lines=[(self.board, 1, 0.0)])
+        order.order_line.tax_id = self.vat20 | self.vat5
+        self.pay_online(order)
+        self.run_jobs()
+        self.assertEqual(order.kashflow_state, "failed")
+        self.assertIn("VAT 20%", order.kashflow_reason)
+        self.assertIn("VAT 5%", order.kashflow_reason)
+        self.assertEqual(self.state()["customers"], [])
+
+    # ------------------------------------------------------------------ 3. the money received
+
+    def test_payments_are_the_money_received_not_the_invoice_total(self):
+        bread_maker = self._create_product(name="Bread maker", lst_price=100.0, taxes_id=[Command.set(self.vat20.ids)])
+        order = self.make_order(lines=[(bread_maker, 1, 0.0)])  # 120.00 with VAT
+        order.action_confirm()
+        invoice = order._create_invoices()
+        invoice.invoice_date = "2026-11-20"
+        invoice.action_post()
+        credit_note = self.credit_note(invoice, date="2026-11-22", quantity=1, price_unit=25.0)  # 30.00 goodwill
+        self.assertEqual(credit_note.amount_total, 30.0)
+        self.assertEqual(invoice.amount_residual, 90.0, "Odoo settles the invoice with its credit note when posted")
+        self.pay(invoice, date="2026-11-24")
+        self.assertIn(invoice.payment_state, ("paid", "in_payment"))
+        self.assertEqual(order.kashflow_state, "queued")
+        self.run_jobs()
+        self.run_jobs()
+        self.assertEqual(order.kashflow_state, "sent", order.kashflow_reason)
+        documents = self.documents_of(order)
+        self.assertEqual(sorted(self.totals(document)[2] for document in documents), [D("-30.00"), D("120.00")])
+        [payment] = self.money_payments(order)
+        self.assertEqual(D(str(payment["PayAmount"])), D("90.00"))
+        self.assertTrue(payment["PayDate"].startswith("2026-11-24"))
+        self.assertBooksMatch(order)
+
+    def test_a_write_off_is_not_money(self):
+        order = self.make_order(lines=[(self.kettle, 1, 0.0)])  # 72.00
+        order.action_confirm()
+        invoice = order._create_invoices()
+        invoice.action_post()
+        self.env["account.payment.register"].with_context(active_model="account.move", active_ids=invoice.ids).create({
+            "amount": 70.0, "payment_difference_handling": "reconcile",
+            "writeoff_account_id": self.company_data["default_account_expense"].id,
+            "writeoff_label": "Bank charges"})._create_payments()
+        self.run_jobs()
+        self.assertEqual(order.kashflow_state, "sent", order.kashflow_reason)
+        [payment] = self.money_payments(order)
+        self.assertEqual(D(str(payment["PayAmount"])), D("70.00"))
+        self.assertBooksMatch(order)
+
+    # ------------------------------------------------------------------ 4. cancelled orders
+
+    def test_cancelled_before_its_job_runs_sends_nothing(self):
+        order = self.make_order()
+        self.pay_online(order)
+        self.assertEqual(order.kashflow_state, "queued")
+        order.with_context(disable_cancel_warning=True).action_cancel()
+        self.assertEqual(order.kashflow_state, "cancelled")
+        self.assertIn("Cancelled", order.kashflow_reason)
+        self.run_jobs()
+        self.assertEqual(order.kashflow_state, "cancelled")
+        self.assertEqual(self.state()["invoices"], [])
+        self.assertEqual(self.state()["customers"], [])
+
+    def test_held_for_mapping_then_cancelled_is_never_released(self):
+        order = self.make_order(team=self.amazon_fba)
+        self.pay_online(order)
+        self.assertEqual(order.kashflow_state, "needs_mapping")
+        order.with_context(disable_cancel_warning=True).action_cancel()
+        self.assertEqual(order.kashflow_state, "cancelled")
+        self.download_and_map(teams=self.amazon_fba)
+        self.assertEqual(order.kashflow_state, "cancelled")
+        self.assertFalse(self.kashflow_jobs())
+
+    def test_no_longer_paid_when_the_job_runs_sends_nothing(self):
+        order = self.make_order()
+        invoice = self.pay_by_invoice(order)
+        self.assertEqual(order.kashflow_state, "queued")
+        invoice.line_ids.remove_move_reconcile()  # the payment was a mistake
+        self.run_jobs()
+        self.assertEqual(order.kashflow_state, "not_paid")
+        self.assertIn("No longer paid", order.kashflow_reason)
+        self.assertEqual(self.state()["invoices"], [])
+
+    def test_cancelled_after_it_was_sent_gets_a_credit_note(self):
+        order = self.make_order()  # paid online, never invoiced in Odoo: KashFlow's invoice is the order's
+        self.pay_online(order)
+        self.run_jobs()
+        number = order.kashflow_invoice_number
+        order.with_context(disable_cancel_warning=True).action_cancel()
+        self.assertEqual(order.kashflow_state, "queued")
+        self.run_jobs()
+        self.assertEqual(order.kashflow_state, "sent", order.kashflow_reason)
+        invoice, credit_note = sorted(self.documents_of(order), key=lambda document: document["InvoiceNumber"])
+        self.assertEqual(invoice["InvoiceNumber"], number)
+        self.assertEqual(self.totals(credit_note), (D("-54.99"), D("-11.00"), D("-65.99")))
+        self.assertTrue(credit_note["CreditNote"])
+        applications = [payment for payment in self.state()["payments"] if payment.get("CreditNoteApplication")]
+        self.assertEqual(sorted(D(str(payment["PayAmount"])) for payment in applications), [D("-65.99"), D("65.99")])
+        self.assertIn("credit note", order.message_ids[0].body)
+        self.assertBooksMatch(order)
+
+    # ------------------------------------------------------------------ 5. credit notes and refunds
+
+    def returned_filter(self, faults=()):
+        order = self.make_order(lines=[(self.kettle, 1, 0.0), (self.filter, 1, 0.0)])
+        invoice = self.pay_by_invoice(order)
+        self.run_jobs()
+        self.assertEqual(self.totals(self.documents_of(order)[0])[2], D("86.40"))
+        credit_note = self.credit_note(invoice, keep=self.filter)
+        self.assertEqual(credit_note.amount_total, 14.40)
+        self.assertEqual(order.kashflow_state, "queued", "a posted credit note goes to KashFlow by itself")
+        self.pay(credit_note)  # the 14.40 refunded to the customer
+        for fault in faults:
+            self.sandbox.set_faults(**fault)
+        for _attempt in range(4):
+            self.run_jobs()
+        return order, credit_note
+
+    def assertFilterReturned(self, order):
+        self.assertEqual(order.kashflow_state, "sent", order.kashflow_reason)
+        invoice, credit_note = sorted(self.documents_of(order), key=lambda document: document["InvoiceNumber"])
+        self.assertEqual(self.totals(invoice), (D("72.00"), D("14.40"), D("86.40")))
+        self.assertEqual(self.totals(credit_note), (D("-12.00"), D("-2.40"), D("-14.40")))
+        [line] = credit_note["Lines"]
+        self.assertEqual((D(line["Quantity"]), D(line["Rate"]), D(line["VatAmount"])), (D(1), D("-12.00"), D("-2.40")))
+        state = self.state()
+        applications = [payment for payment in state["payments"] if payment.get("CreditNoteApplication")]
+        self.assertEqual(sorted((payment["PayInvoice"], D(str(payment["PayAmount"]))) for payment in applications),
+                         sorted([(invoice["InvoiceNumber"], D("14.40")), (credit_note["InvoiceNumber"], D("-14.40"))]))
+        money = sorted(D(str(payment["PayAmount"])) for payment in self.money_payments(order))
+        self.assertEqual(money, [D("-14.40"), D("86.40")], "the refund is recorded, once")
+        self.assertEqual(len(state["invoices"]), 2)
+        self.assertBooksMatch(order)
+        kinds = order.kashflow_document_ids.filtered(lambda document: document.state == "sent").mapped("kind")
+        self.assertEqual(sorted(kinds), ["credit_note", "invoice", "payment", "payment"])
+
+    def test_returned_item_gets_a_credit_note_applied_and_the_refund_recorded(self):
+        order, _credit_note = self.returned_filter()
+        self.assertFilterReturned(order)
+
+    def test_credit_note_exactly_once_when_answers_are_lost(self):
+        order, _credit_note = self.returned_filter(faults=[
+            {"operation": "InsertInvoice", "mode": "drop_after_commit"},
+            {"operation": "applyCreditNoteToInvoice", "mode": "drop_after_commit"},
+            {"operation": "InsertInvoicePayment", "mode": "drop_after_commit"},
+        ])
+        self.assertFilterReturned(order)
+
+    def test_several_partial_credit_notes(self):
+        order = self.make_order(lines=[(self.kettle, 1, 0.0), (self.filter, 3, 0.0)])  # 72 + 43.20
+        invoice = self.pay_by_invoice(order)
+        self.run_jobs()
+        first = self.credit_note(invoice, keep=self.filter, quantity=1)
+        second = self.credit_note(invoice, keep=self.filter, quantity=2)
+        self.run_jobs()
+        self.pay(first)
+        self.pay(second)
+        self.run_jobs()
+        self.assertEqual(order.kashflow_state, "sent", order.kashflow_reason)
+        totals = sorted(self.totals(document)[2] for document in self.documents_of(order))
+        self.assertEqual(totals, [D("-28.80"), D("-14.40"), D("115.20")])
+        self.assertBooksMatch(order)
+
+    # ------------------------------------------------------------------ 6. re-invoiced after a full credit note
+
+    def test_reinvoiced_after_a_full_credit_note_is_sent_once_with_the_final_figures(self):
+        order = self.make_order(lines=[(self.kettle, 1, 0.0)])
+        order.action_confirm()
+        first = order._create_invoices()
+        first.action_post()
+        wizard = self.env["account.move.reversal"].with_context(
+            active_model="account.move", active_ids=first.ids).create({"reason": "Wrong price",
+                                                                      "journal_id": first.journal_id.id})
+        second = self.env["account.move"].browse(wizard.modify_moves()["res_id"])  # full credit note, new draft
+        self.assertEqual(first.payment_state, "reversed")
+        second.invoice_line_ids.price_unit = 55.0
+        second.action_post()
+        self.assertEqual(order.kashflow_state, "not_paid")
+        self.pay(second)
+        self.assertEqual(order.kashflow_state, "queued")
+        self.run_jobs()
+        self.assertEqual(order.kashflow_state, "sent", order.kashflow_reason)
+        [invoice] = self.documents_of(order)
+        self.assertEqual(self.totals(invoice), (D("55.00"), D("11.00"), D("66.00")))
+        self.assertBooksMatch(order)
+
+    # ------------------------------------------------------------------ 7. dates
+
+    def test_backfill_picks_by_paid_date_and_dates_by_invoice_and_payment(self):
+        self.company.write({"kashflow_enabled": False})
+        order = self.make_order(date_order="2026-11-26 10:00:00")
+        self.pay_by_invoice(order, payment_date="2026-11-29", invoice_date="2026-11-29")
+        self.assertEqual(order.kashflow_state, "not_paid")
+        self.company.write({"kashflow_enabled": True, "kashflow_start_date": "2026-11-28"})
+        self.env["sale.order"]._kashflow_backfill()
+        self.assertEqual(order.kashflow_state, "queued")
+        self.run_jobs()
+        [invoice] = self.documents_of(order)
+        self.assertTrue(invoice["InvoiceDate"].startswith("2026-11-29"))
+        self.assertTrue(self.money_payments(order)[0]["PayDate"].startswith("2026-11-29"))
+
+    def test_resend_of_an_order_paid_before_the_start_date_excludes_it(self):
+        self.company.write({"kashflow_enabled": False})
+        order = self.make_order()
+        self.pay_by_invoice(order, payment_date="2025-12-15")
+        self.company.write({"kashflow_enabled": True})
+        order.action_kashflow_resend()
+        self.assertEqual(order.kashflow_state, "excluded")
+        self.assertIn("2025-12-15", order.kashflow_reason)
+        self.assertFalse(self.kashflow_jobs())
+
+    def test_foreign_invoice_carries_the_rate_of_its_invoice_date(self):
+        eur = self.setup_other_currency("EUR", rates=[("2026-01-01", 1.10), ("2026-11-20", 1.20)])
+        order = self.make_order(currency=eur, lines=[(self.kettle, 1, 0.0)])
+        self.pay_by_invoice(order, payment_date="2026-11-25", invoice_date="2026-10-15")
+        self.run_jobs()
+        self.assertEqual(order.kashflow_state, "sent", order.kashflow_reason)
+        [invoice] = self.documents_of(order)
+        self.assertTrue(invoice["InvoiceDate"].startswith("2026-10-15"))
+        self.assertEqual(D(invoice["ExchangeRate"]), D("1.1"))
+        self.assertBooksMatch(order)
+
+    # ------------------------------------------------------------------ 8. free orders
+
+    def test_free_order_is_sent_without_a_payment(self):
+        order = self.make_order(lines=[(self.board, 1, 100.0)])
+        self.assertEqual(order.amount_total, 0.0)
+        order.action_confirm()
+        self.assertEqual(order.kashflow_state, "queued", "nothing to pay: paid on confirmation")
+        self.run_jobs()
+        self.assertEqual(order.kashflow_state, "sent", order.kashflow_reason)
+        [invoice] = self.documents_of(order)
+        self.assertEqual(self.totals(invoice), (D("0.00"), D("0.00"), D("0.00")))
+        self.assertEqual(self.state()["payments"], [])
+        order.action_kashflow_resend()
+        self.run_jobs()
+        self.assertEqual(order.kashflow_state, "sent", order.kashflow_reason)
+        self.assertEqual(len(self.state()["invoices"]), 1)
+
+    # ------------------------------------------------------------------ 9. characters XML cannot carry
+
+    def test_control_characters_are_dropped_wherever_text_goes(self):
+        napkins = self._create_product(name="Linen napkin\x0bset of 4", lst_price=18.0,
+                                       taxes_id=[Command.set(self.vat20.ids)])
+        buyer = self.env["res.partner"].create({
+            "name": "Aoife\x01 Byrne", "email": "aoife@example.ie", "street": "2 Quay\x0c Street",
+            "city": "Belfast\x1f", "zip": "BT1 1AA", "country_id": self.env.ref("base.uk").id})
+        order = self.make_order(partner=buyer, lines=[(napkins, 2, 0.0)], client_order_ref="PO\x07 77")
+        self.pay_online(order)
+        self.run_jobs()
+        self.assertEqual(order.kashflow_state, "sent", order.kashflow_reason)
+        [invoice] = self.documents_of(order)
+        self.assertTrue(invoice["Lines"][0]["Description"].startswith("Linen napkin set of 4"))
+        customer = self.state()["customers"][0]
+        self.assertEqual((customer["Name"], customer["Address1"], customer["Address3"]),
+                         ("Aoife Byrne", "2 Quay Street", "Belfast"))
