@@ -1,10 +1,11 @@
-"""What the connector books into KashFlow for a paid order: customer, invoice lines, totals, payment.
+"""What the connector books into KashFlow for a paid order: customer, invoices, credit notes, payments.
 
-Plain pytest, no Odoo and no network. Orders are built the way Odoo computes them (each line rounded to
-the currency, the order's totals the sums of its lines), so a test that expects the totals to match
-checks the documents against figures a bookkeeper would see on the Odoo order.
+Plain pytest, no Odoo and no network. Documents are built the way Odoo computes them (each line rounded to
+the currency, the document's totals the sums of its lines), so a test that expects the totals to match
+checks the KashFlow documents against figures a bookkeeper would see in Odoo.
 """
 
+import dataclasses
 import datetime
 import functools
 import re
@@ -16,11 +17,15 @@ from lxml import etree
 
 from kashflow import documents
 from kashflow.snapshot import (
+    CREDIT_NOTE,
+    INVOICE,
     Address,
     CustomerSnapshot,
+    InvoiceSnapshot,
     LineSnapshot,
     Mapping,
     OrderSnapshot,
+    PaymentSnapshot,
 )
 
 WSDL = Path(documents.__file__).resolve().parent / "wsdl" / "kashflow.wsdl"
@@ -28,12 +33,15 @@ XSD = {"s": "http://www.w3.org/2001/XMLSchema"}
 
 MAPPING = Mapping(
     payment_method_id=3, bank_account_id=7, source_id=11, goods_nominal_id=4001, delivery_nominal_id=4002,
+    charge_nominal_id=4003,
 )
 NOW = datetime.datetime(2025, 3, 14, 9, 30)
 PAID = datetime.date(2025, 3, 14)
 CENT = Decimal("0.01")
 HOME = Address(street="1 High Street", city="London", zip="SW1A 1AA", country_code="GB",
                country_name="United Kingdom")
+# Characters XML 1.0 cannot carry, as an import from a spreadsheet or another system can leave them.
+NOT_XML = ("\x0b", "\x01", "\ufffe")
 
 
 def money(value):
@@ -41,15 +49,21 @@ def money(value):
 
 
 def line(description="Widget", quantity="1", price_unit="10.00", *, discount="0", vat_rate="20",
-         kind="product", subtotal=None):
-    """An order line with Odoo's amounts: net after discount, VAT on it, each rounded to the penny."""
+         kind="product", net=None):
+    """A line with Odoo's amounts: net after discount, VAT on it, each rounded to the penny."""
     quantity, price_unit, discount = Decimal(quantity), Decimal(price_unit), Decimal(discount)
-    net = money(quantity * price_unit * (100 - discount) / 100) if subtotal is None else Decimal(subtotal)
+    net = money(quantity * price_unit * (100 - discount) / 100) if net is None else Decimal(net)
     rate = None if vat_rate is None else Decimal(vat_rate)
-    tax = Decimal("0.00") if rate is None else money(net * rate / 100)
+    vat = Decimal("0.00") if rate is None else money(net * rate / 100)
     return LineSnapshot(kind=kind, description=description, quantity=quantity, price_unit=price_unit,
-                        discount=discount, price_subtotal=net, price_tax=tax, price_total=net + tax,
-                        vat_rate=rate)
+                        discount=discount, net=net, vat=vat, vat_rate=rate)
+
+
+def charge(description="WEEE recycling fee", amount="0.50"):
+    """A tax that is not VAT, as Odoo's side books it: a line of its own, without VAT."""
+    amount = Decimal(amount)
+    return LineSnapshot(kind="charge", description=description, quantity=Decimal(1), price_unit=amount,
+                        discount=Decimal(0), net=amount, vat=Decimal(0), vat_rate=None)
 
 
 def customer(**overrides):
@@ -58,29 +72,63 @@ def customer(**overrides):
     return CustomerSnapshot(**{**values, **overrides})
 
 
-def order(*lines, **overrides):
-    """A paid order whose totals are the sums of its lines, as Odoo computes them."""
+def document(*lines, key="order", kind=INVOICE, **overrides):
+    """An invoice (or credit note) whose totals are the sums of its lines, as Odoo computes them."""
+    net = sum((item.net for item in lines), Decimal(0))
+    vat = sum((item.vat for item in lines), Decimal(0))
     values = {
-        "name": "S00042", "customer": customer(), "lines": lines, "currency_code": "GBP",
-        "home_currency_code": "GBP", "exchange_rate": Decimal(1), "date_paid": PAID,
-        "amount_untaxed": sum((item.price_subtotal for item in lines), Decimal(0)),
-        "amount_tax": sum((item.price_tax for item in lines), Decimal(0)),
-        "amount_total": sum((item.price_total for item in lines), Decimal(0)),
-        "include_vat": True,
+        "key": key, "kind": kind, "reference": "S00042", "date": PAID, "lines": lines, "currency_code": "GBP",
+        "exchange_rate": Decimal(1), "amount_net": net, "amount_vat": vat, "amount_total": net + vat,
     }
-    values["amount_paid"] = values["amount_total"]
-    return OrderSnapshot(**{**values, **overrides})
+    return InvoiceSnapshot(**{**values, **overrides})
 
 
-def invoice(snapshot, **kwargs):
-    return documents.invoice_document(snapshot, **{"customer_id": 1001, "mapping": MAPPING, **kwargs})
+def order(*lines, include_vat=True, currency_decimals=2, **overrides):
+    """A paid order booked as one invoice with these lines; ``customer`` goes to the order, other overrides
+    to its invoice."""
+    partner = overrides.pop("customer", None) or customer()
+    return OrderSnapshot(
+        name="S00042", customer=partner, home_currency_code="GBP", include_vat=include_vat,
+        documents=(document(*lines, **overrides),), currency_decimals=currency_decimals)
 
 
-def invoice_totals(document):
+def credit_note(*lines, **overrides):
+    """An order with an invoice and a credit note of ``lines`` applied to it; returns (order, credit note)."""
+    note = document(*lines, key="move:7", kind=CREDIT_NOTE, reference="S00042 RINV/2025/00001",
+                    applies_to="order", **overrides)
+    snapshot = OrderSnapshot(name="S00042", customer=customer(), home_currency_code="GBP", include_vat=True,
+                             documents=(document(line("Kettle", "2", "24.99")), note))
+    return snapshot, note
+
+
+def invoice(snapshot, which=None, **kwargs):
+    which = snapshot.documents[0] if which is None else which
+    return documents.invoice_document(snapshot, which, **{"customer_id": 1001, "mapping": MAPPING, **kwargs})
+
+
+def payment(amount="59.98", **overrides):
+    values = {"key": "payment:9", "invoice_key": "order", "amount": Decimal(amount), "date": PAID,
+              "reference": "PBNK1/2025/00007"}
+    return PaymentSnapshot(**{**values, **overrides})
+
+
+def invoice_totals(built):
     """Net, VAT and gross as KashFlow computes them from the lines (each line's net to the penny)."""
-    net = sum((money(item["Rate"] * item["Quantity"]) for item in document["Lines"]), Decimal(0))
-    vat = sum((item["VatAmount"] for item in document["Lines"]), Decimal(0))
+    net = sum((money(item["Rate"] * item["Quantity"]) for item in built["Lines"]), Decimal(0))
+    vat = sum((item["VatAmount"] for item in built["Lines"]), Decimal(0))
     return net, vat, net + vat
+
+
+def all_text(value):
+    """Every text in a document (dicts and lists walked)."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from all_text(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from all_text(item)
 
 
 # --- Invoice lines and VAT -------------------------------------------------------------------------------
@@ -100,19 +148,48 @@ def test_vat_registered_invoice_carries_each_lines_rate_and_vat_and_matches_the_
     assert [(item["Quantity"], item["Rate"]) for item in lines] == [
         (2, Decimal("24.99")), (1, Decimal("80.00")), (3, Decimal("7.99")), (1, Decimal("12.40"))]
     assert invoice_totals(invoice(snapshot)) == (Decimal("166.35"), Decimal("14.00"), Decimal("180.35"))
-    assert invoice_totals(invoice(snapshot)) == (
-        snapshot.amount_untaxed, snapshot.amount_tax, snapshot.amount_total)
+    odoo = snapshot.documents[0]
+    assert invoice_totals(invoice(snapshot)) == (odoo.amount_net, odoo.amount_vat, odoo.amount_total)
 
 
-def test_seller_without_vat_invoices_gross_prices_without_vat_totalling_what_was_paid():
+def test_vat_rate_is_sent_as_the_plain_percentage_odoo_holds():
+    (item,) = invoice(order(line("Kettle", "1", "100.00", vat_rate="17.5000")))["Lines"]
+
+    assert str(item["VatRate"]) == "17.5"
+    assert (item["Rate"], item["VatAmount"]) == (Decimal("100.00"), Decimal("17.50"))
+
+
+def test_every_rate_sent_has_at_most_two_decimals_and_every_line_adds_up_exactly():
+    full = _full_order()
+    for which in full.documents:
+        built = invoice(full, which)
+        for item in built["Lines"]:
+            assert item["Rate"] == item["Rate"].quantize(CENT), item
+        sign = -1 if which.kind == CREDIT_NOTE else 1
+        assert invoice_totals(built) == (sign * which.amount_net, sign * which.amount_vat, sign * which.amount_total)
+
+
+def test_line_vat_is_odoos_even_when_it_is_a_penny_off_its_rate_times_its_net():
+    # Under Odoo's "Round Globally" the rounding difference goes to one line: its VAT is right for the
+    # document, not for the line alone. KashFlow gets Odoo's figure, not a recomputed one.
+    first, second = (LineSnapshot("product", name, Decimal(1), Decimal("0.33"), Decimal(0), Decimal("0.33"),
+                                  vat, Decimal(20)) for name, vat in (("Pin", Decimal("0.07")),
+                                                                       ("Clip", Decimal("0.06"))))
+
+    lines = invoice(order(first, second))["Lines"]
+
+    assert [item["VatAmount"] for item in lines] == [Decimal("0.07"), Decimal("0.06")]
+
+
+def test_seller_without_vat_invoices_gross_prices_without_vat_totalling_odoos_total():
     snapshot = order(line("Kettle", "2", "24.99"), line("Book", "1", "7.99", vat_rate="0"), include_vat=False)
 
-    document = invoice(snapshot)
+    built = invoice(snapshot)
 
-    assert [(item["VatRate"], item["VatAmount"]) for item in document["Lines"]] == [(0, 0), (0, 0)]
-    assert [item["Rate"] for item in document["Lines"]] == [Decimal("29.99"), Decimal("7.99")]
-    assert invoice_totals(document) == (Decimal("67.97"), 0, Decimal("67.97"))
-    assert invoice_totals(document)[2] == snapshot.amount_paid
+    assert [(item["VatRate"], item["VatAmount"]) for item in built["Lines"]] == [(0, 0), (0, 0)]
+    assert [item["Rate"] for item in built["Lines"]] == [Decimal("29.99"), Decimal("7.99")]
+    assert invoice_totals(built) == (Decimal("67.97"), 0, Decimal("67.97"))
+    assert invoice_totals(built)[2] == snapshot.documents[0].amount_total
 
 
 def test_delivery_goes_to_the_delivery_nominal_and_goods_and_discounts_to_the_goods_nominal():
@@ -126,6 +203,38 @@ def test_delivery_goes_to_the_delivery_nominal_and_goods_and_discounts_to_the_go
 
     assert [item["ChargeType"] for item in lines] == [4001, 4002, 4001]
     assert [item["Sort"] for item in lines] == [1, 2, 3]
+
+
+def test_delivery_without_a_nominal_of_its_own_goes_to_the_goods_nominal():
+    mapping = dataclasses.replace(MAPPING, delivery_nominal_id=0)
+
+    lines = invoice(order(line("Kettle"), line("Delivery", kind="delivery")), mapping=mapping)["Lines"]
+
+    assert [item["ChargeType"] for item in lines] == [4001, 4001]
+
+
+def test_charge_that_is_not_vat_is_a_line_without_vat_on_the_charge_nominal():
+    snapshot = order(line("Fridge", "1", "300.00"), charge("WEEE recycling fee", "1.50"))
+
+    fee = invoice(snapshot)["Lines"][1]
+
+    assert (fee["Description"], fee["Quantity"], fee["Rate"]) == ("WEEE recycling fee", 1, Decimal("1.50"))
+    assert (fee["VatRate"], fee["VatAmount"], fee["ChargeType"]) == (-1, 0, 4003)
+    assert invoice_totals(invoice(snapshot)) == (Decimal("301.50"), Decimal("60.00"), Decimal("361.50"))
+
+
+def test_charge_goes_to_the_goods_nominal_when_the_channel_has_no_charge_nominal():
+    mapping = dataclasses.replace(MAPPING, charge_nominal_id=0)
+
+    fee = invoice(order(line("Fridge", "1", "300.00"), charge()), mapping=mapping)["Lines"][1]
+
+    assert fee["ChargeType"] == 4001
+
+
+def test_charge_of_a_seller_without_vat_is_a_plain_line_at_its_amount():
+    fee = invoice(order(line("Fridge", "1", "300.00"), charge(amount="1.50"), include_vat=False))["Lines"][1]
+
+    assert (fee["Rate"], fee["VatRate"], fee["VatAmount"], fee["ChargeType"]) == (Decimal("1.50"), 0, 0, 4003)
 
 
 def test_discounted_line_is_invoiced_at_the_price_after_discount_and_says_so():
@@ -153,7 +262,7 @@ def test_returned_item_with_negative_quantity_keeps_a_positive_quantity_and_a_ne
 
 
 def test_unit_price_kashflow_cannot_hold_to_two_decimals_becomes_one_unit_at_the_exact_line_total():
-    snapshot = order(line("Pens", "3", "3.3333", subtotal="10.00"))
+    snapshot = order(line("Pens", "3", "3.3333", net="10.00"))
 
     (item,) = invoice(snapshot)["Lines"]
 
@@ -199,9 +308,17 @@ def test_line_with_neither_quantity_nor_amount_is_left_off_and_the_rest_are_numb
 
 
 def test_line_without_quantity_but_with_an_amount_is_one_unit_at_that_amount():
-    (item,) = invoice(order(line("Handling fee", "0", "0", subtotal="2.50")))["Lines"]
+    (item,) = invoice(order(line("Handling fee", "0", "0", net="2.50")))["Lines"]
 
     assert (item["Quantity"], item["Rate"], item["VatAmount"]) == (1, Decimal("2.50"), Decimal("0.50"))
+
+
+def test_line_without_a_description_is_named_by_its_product_code_or_its_kind():
+    coded = dataclasses.replace(line("", "1", "5.00"), product_code="KET-01")
+
+    lines = invoice(order(coded, line(" ", "1", "3.00", kind="delivery")))["Lines"]
+
+    assert [item["Description"] for item in lines] == ["KET-01", "Delivery"]
 
 
 def test_multiline_description_is_sent_on_one_line():
@@ -218,24 +335,116 @@ def test_overlong_description_is_shortened_but_keeps_the_discount_and_unit_price
     assert item["Description"].endswith("… (10% discount) (7 × 2.9971)")
 
 
+def test_description_of_exactly_the_limit_is_kept_whole():
+    (item,) = invoice(order(line("x" * documents.MAX_DESCRIPTION)))["Lines"]
+
+    assert item["Description"] == "x" * documents.MAX_DESCRIPTION
+
+
+@pytest.mark.parametrize("kind", ["subtotal", "", "Product"])
+def test_line_of_an_unknown_kind_is_a_programming_error(kind):
+    with pytest.raises(ValueError, match="Unknown line kind"):
+        invoice(order(line(kind=kind)))
+
+
+# --- Credit notes ----------------------------------------------------------------------------------------
+
+def test_credit_note_is_an_invoice_with_negative_rates_and_vat_and_positive_quantities():
+    snapshot, note = credit_note(line("Kettle", "2", "24.99"), line("Delivery", "1", "4.99", kind="delivery"))
+
+    built = invoice(snapshot, note)
+
+    assert [(item["Quantity"], item["Rate"], item["VatRate"], item["VatAmount"]) for item in built["Lines"]] == [
+        (2, Decimal("-24.99"), 20, Decimal("-10.00")), (1, Decimal("-4.99"), 20, Decimal("-1.00"))]
+    assert invoice_totals(built) == (Decimal("-54.97"), Decimal("-11.00"), Decimal("-65.97"))
+    assert (note.amount_net, note.amount_vat, note.amount_total) == (
+        Decimal("54.97"), Decimal("11.00"), Decimal("65.97"))
+    assert built["CustomerReference"] == "S00042 RINV/2025/00001"
+    assert [item["ChargeType"] for item in built["Lines"]] == [4001, 4002]
+
+
+def test_credit_note_reverses_a_discount_line_with_a_positive_rate():
+    snapshot, note = credit_note(line("Kettle", "2", "50.00"), line("10% off", "1", "-10.00", kind="discount"))
+
+    promotion = invoice(snapshot, note)["Lines"][1]
+
+    assert (promotion["Quantity"], promotion["Rate"], promotion["VatAmount"]) == (
+        1, Decimal("10.00"), Decimal("2.00"))
+
+
+def test_credit_note_with_an_uneven_unit_price_is_one_unit_at_minus_the_line_total():
+    snapshot, note = credit_note(line("Pens", "3", "3.3333", net="10.00"))
+
+    (item,) = invoice(snapshot, note)["Lines"]
+
+    assert (item["Quantity"], item["Rate"], item["VatAmount"]) == (1, Decimal("-10.00"), Decimal("-2.00"))
+    assert item["Description"] == "Pens (3 × 3.3333)"
+
+
+def test_credit_note_charge_and_exempt_lines_stay_without_vat():
+    snapshot, note = credit_note(charge(amount="1.50"), line("Stamps", "1", "1.00", vat_rate=None))
+
+    lines = invoice(snapshot, note)["Lines"]
+
+    assert [(item["Rate"], item["VatRate"], item["VatAmount"]) for item in lines] == [
+        (Decimal("-1.50"), -1, 0), (Decimal("-1.00"), -1, 0)]
+
+
+def test_credit_note_totals_are_checked_against_odoos_positive_figures():
+    snapshot, note = credit_note(line("Kettle", "1", "100.00"), amount_vat=Decimal("20.01"),
+                                 amount_total=Decimal("120.01"))
+
+    with pytest.raises(documents.TotalsMismatch) as caught:
+        invoice(snapshot, note)
+
+    message = str(caught.value)
+    assert "Order S00042, credit note S00042 RINV/2025/00001" in message
+    assert "Odoo:     net GBP 100.00, VAT GBP 20.01, total GBP 120.01" in message
+    assert "KashFlow: net GBP 100.00, VAT GBP 20.00, total GBP 120.00" in message
+    assert caught.value.kashflow_totals == (Decimal("100.00"), Decimal("20.00"), Decimal("120.00"))
+
+
+def test_credit_note_of_a_seller_without_vat_carries_gross_amounts_negated():
+    note = document(line("Kettle", "1", "100.00"), key="cancel", kind=CREDIT_NOTE, reference="S00042 cancelled",
+                    applies_to="order")
+    snapshot = OrderSnapshot(name="S00042", customer=customer(), home_currency_code="GBP", include_vat=False,
+                             documents=(document(line("Kettle", "1", "100.00")), note))
+
+    (item,) = invoice(snapshot, note)["Lines"]
+
+    assert (item["Rate"], item["VatRate"], item["VatAmount"]) == (Decimal("-120.00"), 0, 0)
+
+
 # --- Currency --------------------------------------------------------------------------------------------
 
-def test_foreign_currency_invoice_states_its_values_are_in_that_currency_at_the_orders_rate():
+def test_foreign_currency_invoice_states_its_values_are_in_that_currency_at_the_documents_rate():
     snapshot = order(line("Kettle", "2", "29.50"), line("Delivery", "1", "6.00", kind="delivery"),
                      currency_code="EUR", exchange_rate=Decimal("1.18450000"))
 
-    document = invoice(snapshot)
+    built = invoice(snapshot)
 
-    assert (document["CurrencyCode"], document["ExchangeRate"]) == ("EUR", Decimal("1.1845"))
-    assert [item["ValuesInCurrency"] for item in document["Lines"]] == [1, 1]
-    assert invoice_totals(document) == (Decimal("65.00"), Decimal("13.00"), Decimal("78.00"))
+    assert (built["CurrencyCode"], built["ExchangeRate"]) == ("EUR", Decimal("1.1845"))
+    assert [item["ValuesInCurrency"] for item in built["Lines"]] == [1, 1]
+    assert invoice_totals(built) == (Decimal("65.00"), Decimal("13.00"), Decimal("78.00"))
+
+
+def test_foreign_currency_credit_note_is_in_that_currency_too():
+    note = document(line("Kettle", "1", "29.50"), key="move:8", kind=CREDIT_NOTE, currency_code="eur",
+                    exchange_rate=Decimal("1.17"), applies_to="order")
+    snapshot = OrderSnapshot(name="S00042", customer=customer(), home_currency_code="GBP", include_vat=True,
+                             documents=(note,))
+
+    built = invoice(snapshot, note)
+
+    assert (built["CurrencyCode"], built["ExchangeRate"]) == ("EUR", Decimal("1.17"))
+    assert [(item["Rate"], item["ValuesInCurrency"]) for item in built["Lines"]] == [(Decimal("-29.50"), 1)]
 
 
 def test_home_currency_invoice_has_rate_one_and_no_currency_flag_on_its_lines():
-    document = invoice(order(line(), exchange_rate=Decimal("1.000000")))
+    built = invoice(order(line(), exchange_rate=Decimal("1.000000")))
 
-    assert (document["CurrencyCode"], document["ExchangeRate"]) == ("GBP", 1)
-    assert "ValuesInCurrency" not in document["Lines"][0]
+    assert (built["CurrencyCode"], built["ExchangeRate"]) == ("GBP", 1)
+    assert "ValuesInCurrency" not in built["Lines"][0]
 
 
 @pytest.mark.parametrize("code", ["", "EURO", "E1R", "£££"])
@@ -256,42 +465,49 @@ def test_currency_with_three_decimals_is_refused_because_kashflow_keeps_two():
 
 # --- Totals check and refusals ---------------------------------------------------------------------------
 
-def test_order_whose_totals_disagree_with_its_lines_is_refused_showing_both_sets_of_totals():
-    snapshot = order(line("Kettle", "1", "100.00"), amount_untaxed=Decimal("100.00"),
-                     amount_tax=Decimal("20.01"), amount_total=Decimal("120.01"))
+def test_invoice_whose_totals_disagree_with_its_lines_is_refused_showing_both_sets_of_totals():
+    snapshot = order(line("Kettle", "1", "100.00"), amount_net=Decimal("100.00"),
+                     amount_vat=Decimal("20.01"), amount_total=Decimal("120.01"))
 
     with pytest.raises(documents.TotalsMismatch) as caught:
         invoice(snapshot)
 
     message = str(caught.value)
-    assert "S00042" in message
-    assert "Order:   net GBP 100.00, VAT GBP 20.01, total GBP 120.01" in message
-    assert "Invoice: net GBP 100.00, VAT GBP 20.00, total GBP 120.00" in message
-    assert caught.value.invoice_totals.gross == Decimal("120.00")
+    assert "Order S00042, invoice S00042" in message
+    assert "nothing was sent to KashFlow" in message
+    assert "Odoo:     net GBP 100.00, VAT GBP 20.01, total GBP 120.01" in message
+    assert "KashFlow: net GBP 100.00, VAT GBP 20.00, total GBP 120.00" in message
+    assert caught.value.kashflow_totals.gross == Decimal("120.00")
+    assert caught.value.odoo_totals.gross == Decimal("120.01")
     assert isinstance(caught.value, documents.DocumentError)
 
 
-def test_seller_without_vat_is_refused_when_the_lines_do_not_reach_the_amount_paid():
+def test_seller_without_vat_is_refused_when_the_lines_do_not_reach_odoos_total():
     snapshot = order(line("Kettle", "1", "100.00"), include_vat=False, amount_total=Decimal("130.00"))
 
-    with pytest.raises(documents.TotalsMismatch, match=r"Invoice: net GBP 120\.00, VAT GBP 0\.00, total GBP"
-                                                         r" 120\.00"):
+    with pytest.raises(documents.TotalsMismatch, match=r"KashFlow: net GBP 120\.00, VAT GBP 0\.00, total GBP"
+                                                         r" 120\.00") as caught:
         invoice(snapshot)
 
+    assert "VAT is switched off for KashFlow" in str(caught.value)
 
-@pytest.mark.parametrize("vat_rate", [None, Decimal(0)])
-def test_line_carrying_vat_without_a_percentage_rate_is_refused(vat_rate):
+
+def test_line_carrying_vat_without_a_percentage_rate_is_refused():
     levy = LineSnapshot(kind="product", description="Eco levy", quantity=Decimal(1), price_unit=Decimal(1),
-                        discount=Decimal(0), price_subtotal=Decimal("1.00"), price_tax=Decimal("0.10"),
-                        price_total=Decimal("1.10"), vat_rate=vat_rate)
+                        discount=Decimal(0), net=Decimal("1.00"), vat=Decimal("0.10"), vat_rate=None)
 
     with pytest.raises(documents.DocumentError, match=r"S00042.*'Eco levy' carries VAT of 0\.10"):
         invoice(order(levy))
 
 
-def test_order_without_lines_is_refused():
-    with pytest.raises(documents.DocumentError, match=r"Order S00042 has no lines"):
+def test_invoice_without_lines_is_refused():
+    with pytest.raises(documents.DocumentError, match=r"Order S00042, invoice S00042 has no lines"):
         invoice(order())
+
+
+def test_invoice_whose_lines_are_all_empty_is_refused():
+    with pytest.raises(documents.DocumentError, match=r"has no lines to put in KashFlow"):
+        invoice(order(line("Cancelled item", "0", "9.99")))
 
 
 def test_order_of_a_customer_without_a_name_is_refused():
@@ -299,49 +515,101 @@ def test_order_of_a_customer_without_a_name_is_refused():
         invoice(order(line(), customer=customer(name="  ")))
 
 
+def test_order_of_a_customer_whose_name_is_only_control_characters_is_refused():
+    with pytest.raises(documents.DocumentError, match=r"has no name"):
+        invoice(order(line(), customer=customer(name="\x01\x0b")))
+
+
 # --- Invoice header --------------------------------------------------------------------------------------
 
-def test_order_can_be_checked_before_its_customer_exists_in_kashflow():
+def test_document_can_be_checked_before_its_customer_exists_in_kashflow():
     assert invoice(order(line()), customer_id=0)["CustomerID"] == 0
 
 
 def test_invoice_header_names_the_order_and_leaves_numbering_and_paid_totals_to_kashflow():
-    document = invoice(order(line()))
+    built = invoice(order(line()))
 
-    assert document["CustomerReference"] == "S00042"
-    assert (document["CustomerID"], document["Customer"]) == (1001, "Jane Smith")
-    assert (document["InvoiceDBID"], document["InvoiceNumber"], document["Paid"]) == (0, 0, 0)
-    assert (document["NetAmount"], document["VATAmount"], document["AmountPaid"]) == (0, 0, 0)
-    assert invoice(order(line()), invoice_number=315, invoice_id=9001)["InvoiceNumber"] == 315
+    assert built["CustomerReference"] == "S00042"
+    assert (built["CustomerID"], built["Customer"]) == (1001, "Jane Smith")
+    assert (built["InvoiceDBID"], built["InvoiceNumber"], built["Paid"]) == (0, 0, 0)
+    assert (built["NetAmount"], built["VATAmount"], built["AmountPaid"]) == (0, 0, 0)
+    updated = invoice(order(line()), invoice_number=315, invoice_id=9001)
+    assert (updated["InvoiceNumber"], updated["InvoiceDBID"]) == (315, 9001)
 
 
-def test_invoice_and_due_dates_are_midday_datetimes_of_the_paid_day():
-    document = invoice(order(line()))
+def test_invoice_and_due_dates_are_midday_datetimes_of_the_documents_day():
+    built = invoice(order(line(), date=datetime.date(2025, 3, 31)))
 
-    for field in ("InvoiceDate", "DueDate"):
-        assert type(document[field]) is datetime.datetime
-        assert document[field] == datetime.datetime(2025, 3, 14, 12, 0)
-        assert document[field].tzinfo is None
+    for name in ("InvoiceDate", "DueDate"):
+        assert type(built[name]) is datetime.datetime
+        assert built[name] == datetime.datetime(2025, 3, 31, 12, 0)
+        assert built[name].tzinfo is None
 
 
 def test_invoice_uses_a_delivery_address_that_differs_from_the_invoice_address():
     elsewhere = Address(street="Unit 4, Dock Road", city="Athens", zip="104 31", country_code="GR",
                         country_name="Greece")
 
-    document = invoice(order(line(), customer=customer(delivery_address=elsewhere)))
+    built = invoice(order(line(), delivery_address=elsewhere))
 
-    assert document["UseCustomDeliveryAddress"] is True
-    assert document["DeliveryAddress"] == {
+    assert built["UseCustomDeliveryAddress"] is True
+    assert built["DeliveryAddress"] == {
         "Name": "Jane Smith", "Line1": "Unit 4, Dock Road", "Line3": "Athens", "PostCode": "104 31",
         "CountryName": "Greece", "CountryCode": "EL"}
 
 
 def test_invoice_has_no_custom_delivery_address_when_goods_go_to_the_invoice_address():
     for delivery in (None, HOME, Address()):
-        document = invoice(order(line(), customer=customer(delivery_address=delivery)))
+        built = invoice(order(line(), delivery_address=delivery))
 
-        assert document["UseCustomDeliveryAddress"] is False
-        assert "DeliveryAddress" not in document
+        assert built["UseCustomDeliveryAddress"] is False
+        assert "DeliveryAddress" not in built
+
+
+# --- Text KashFlow can carry -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("text", "cleaned"), [
+    ("Linen\x0btea\x01towel\ufffe", "Linen tea towel"),
+    ("  two\n\nlines\t ", "two lines"),
+    ("\x00\x08\x1f", ""),
+    ("lone \ud800 surrogate \uffff", "lone surrogate"),
+    ("Crème brûlée £5 — ok", "Crème brûlée £5 — ok"),
+    ("", ""),
+    (None, ""),
+])
+def test_clean_text_keeps_what_xml_can_carry_on_one_line(text, cleaned):
+    assert documents.clean_text(text) == cleaned
+
+
+def test_no_character_xml_cannot_carry_reaches_a_customer_invoice_or_payment():
+    dirty = "".join(NOT_XML)
+    address = Address(street=f"1 High{dirty} Street", street2=f"Flat{dirty}2", city=f"London{dirty}",
+                      state=f"Greater{dirty}London", zip=f"SW1A{dirty}1AA", country_code=f"GB{dirty}",
+                      country_name=f"United{dirty}Kingdom")
+    partner = customer(name=f"Jane{dirty}Smith", contact_name=f"J{dirty}S", email=f"jane@example.com{dirty}",
+                       phone=f"020{dirty}7946", mobile=f"07700{dirty}900", vat=f"GB123{dirty}456789",
+                       invoice_address=address, delivery_address=dataclasses.replace(address, city="Leeds\x01"))
+    snapshot = order(line(f"Kettle{dirty}red", "1", "24.99"), customer=partner,
+                     reference=f"S00042{dirty}", delivery_address=dataclasses.replace(address, street="Dock\x0b4"))
+    refund = payment("-24.99", reference=f"PBNK1{dirty}7")
+
+    built = [
+        documents.customer_document(partner, source_id=11, now=NOW),
+        documents.customer_update({"CustomerID": 5, "Notes": "kept"}, partner),
+        invoice(snapshot),
+        documents.payment_document(snapshot, refund, invoice_number=315, mapping=MAPPING),
+    ]
+
+    for text in (text for item in built for text in all_text(item)):
+        assert not any(char in text for char in NOT_XML), repr(text)
+    customer_built, _update, invoice_built, payment_built = built
+    assert (customer_built["Name"], customer_built["Address1"], customer_built["CountryCode"]) == (
+        "Jane Smith", "1 High Street", "GB")
+    assert customer_built["DeliveryAddress3"] == "Leeds"
+    assert invoice_built["Lines"][0]["Description"] == "Kettle red"
+    assert invoice_built["CustomerReference"] == "S00042"
+    assert invoice_built["DeliveryAddress"]["Line1"] == "Dock 4"
+    assert payment_built["PayNote"] == "Odoo order S00042, refund PBNK1 7"
 
 
 # --- Customer --------------------------------------------------------------------------------------------
@@ -353,23 +621,25 @@ def test_invoice_has_no_custom_delivery_address_when_goods_go_to_the_invoice_add
     ("IM", "GB003123456", 0, 0),
     ("FR", "", 0, 0),
     ("US", "", 0, 0),
+    ("", "XX123", 0, 0),
 ])
 def test_customer_vat_treatment_follows_its_country_and_vat_number(country, vat, ec, outside_ec):
     address = Address(street="1 Main Street", city="Somewhere", country_code=country)
 
-    document = documents.customer_document(customer(vat=vat, invoice_address=address), source_id=11, now=NOW)
+    built = documents.customer_document(customer(vat=vat, invoice_address=address), source_id=11, now=NOW)
 
-    assert (document["EC"], document["OutsideEC"]) == (ec, outside_ec)
+    assert (built["EC"], built["OutsideEC"]) == (ec, outside_ec)
 
 
-def test_greek_customer_has_kashflow_country_code_el_and_is_an_ec_customer():
-    address = Address(street="Ermou 10", city="Athens", zip="105 63", country_code="GR",
+@pytest.mark.parametrize("odoo_code", ["GR", "gr", "EL"])
+def test_greek_customer_has_kashflow_country_code_el_and_is_an_ec_customer(odoo_code):
+    address = Address(street="Ermou 10", city="Athens", zip="105 63", country_code=odoo_code,
                       country_name="Greece")
 
-    document = documents.customer_document(customer(vat="EL094014201", invoice_address=address),
-                                           source_id=11, now=NOW)
+    built = documents.customer_document(customer(vat="EL094014201", invoice_address=address),
+                                        source_id=11, now=NOW)
 
-    assert (document["CountryCode"], document["EC"], document["OutsideEC"]) == ("EL", 1, 0)
+    assert (built["CountryCode"], built["EC"], built["OutsideEC"]) == ("EL", 1, 0)
 
 
 def test_customer_carries_contact_details_address_and_channel_source():
@@ -379,9 +649,9 @@ def test_customer_carries_contact_details_address_and_channel_source():
                                                state="Greater London", zip="SW1A 1AA", country_code="gb",
                                                country_name="United Kingdom"))
 
-    document = documents.customer_document(partner, source_id=11, customer_id=5005, currency_id=2, now=NOW)
+    built = documents.customer_document(partner, source_id=11, customer_id=5005, currency_id=2, now=NOW)
 
-    assert {key: document[key] for key in (
+    assert {key: built[key] for key in (
         "CustomerID", "Code", "Name", "Contact", "Email", "Telephone", "Mobile", "Address1", "Address3",
         "Address4", "Postcode", "CountryName", "CountryCode", "VATNumber", "Source", "CurrencyID",
     )} == {
@@ -391,17 +661,33 @@ def test_customer_carries_contact_details_address_and_channel_source():
         "Postcode": "SW1A 1AA", "CountryName": "United Kingdom", "CountryCode": "GB",
         "VATNumber": "GB123456789", "Source": 11, "CurrencyID": 2,
     }
-    assert "Address2" not in document
-    assert (document["Discount"], document["ShowDiscount"], document["PaymentTerms"]) == (0, False, 0)
-    assert [document[f"CheckBox{number}"] for number in range(1, 21)] == [0] * 20
-    assert document["Created"] == document["Updated"] == NOW
+    assert "Address2" not in built
+    assert (built["Discount"], built["ShowDiscount"], built["PaymentTerms"]) == (0, False, 0)
+    assert [built[f"CheckBox{number}"] for number in range(1, 21)] == [0] * 20
+    assert built["Created"] == built["Updated"] == NOW
+
+
+def test_empty_customer_fields_are_left_out_not_sent_empty():
+    bare = customer(name="Bo", email=" ", phone="", invoice_address=Address(city="Leeds"))
+
+    built = documents.customer_document(bare, source_id=11, now=NOW)
+
+    assert not [name for name, value in built.items() if value == ""]
+    assert {"Telephone", "Mobile", "Email", "Address1", "Postcode", "CountryCode", "VATNumber"}.isdisjoint(built)
+    assert built["Address3"] == "Leeds"
+
+
+def test_company_without_a_contact_name_has_no_contact():
+    built = documents.customer_document(customer(name="Acme Ltd", is_company=True), source_id=11, now=NOW)
+
+    assert "Contact" not in built
 
 
 def test_private_customer_is_their_own_contact_and_new_customers_have_id_zero():
-    document = documents.customer_document(customer(), source_id=11, now=NOW)
+    built = documents.customer_document(customer(), source_id=11, now=NOW)
 
-    assert (document["CustomerID"], document["Name"], document["Contact"]) == (0, "Jane Smith", "Jane Smith")
-    assert "VATNumber" not in document
+    assert (built["CustomerID"], built["Name"], built["Contact"]) == (0, "Jane Smith", "Jane Smith")
+    assert "VATNumber" not in built
 
 
 def test_customer_delivery_address_is_recorded_only_when_it_differs_from_the_invoice_address():
@@ -433,6 +719,138 @@ def test_customer_code_with_special_characters_is_refused():
         documents.customer_document(customer(code="jane@example.com"), source_id=11, now=NOW)
 
 
+# --- Updating a customer KashFlow holds ------------------------------------------------------------------
+
+def _kashflow_customer():
+    """A customer as GetCustomerByID returns it, after a bookkeeper set it up in KashFlow."""
+    return {
+        **documents.customer_document(customer(delivery_address=Address(street="Warehouse 2", city="Leeds")),
+                                      source_id=11, customer_id=5005, now=NOW),
+        "Code": "SMITHJ", "PaymentTerms": 30, "Discount": Decimal("5.00"), "ShowDiscount": True,
+        "CheckBox3": 1, "Source": 4, "CurrencyID": 2, "Notes": "Pays by BACS", "Fax": "020 7946 0001",
+        "ExtraText1": "Trade", "Mobile": "07700 900000",
+    }
+
+
+def test_customer_update_changes_only_the_fields_the_connector_owns():
+    current = _kashflow_customer()
+    moved = customer(name="Jane Smith-Jones", phone="020 7946 0999",
+                     invoice_address=Address(street="2 New Road", city="Bath", zip="BA1 1AA", country_code="GB"))
+
+    updated = documents.customer_update(current, moved)
+
+    bookkeepers = {name: value for name, value in current.items() if name not in documents.CUSTOMER_OWNED_FIELDS}
+    assert {name: updated[name] for name in bookkeepers} == bookkeepers
+    assert {name: updated[name] for name in ("CustomerID", "Code", "PaymentTerms", "Discount", "CheckBox3",
+                                             "Source", "CurrencyID", "Notes", "Fax", "Created")} == {
+        "CustomerID": 5005, "Code": "SMITHJ", "PaymentTerms": 30, "Discount": Decimal("5.00"), "CheckBox3": 1,
+        "Source": 4, "CurrencyID": 2, "Notes": "Pays by BACS", "Fax": "020 7946 0001", "Created": NOW}
+    owned = documents.customer_fields(moved)
+    assert {name: updated[name] for name in owned} == owned
+    assert (updated["Name"], updated["Telephone"], updated["Address1"], updated["Address3"]) == (
+        "Jane Smith-Jones", "020 7946 0999", "2 New Road", "Bath")
+
+
+def test_customer_update_clears_what_odoo_no_longer_holds():
+    updated = documents.customer_update(_kashflow_customer(), customer())
+
+    assert (updated["Mobile"], updated["CustHasDeliveryAddress"], updated["DeliveryAddress1"],
+            updated["DeliveryAddress3"]) == ("", 0, "", "")
+    assert set(documents.CUSTOMER_OWNED_FIELDS) <= updated.keys()
+
+
+def test_customer_update_of_a_sparse_answer_keeps_it_valid_for_kashflow():
+    updated = documents.customer_update({"CustomerID": 5005, "Code": "ODOO42"}, customer())
+
+    assert updated["CustomerID"] == 5005
+    assert (updated["EC"], updated["OutsideEC"]) == (0, 0)
+
+
+# --- Fingerprints ----------------------------------------------------------------------------------------
+
+def test_customer_fingerprint_is_stable_and_ignores_what_kashflow_does_not_get():
+    plain = customer()
+
+    assert documents.customer_fingerprint(plain) == documents.customer_fingerprint(customer())
+    assert re.fullmatch(r"[0-9a-f]{64}", documents.customer_fingerprint(plain))
+    for same in (customer(name="  Jane   Smith "), customer(code="ODOO43"), customer(email="jane@example.com\x0b"),
+                 customer(delivery_address=HOME)):
+        assert documents.customer_fingerprint(same) == documents.customer_fingerprint(plain), same
+
+
+@pytest.mark.parametrize("change", [
+    {"name": "Jane Smith-Jones"},
+    {"contact_name": "Mr J Smith"},
+    {"email": "jane@example.org"},
+    {"phone": "020 7946 0999"},
+    {"mobile": "07700 900123"},
+    {"vat": "GB123456789"},
+    {"is_company": True},
+    {"invoice_address": dataclasses.replace(HOME, street="2 High Street")},
+    {"invoice_address": dataclasses.replace(HOME, country_code="IE", country_name="Ireland")},
+    {"delivery_address": Address(street="Warehouse 2", city="Leeds")},
+])
+def test_customer_fingerprint_changes_with_every_field_the_connector_owns(change):
+    assert documents.customer_fingerprint(customer(**change)) != documents.customer_fingerprint(customer())
+
+
+def test_document_fingerprint_is_the_same_whatever_the_decimal_scale():
+    plain = order(line("Kettle", "2", "24.99"))
+    rescaled_line = LineSnapshot(kind="product", description="Kettle", quantity=Decimal("2.000"),
+                                 price_unit=Decimal("24.9900"), discount=Decimal("0.0"), net=Decimal("49.980"),
+                                 vat=Decimal("10.0"), vat_rate=Decimal("20.00"))
+    rescaled = order(rescaled_line, exchange_rate=Decimal("1.000000"))
+
+    assert documents.document_fingerprint(plain, plain.documents[0]) == documents.document_fingerprint(
+        rescaled, rescaled.documents[0])
+    assert re.fullmatch(r"[0-9a-f]{64}", documents.document_fingerprint(plain, plain.documents[0]))
+
+
+def test_document_fingerprint_does_not_change_with_the_customers_details():
+    original = order(line("Kettle", "2", "24.99"))
+    moved = order(line("Kettle", "2", "24.99"), customer=customer(phone="020 7946 0999", email="j@example.org",
+                                                                  invoice_address=Address(street="9 Elm Row")))
+
+    assert documents.document_fingerprint(moved, moved.documents[0]) == documents.document_fingerprint(
+        original, original.documents[0])
+
+
+@pytest.mark.parametrize("change", [
+    {"lines": (line("Kettle", "3", "24.99"),)},
+    {"lines": (line("Kettle (red)", "2", "24.99"),)},
+    {"lines": (line("Kettle", "2", "24.99", vat_rate="5"),)},
+    {"lines": (line("Kettle", "2", "24.99", kind="delivery"),)},
+    {"currency_code": "EUR"},
+    {"exchange_rate": Decimal("1.17")},
+    {"date": datetime.date(2025, 3, 15)},
+    {"reference": "S00042 INV/2025/00001"},
+    {"delivery_address": Address(street="Warehouse 2", city="Leeds")},
+    {"kind": CREDIT_NOTE},
+    {"include_vat": False},
+])
+def test_document_fingerprint_changes_when_anything_booked_into_kashflow_changes(change):
+    original = order(line("Kettle", "2", "24.99"))
+    lines = change.get("lines", original.documents[0].lines)
+    changed = order(*lines, **{key: value for key, value in change.items() if key != "lines"})
+
+    assert documents.document_fingerprint(changed, changed.documents[0]) != documents.document_fingerprint(
+        original, original.documents[0])
+
+
+@pytest.mark.parametrize("change", [
+    {"amount": Decimal("59.97")}, {"date": datetime.date(2025, 3, 15)}, {"invoice_key": "move:8"},
+    {"amount": Decimal("-59.98")},
+])
+def test_payment_fingerprint_changes_with_its_invoice_amount_and_date(change):
+    assert documents.payment_fingerprint(payment(**change)) != documents.payment_fingerprint(payment())
+
+
+def test_payment_fingerprint_is_the_same_whatever_the_decimal_scale():
+    assert documents.payment_fingerprint(payment("59.980")) == documents.payment_fingerprint(payment("59.98"))
+
+
+# --- Customer codes --------------------------------------------------------------------------------------
+
 @pytest.mark.parametrize("partner_id", [1, 42, 10**15])
 def test_customer_code_is_short_uppercase_letters_and_digits(partner_id):
     code = documents.customer_code(partner_id)
@@ -446,72 +864,85 @@ def test_customer_codes_of_different_partners_differ():
     assert documents.customer_code(42) != documents.customer_code(420)
 
 
+@pytest.mark.parametrize(("prefix", "code"), [("SHOP", "SHOP42"), ("shop", "SHOP42"), ("B2B", "B2B42")])
+def test_customer_code_takes_the_companys_prefix_in_capitals(prefix, code):
+    assert documents.customer_code(42, prefix) == code
+    documents.check_customer_code_prefix(prefix)
+
+
+def test_codes_of_two_prefixes_never_meet():
+    # "AB" + 123 and "AB1" + 23 would both be AB123: a prefix must end with a letter.
+    assert documents.customer_code(123, "AB") == "AB123"
+    with pytest.raises(ValueError, match="ending with a"):
+        documents.customer_code(23, "AB1")
+
+
+@pytest.mark.parametrize("prefix", ["", "AB1", "OD-OO", "OD OO", "ÖDOO", "ABCDEFGHIJK", "_"])
+def test_customer_code_prefix_kashflow_would_refuse_is_refused(prefix):
+    with pytest.raises(ValueError, match="prefix"):
+        documents.check_customer_code_prefix(prefix)
+    with pytest.raises(ValueError, match="prefix"):
+        documents.customer_code(42, prefix)
+
+
 @pytest.mark.parametrize("partner_id", [0, -5, True, "42", 10**16])
 def test_customer_code_needs_a_real_partner_id(partner_id):
     with pytest.raises(ValueError, match="partner id"):
         documents.customer_code(partner_id)
 
 
-# --- Payment ---------------------------------------------------------------------------------------------
+def test_customer_code_with_a_long_prefix_is_refused_when_it_would_pass_twenty_characters():
+    assert documents.customer_code(10**9, "ABCDEFGHIJ") == "ABCDEFGHIJ1000000000"
+    with pytest.raises(ValueError, match="too large"):
+        documents.customer_code(10**10, "ABCDEFGHIJ")
 
-def test_payment_records_the_amount_paid_on_the_invoice_with_the_channels_method_and_bank_account():
-    snapshot = order(line("Kettle", "2", "24.99"), amount_paid=Decimal("59.976"))
 
-    document = documents.payment_document(snapshot, invoice_number=315, mapping=MAPPING)
+# --- Payments --------------------------------------------------------------------------------------------
 
-    assert document == {
+def test_payment_records_the_amount_received_on_the_invoice_with_the_channels_method_and_bank_account():
+    snapshot = order(line("Kettle", "2", "24.99"))
+
+    built = documents.payment_document(snapshot, payment("59.976"), invoice_number=315, mapping=MAPPING)
+
+    assert built == {
         "PayID": 0, "PayInvoice": 315, "PayDate": datetime.datetime(2025, 3, 14, 12, 0),
-        "PayNote": "Odoo order S00042", "PayMethod": 3, "PayAccount": 7, "PayAmount": Decimal("59.98"),
+        "PayNote": "Odoo order S00042, payment PBNK1/2025/00007", "PayMethod": 3, "PayAccount": 7,
+        "PayAmount": Decimal("59.98"),
     }
-    assert type(document["PayDate"]) is datetime.datetime
-    assert str(document["PayAmount"]) == "59.98"
+    assert type(built["PayDate"]) is datetime.datetime
+    assert str(built["PayAmount"]) == "59.98"
 
 
-@pytest.mark.parametrize("paid", ["0", "-1.00"])
-def test_payment_of_nothing_is_refused(paid):
-    with pytest.raises(documents.DocumentError, match=r"Order S00042 shows no amount paid"):
-        documents.payment_document(order(line(), amount_paid=Decimal(paid)), invoice_number=315,
-                                   mapping=MAPPING)
+def test_refund_is_a_negative_payment_that_says_it_is_a_refund():
+    snapshot = order(line("Kettle", "2", "24.99"))
+    refund = payment("-24.99", key="payment:10", reference="PBNK1/2025/00011", date=datetime.date(2025, 4, 2))
+
+    built = documents.payment_document(snapshot, refund, invoice_number=315, mapping=MAPPING)
+
+    assert (built["PayAmount"], built["PayNote"]) == (Decimal("-24.99"), "Odoo order S00042, refund PBNK1/2025/00011")
+    assert built["PayDate"] == datetime.datetime(2025, 4, 2, 12, 0)
+    assert documents.payment_note(snapshot, refund) == built["PayNote"]
 
 
-def test_payment_is_never_recorded_against_invoice_number_zero():
-    with pytest.raises(ValueError, match="invoice number"):
-        documents.payment_document(order(line()), invoice_number=0, mapping=MAPPING)
+def test_payment_in_a_currency_without_decimals_is_rounded_to_whole_units():
+    snapshot = order(line("Kettle", "1", "2500", vat_rate=None), currency_code="JPY",
+                     exchange_rate=Decimal("190"), currency_decimals=0)
+
+    built = documents.payment_document(snapshot, payment("2500.4"), invoice_number=315, mapping=MAPPING)
+
+    assert built["PayAmount"] == Decimal("2500")
 
 
-# --- Fingerprint -----------------------------------------------------------------------------------------
-
-def test_fingerprint_is_the_same_for_the_same_order_whatever_the_decimal_scale():
-    plain = order(line("Kettle", "2", "24.99"))
-    rescaled = order(
-        LineSnapshot(kind="product", description="Kettle", quantity=Decimal("2.000"),
-                     price_unit=Decimal("24.9900"), discount=Decimal("0.0"), price_subtotal=Decimal("49.980"),
-                     price_tax=Decimal("10.0"), price_total=Decimal("59.98"), vat_rate=Decimal("20.00")),
-        exchange_rate=Decimal("1.000000"),
-    )
-
-    assert documents.fingerprint(plain) == documents.fingerprint(rescaled)
-    assert re.fullmatch(r"[0-9a-f]{64}", documents.fingerprint(plain))
+@pytest.mark.parametrize("amount", ["0", "0.00"])
+def test_payment_of_nothing_is_refused(amount):
+    with pytest.raises(ValueError, match=r"Payment payment:9 of order S00042 has no amount"):
+        documents.payment_document(order(line()), payment(amount), invoice_number=315, mapping=MAPPING)
 
 
-@pytest.mark.parametrize("change", [
-    {"customer": customer(invoice_address=Address(street="2 High Street", city="London", zip="SW1A 1AA",
-                                                  country_code="GB", country_name="United Kingdom"))},
-    {"customer": customer(delivery_address=Address(street="Warehouse 2", city="Leeds"))},
-    {"customer": customer(vat="GB123456789")},
-    {"lines": (line("Kettle", "3", "24.99"),)},
-    {"lines": (line("Kettle (red)", "2", "24.99"),)},
-    {"lines": (line("Kettle", "2", "24.99", vat_rate="5"),)},
-    {"currency_code": "EUR"},
-    {"date_paid": datetime.date(2025, 3, 15)},
-    {"include_vat": False},
-])
-def test_fingerprint_changes_when_anything_booked_into_kashflow_changes(change):
-    original = order(line("Kettle", "2", "24.99"))
-    lines = change.get("lines", original.lines)
-    changed = order(*lines, **{key: value for key, value in change.items() if key != "lines"})
-
-    assert documents.fingerprint(changed) != documents.fingerprint(original)
+@pytest.mark.parametrize("invoice_number", [0, -1])
+def test_payment_is_never_recorded_against_an_invoice_number_that_is_not_one(invoice_number):
+    with pytest.raises(ValueError, match="invoice_number must be the KashFlow invoice number"):
+        documents.payment_document(order(line()), payment(), invoice_number=invoice_number, mapping=MAPPING)
 
 
 # --- Conformance with KashFlow's WSDL --------------------------------------------------------------------
@@ -533,13 +964,13 @@ _PYTHON_TYPES = {
 }
 
 
-def _assert_conforms(document, type_name):
+def _assert_conforms(built, type_name):
     """Every required element is there, no key is unknown to the WSDL, every value has the WSDL's type."""
     elements = _wsdl_type(type_name)
     required = {name for name, (_, is_required, _) in elements.items() if is_required}
-    assert required <= document.keys(), f"{type_name} lacks {sorted(required - document.keys())}"
-    assert document.keys() <= elements.keys(), f"{type_name} has unknown {sorted(document.keys() - elements)}"
-    for name, value in document.items():
+    assert required <= built.keys(), f"{type_name} lacks {sorted(required - built.keys())}"
+    assert built.keys() <= elements.keys(), f"{type_name} has unknown {sorted(built.keys() - elements)}"
+    for name, value in built.items():
         xsd_type, _, nillable = elements[name]
         if value is None:
             assert nillable, f"{type_name}.{name} is None but not nillable"
@@ -554,33 +985,42 @@ def _assert_conforms(document, type_name):
 def _full_order():
     elsewhere = Address(street="Warehouse 2", city="Paris", zip="75001", country_code="FR",
                         country_name="France")
-    return order(
-        line("Kettle", "4", "25.00", discount="10"), line("Pens", "3", "3.3333", subtotal="10.00"),
+    lines = (
+        line("Kettle", "4", "25.00", discount="10"), line("Pens", "3", "3.3333", net="10.00"),
         line("Stamps", "1", "1.00", vat_rate=None), line("Delivery", "1", "4.99", kind="delivery"),
-        line("Promotion", "1", "-5.00", kind="discount"),
-        customer=customer(vat="FR40303265045", delivery_address=elsewhere),
-        currency_code="EUR", exchange_rate=Decimal("1.18"),
+        line("Promotion", "1", "-5.00", kind="discount"), charge(),
     )
+    the_invoice = document(*lines, currency_code="EUR", exchange_rate=Decimal("1.18"), delivery_address=elsewhere)
+    the_credit_note = document(*lines[:2], key="move:8", kind=CREDIT_NOTE, currency_code="EUR",
+                               exchange_rate=Decimal("1.18"), reference="S00042 RINV/2025/00001", applies_to="order")
+    return OrderSnapshot(
+        name="S00042", customer=customer(vat="FR40303265045", delivery_address=elsewhere),
+        home_currency_code="GBP", include_vat=True, documents=(the_invoice, the_credit_note),
+        payments=(payment("100.00"), payment("-20.00", key="payment:10")))
 
 
 def test_customer_has_every_element_kashflow_requires_with_its_type():
     bare = customer(name="Bo", email="", phone="", invoice_address=Address())
 
     for partner in (_full_order().customer, bare):
-        _assert_conforms(documents.customer_document(partner, source_id=11, now=NOW), "Customer")
+        built = documents.customer_document(partner, source_id=11, now=NOW)
+        _assert_conforms(built, "Customer")
+        _assert_conforms(documents.customer_update(built, partner), "Customer")
+    _assert_conforms(documents.customer_update(_kashflow_customer(), bare), "Customer")
 
 
-def test_invoice_and_its_lines_have_every_element_kashflow_requires_with_its_type():
-    for snapshot in (_full_order(), order(line())):
-        document = invoice(snapshot)
-        _assert_conforms(document, "Invoice")
-        for item in document["Lines"]:
+def test_invoices_credit_notes_and_their_lines_have_every_element_kashflow_requires_with_its_type():
+    full = _full_order()
+    for snapshot, which in [(full, full.documents[0]), (full, full.documents[1]), (order(line()), None)]:
+        built = invoice(snapshot, which)
+        _assert_conforms(built, "Invoice")
+        for item in built["Lines"]:
             _assert_conforms(item, "InvoiceLine")
-        if "DeliveryAddress" in document:
-            _assert_conforms(document["DeliveryAddress"], "DeliveryAddress")
+        if "DeliveryAddress" in built:
+            _assert_conforms(built["DeliveryAddress"], "DeliveryAddress")
 
 
-def test_payment_has_every_element_kashflow_requires_with_its_type():
-    payment = documents.payment_document(_full_order(), invoice_number=315, mapping=MAPPING)
-
-    _assert_conforms(payment, "Payment")
+def test_payments_and_refunds_have_every_element_kashflow_requires_with_its_type():
+    full = _full_order()
+    for item in full.payments:
+        _assert_conforms(documents.payment_document(full, item, invoice_number=315, mapping=MAPPING), "Payment")

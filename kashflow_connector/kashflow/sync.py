@@ -239,9 +239,14 @@ def _sync_document(client, order, document, mapping, customer_id, state, journal
 
 def _find_lost_invoice(client, document: InvoiceSnapshot, customer_id, sent_date):
     """The invoice an earlier insert of ``document`` left in KashFlow without its answer, or None: among the
-    invoices of the date it was sent with, the one of this customer with this reference."""
+    invoices of the date it was sent with, the one of this customer with this reference.
+
+    The range runs from midnight to the day's last second: KashFlow may compare instants, or keep an
+    invoice's date without the time it was sent with, and a range of midday to midday would then miss it."""
     reference = documents.clean_text(document.reference)
-    return next((invoice for invoice in client.get_invoices_by_date_range(sent_date, sent_date)
+    start = datetime.datetime.combine(sent_date, datetime.time.min)
+    end = datetime.datetime.combine(sent_date, datetime.time(23, 59, 59))
+    return next((invoice for invoice in client.get_invoices_by_date_range(start, end)
                  if invoice.get("CustomerID") == customer_id and invoice.get("CustomerReference") == reference),
                 None)
 
