@@ -12,6 +12,7 @@ Where the reference copies are absent (they live outside the project), these tes
 """
 
 import copy
+import dataclasses
 import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -24,8 +25,18 @@ from zeep import xsd
 from kashflow import client as client_module
 from kashflow import documents
 from kashflow.client import KashFlowClient
-from kashflow.snapshot import Address, CustomerSnapshot, LineSnapshot, Mapping, OrderSnapshot
-from kashflow.sync import sync_order
+from kashflow.snapshot import (
+    CREDIT_NOTE,
+    INVOICE,
+    Address,
+    CustomerSnapshot,
+    InvoiceSnapshot,
+    LineSnapshot,
+    Mapping,
+    OrderSnapshot,
+    PaymentSnapshot,
+)
+from kashflow.sync import CustomerState, DocumentState, sync_order
 
 REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "kashflow"
 WSDL_2026 = REFERENCE / "KashFlow-2026.wsdl"
@@ -68,7 +79,9 @@ class Recorder(zeep.Plugin):
         return envelope, http_headers
 
 
-def a_paid_order():
+def a_paid_order(*, returned=False):
+    """Three mugs and next-day delivery, paid; with ``returned``, one mug came back: a credit note applied to the
+    invoice and the money paid back."""
     customer = CustomerSnapshot(
         code="ODOO31", name="Brightwater Crafts Ltd", contact_name="Priya Shah", email="accounts@brightwater.example",
         phone="0161 496 0123", vat="GB123456789", is_company=True,
@@ -76,31 +89,27 @@ def a_paid_order():
                                 country_name="United Kingdom"),
         delivery_address=Address(street="9 Wharf Street", city="Salford", zip="M5 3EE", country_code="GB",
                                  country_name="United Kingdom"))
-    lines = (
-        LineSnapshot("product", "Hand-thrown mug", Decimal("3"), Decimal("12.00"), Decimal("0"), Decimal("36.00"),
-                     Decimal("7.20"), Decimal("43.20"), Decimal("20")),
-        LineSnapshot("delivery", "DPD next day", Decimal("1"), Decimal("6.50"), Decimal("0"), Decimal("6.50"),
-                     Decimal("1.30"), Decimal("7.80"), Decimal("20")),
-    )
-    return OrderSnapshot(
-        name="S00031", customer=customer, lines=lines, currency_code="GBP", home_currency_code="GBP",
-        exchange_rate=Decimal("1"), date_paid=datetime.date(2026, 11, 20), amount_untaxed=Decimal("42.50"),
-        amount_tax=Decimal("8.50"), amount_total=Decimal("51.00"), amount_paid=Decimal("51.00"), include_vat=True)
-
-
-def a_credit_note(customer_id):
-    """A credit note as KashFlow takes one: an invoice whose lines have negative Rate and VatAmount."""
-    now = datetime.datetime(2026, 11, 21, 12, 0)
-    line = {"Quantity": Decimal("1"), "Description": "Hand-thrown mug, returned", "Rate": Decimal("-12.00"),
-            "ChargeType": 0, "VatRate": Decimal("20"), "VatAmount": Decimal("-2.40"), "ProductID": 0, "Sort": 1,
-            "ProjID": 0, "LineID": 0}
-    return {
-        "InvoiceDBID": 0, "InvoiceNumber": 0, "InvoiceDate": now, "DueDate": now, "CustomerID": customer_id,
-        "Paid": 0, "CustomerReference": "S00031", "SuppressTotal": 0, "ProjectID": 0, "CurrencyCode": "GBP",
-        "ExchangeRate": Decimal("1"), "NetAmount": Decimal("0"), "VATAmount": Decimal("0"),
-        "AmountPaid": Decimal("0"), "UseCustomDeliveryAddress": False, "CISRCNetAmount": None,
-        "CISRCVatAmount": None, "IsCISReverseCharge": None, "Lines": [line],
-    }
+    mug = LineSnapshot("product", "Hand-thrown mug", Decimal("3"), Decimal("12.00"), Decimal("0"), Decimal("36.00"),
+                       Decimal("7.20"), Decimal("20"))
+    delivery = LineSnapshot("delivery", "DPD next day", Decimal("1"), Decimal("6.50"), Decimal("0"), Decimal("6.50"),
+                            Decimal("1.30"), Decimal("20"))
+    invoice = InvoiceSnapshot(
+        key="order", kind=INVOICE, reference="S00031", date=datetime.date(2026, 11, 20), lines=(mug, delivery),
+        currency_code="GBP", exchange_rate=Decimal("1"), amount_net=Decimal("42.50"), amount_vat=Decimal("8.50"),
+        amount_total=Decimal("51.00"), delivery_address=customer.delivery_address)
+    payments = [PaymentSnapshot("payment:1", "order", Decimal("51.00"), datetime.date(2026, 11, 20), "PBNK1/00001")]
+    documents_ = [invoice]
+    if returned:
+        returned_mug = LineSnapshot("product", "Hand-thrown mug, returned", Decimal("1"), Decimal("12.00"),
+                                    Decimal("0"), Decimal("12.00"), Decimal("2.40"), Decimal("20"))
+        documents_.append(InvoiceSnapshot(
+            key="move:7", kind=CREDIT_NOTE, reference="S00031 RINV/00001", date=datetime.date(2026, 11, 21),
+            lines=(returned_mug,), currency_code="GBP", exchange_rate=Decimal("1"), amount_net=Decimal("12.00"),
+            amount_vat=Decimal("2.40"), amount_total=Decimal("14.40"), applies_to="order"))
+        payments.append(PaymentSnapshot("payment:2", "order", Decimal("-14.40"), datetime.date(2026, 11, 21),
+                                        "PBNK1/00002"))
+    return OrderSnapshot(name="S00031", customer=customer, home_currency_code="GBP", include_vat=True,
+                         documents=tuple(documents_), payments=tuple(payments))
 
 
 @pytest.fixture
@@ -118,17 +127,21 @@ def recorded_requests(sandbox):
         kf.customer_sources()
         kf.vat_rates()
         mapping = Mapping(methods[0]["MethodID"], accounts[0]["AccountID"], 0, nominals[4000], nominals[4900])
-        outcome = sync_order(kf, a_paid_order(), mapping)
-        # Again, as after a lost answer: the look-up path (customer by code, invoice by reference).
-        sync_order(kf, a_paid_order(), mapping)
-        kf.get_customer_by_id(outcome.customer_id)
-        credit_number = kf.insert_invoice(a_credit_note(outcome.customer_id))
-        invoice_id = kf.get_invoice(outcome.invoice_number)["InvoiceDBID"]
-        kf.apply_credit_note(invoice_id, kf.get_invoice(credit_number)["InvoiceDBID"])
-        kf.get_invoice_by_id(invoice_id)
+        customer, states = CustomerState(), {}
+        sync_order(kf, a_paid_order(), mapping, customer, states)
+        # Again, as after lost answers: the look-up paths (customer by code, invoice by date, payment by invoice).
+        marked = {key: DocumentState(key, state.kind, attempt=datetime.date(2026, 11, 20))
+                  for key, state in states.items()}
+        sync_order(kf, a_paid_order(), mapping, CustomerState(attempt=True), marked)
+        # A credit note applied to the invoice, and the money paid back; then the refund is undone.
+        sync_order(kf, a_paid_order(returned=True), mapping, customer, states)
+        sync_order(kf, dataclasses.replace(a_paid_order(returned=True), payments=a_paid_order().payments), mapping,
+                   customer, states)
+        kf.get_customer_by_id(customer.customer_id)
+        kf.get_invoices_for_customer(customer.customer_id)
+        kf.get_invoice_by_id(states["order"].dbid)
         kf.get_invoices_by_date_range(datetime.date(2026, 11, 1), datetime.date(2026, 11, 30))
         kf.get_payments_by_date_range(datetime.date(2026, 11, 1), datetime.date(2026, 11, 30))
-        kf.delete_payment(outcome.invoice_number, outcome.payment_number)
         kf.authorise_ip()
     finally:
         zeep_client.plugins.remove(recorder)
