@@ -374,12 +374,12 @@ def _invoice_lines(order: OrderSnapshot, document: InvoiceSnapshot, mapping: Map
             " then send the order to KashFlow again."
         )
     sign = Decimal(-1) if document.kind == CREDIT_NOTE else Decimal(1)
-    return [_invoice_line(order, document, line, mapping, sort, foreign, sign)
+    return [_invoice_line(order, document, line, mapping, sort=sort, foreign=foreign, sign=sign)
             for sort, line in enumerate(billable, start=1)]
 
 
 def _invoice_line(
-    order: OrderSnapshot, document: InvoiceSnapshot, line: LineSnapshot, mapping: Mapping, sort: int,
+    order: OrderSnapshot, document: InvoiceSnapshot, line: LineSnapshot, mapping: Mapping, *, sort: int,
     foreign: bool, sign: Decimal,
 ) -> dict:
     """One ``InvoiceLine``: net amount and VAT when VAT is included, else the gross amount and no VAT.

@@ -92,7 +92,7 @@ class Journal:
         """Make ``state`` (a ``CustomerState`` or ``DocumentState``) durable now."""
 
 
-def sync_order(
+def sync_order(  # noqa: PLR0917 - the job passes the journal by position
     client,
     order: OrderSnapshot,
     mapping: Mapping,
@@ -120,14 +120,15 @@ def sync_order(
                                 adoptable=adoptable, now=now, outcome=outcome)
     for document in order.documents:
         state = _state(states, document.key, document.kind)
-        _sync_document(client, order, document, mapping, customer_id, state, journal, outcome)
+        _sync_document(client, order, document, mapping, customer_id=customer_id, state=state, journal=journal,
+                       outcome=outcome)
     for document in order.documents:
         if document.kind == CREDIT_NOTE:
             target = order.document(document.applies_to)
             if target is None:
                 raise ValueError(f"Credit note {document.key} applies to {document.applies_to!r}, not a document.")
             _apply_credit_note(client, states[document.key], states[target.key], journal, outcome)
-    _sync_payments(client, order, mapping, states, journal, outcome)
+    _sync_payments(client, order, mapping, states, journal=journal, outcome=outcome)
     return outcome
 
 
@@ -199,7 +200,7 @@ def sync_customer(client, snapshot, state, journal=None, *, source_id=0, adoptab
 # ---------------------------------------------------------------------------- invoices and credit notes
 
 
-def _sync_document(client, order, document, mapping, customer_id, state, journal, outcome):
+def _sync_document(client, order, document, mapping, *, customer_id, state, journal, outcome):
     """Insert or update one invoice or credit note, unless KashFlow already holds what Odoo says."""
     fingerprint = documents.document_fingerprint(order, document)
     if state.number and state.fingerprint == fingerprint:
@@ -285,7 +286,7 @@ def _apply_credit_note(client, credit_note, invoice, journal, outcome):
 # ---------------------------------------------------------------------------- payments
 
 
-def _sync_payments(client, order, mapping, states, journal, outcome):
+def _sync_payments(client, order, mapping, states, *, journal, outcome):
     """Make each invoice carry exactly the order's payments: Odoo's new ones recorded, changed ones replaced,
     and those Odoo no longer holds deleted."""
     wanted = {payment.key for payment in order.payments if payment.amount}
@@ -295,11 +296,11 @@ def _sync_payments(client, order, mapping, states, journal, outcome):
     for payment in order.payments:
         if payment.amount:
             invoice = states[payment.invoice_key]
-            _sync_payment(client, order, payment, mapping, invoice.number, _state(states, payment.key, PAYMENT),
-                          journal, outcome)
+            _sync_payment(client, order, payment, mapping, invoice_number=invoice.number,
+                          state=_state(states, payment.key, PAYMENT), journal=journal, outcome=outcome)
 
 
-def _sync_payment(client, order, payment: PaymentSnapshot, mapping, invoice_number, state, journal, outcome):
+def _sync_payment(client, order, payment: PaymentSnapshot, mapping, *, invoice_number, state, journal, outcome):
     fingerprint = documents.payment_fingerprint(payment)
     if state.number and not state.removed and state.fingerprint == fingerprint:
         return
