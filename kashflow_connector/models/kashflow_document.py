@@ -8,9 +8,9 @@ DOCUMENT_KINDS = [
     ("payment", "Payment"),
 ]
 DOCUMENT_STATES = [
-    ("pending", "Not in KashFlow yet"),
-    ("sent", "In KashFlow"),
-    ("removed", "Deleted from KashFlow"),
+    ("pending", "To send"),
+    ("sent", "Sent"),
+    ("removed", "Deleted"),
 ]
 
 
@@ -44,9 +44,10 @@ class KashflowDocument(models.Model):
     amount_net = fields.Monetary(string="Net", readonly=True)
     amount_vat = fields.Monetary(string="VAT", readonly=True)
     amount_total = fields.Monetary(string="Total", readonly=True,
-                                   help="Gross total; a payment's amount, negative when paid back.")
+                                   help="Gross total, negative for a credit note; a payment's amount, negative when "
+                                        "paid back.")
     kashflow_number = fields.Integer(
-        string="KashFlow Number", readonly=True, aggregator=False,
+        string="Number", readonly=True, aggregator=False,
         help="The KashFlow invoice number (also of a credit note) or payment number.")
     kashflow_dbid = fields.Integer(string="KashFlow InvoiceDBID", readonly=True, aggregator=False,
                                    help="KashFlow's internal id of an invoice or credit note.")

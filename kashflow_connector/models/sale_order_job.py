@@ -12,6 +12,7 @@ from odoo.addons.queue_job.exception import RetryableJobError
 
 from ..kashflow import documents
 from ..kashflow.exceptions import KashFlowError, UnavailableError
+from ..kashflow.snapshot import CREDIT_NOTE
 from ..kashflow.sync import CustomerState, Journal, sync_order
 from .sale_order_accounting import MAIN_INVOICE
 
@@ -60,11 +61,12 @@ class KashFlowJournal(Journal):
     def describe(self, snapshot, sources):
         """Remember what each document stands for (its Odoo source, date and amounts), saved with its state."""
         for sequence, document in enumerate(snapshot.documents):
+            sign = -1 if document.kind == CREDIT_NOTE else 1
             self.values[document.key] = {
                 "move_id": sources[document.key].id or False, "reference": document.reference,
                 "date": document.date, "currency_id": self.currency_id, "sequence": sequence,
-                "amount_net": float(document.amount_net), "amount_vat": float(document.amount_vat),
-                "amount_total": float(document.amount_total)}
+                "amount_net": sign * float(document.amount_net), "amount_vat": sign * float(document.amount_vat),
+                "amount_total": sign * float(document.amount_total)}
         for sequence, payment in enumerate(snapshot.payments, start=len(snapshot.documents)):
             self.values[payment.key] = {
                 "reference": payment.reference, "date": payment.date, "currency_id": self.currency_id,

@@ -128,3 +128,21 @@ class TestBrowserJourney(KashFlowCase, HttpCase):
         self.assertEqual(invoice["DeliveryAddress"]["Line1"], "7 Canal Wharf")
         self.assertEqual(invoice["DeliveryAddress"]["PostCode"], "LS11 5PS")
         self.assertEqual([payment["PayInvoice"] for payment in state["payments"]], [number])
+
+        # 5. The filter comes back: a credit note is posted and refunded in Odoo; KashFlow gets a credit note, applied
+        # to the invoice, and the refund. The order's KashFlow tab lists its documents.
+        invoice = order.invoice_ids
+        wizard = self.env["account.move.reversal"].with_context(
+            active_model="account.move", active_ids=invoice.ids).create({"reason": "Returned",
+                                                                         "journal_id": invoice.journal_id.id})
+        credit_note = self.env["account.move"].browse(wizard.refund_moves()["res_id"])
+        credit_note.write({"invoice_line_ids": [Command.unlink(line.id) for line in credit_note.invoice_line_ids
+                                                if line.product_id != self.shipping]})
+        credit_note.action_post()
+        self.env["account.payment.register"].with_context(
+            active_model="account.move", active_ids=credit_note.ids).create({})._create_payments()
+        self.assertEqual(order.kashflow_state, "queued")
+        self.run_jobs()
+        self.assertEqual(order.kashflow_state, "sent", order.kashflow_reason)
+        self.run_tour(f"/odoo/orders/{order.id}", "kashflow_credit_note", screenshot="order_documents.png")
+

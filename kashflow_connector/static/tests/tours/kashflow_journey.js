@@ -9,6 +9,7 @@
  * 5. kashflow_order_list: the sales order list shows each order's KashFlow status.
  * 6. kashflow_change_and_resend: pick another delivery address, save (Changed since sent), resend (Queued).
  * 7. kashflow_order_resent: Sent again, and the chatter says the same invoice was updated.
+ * 8. kashflow_credit_note: after a credit note and its refund, the order's KashFlow tab lists its documents.
  *
  * Each tour starts on the page the test gives to start_tour: Settings, the order, or the order list. The test company
  * already has the sandbox's address and login (user "odoo-tests", see tests/common.py), as its user typed them.
@@ -268,6 +269,40 @@ tours.add("kashflow_order_resent", {
                     throw new Error(`The button shows invoice ${number}; the chatter says: ${this.anchor.textContent}`);
                 }
             },
+        },
+    ],
+});
+
+tours.add("kashflow_credit_note", {
+    steps: () => [
+        {
+            content: "the order is in KashFlow, credit note included",
+            trigger: badge("Sent"),
+        },
+        {
+            content: "the chatter says the credit note was created and applied",
+            trigger: ".o-mail-Message-body:contains(credit note):contains(applied to its invoice)",
+        },
+        {
+            content: "open the order's KashFlow tab",
+            trigger: ".o_notebook .nav-link:contains(KashFlow)",
+            run: "click",
+        },
+        {
+            content: "it lists the invoice",
+            trigger: ".o_field_widget[name='kashflow_document_ids'] .o_data_row td[name='kind']:contains(Invoice)",
+        },
+        {
+            content: "the credit note, in KashFlow",
+            trigger:
+                ".o_field_widget[name='kashflow_document_ids'] .o_data_row:has(td[name='kind']:contains(Credit note)) " +
+                "td[name='state']:contains(Sent)",
+        },
+        {
+            content: "and the refund, a negative payment",
+            trigger:
+                ".o_field_widget[name='kashflow_document_ids'] .o_data_row:has(td[name='kind']:contains(Payment)) " +
+                "td[name='amount_total']:contains(-)",
         },
     ],
 });
