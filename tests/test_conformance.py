@@ -130,7 +130,8 @@ def recorded_requests(sandbox):
         customer, states = CustomerState(), {}
         sync_order(kf, a_paid_order(), mapping, customer, states)
         # Again, as after lost answers: the look-up paths (customer by code, invoice by date, payment by invoice).
-        marked = {key: DocumentState(key, state.kind, attempt=datetime.date(2026, 11, 20))
+        marked = {key: DocumentState(key, state.kind, attempt=datetime.date(2026, 11, 20),
+                                     invoice_number=state.invoice_number, note=state.note)
                   for key, state in states.items()}
         sync_order(kf, a_paid_order(), mapping, CustomerState(attempt=True), marked)
         # A credit note applied to the invoice, and the money paid back; then the refund is undone.

@@ -683,8 +683,6 @@ def test_payment_of_nothing_is_not_sent(sandbox, kf, mapping):
     assert "payment:4" not in book.states
 
 
-@pytest.mark.xfail(strict=True, reason="known gap: a payment whose insert answer was lost, then removed in Odoo "
-                   "before the rerun, is never looked for (its state keeps no invoice number or PayNote)")
 def test_payment_lost_then_removed_in_odoo_is_not_left_in_kashflow(sandbox, kf, mapping):
     book = Book(kf, mapping)
     run_losing(sandbox, book, order(), "InsertInvoicePayment")

@@ -57,7 +57,8 @@ class DocumentState:
     KashFlow: the date the document was sent with (an invoice's ``InvoiceDate``, a payment's ``PayDate``).
     ``applied`` tells whether a credit note was applied to its invoice, ``apply_attempt`` whether an
     application may have reached KashFlow. ``removed`` marks a payment deleted from KashFlow because Odoo no
-    longer holds it.
+    longer holds it. ``note`` is the ``PayNote`` a payment was sent with (with ``invoice_number``, set before its
+    insert: what finds it again after a lost answer).
     """
 
     key: str
@@ -70,6 +71,7 @@ class DocumentState:
     applied: bool = False
     apply_attempt: bool = False
     removed: bool = False
+    note: str = ""
 
 
 @dataclass
@@ -288,10 +290,19 @@ def _apply_credit_note(client, credit_note, invoice, journal, outcome):
 
 def _sync_payments(client, order, mapping, states, *, journal, outcome):
     """Make each invoice carry exactly the order's payments: Odoo's new ones recorded, changed ones replaced,
-    and those Odoo no longer holds deleted."""
+    and those Odoo no longer holds deleted (also one whose insert may have reached KashFlow unanswered)."""
     wanted = {payment.key for payment in order.payments if payment.amount}
     for state in list(states.values()):
-        if state.kind == PAYMENT and state.key not in wanted and state.number and not state.removed:
+        if state.kind != PAYMENT or state.key in wanted or state.removed:
+            continue
+        if not state.number and state.attempt:
+            found = _find_lost_payment(client, state)
+            if found is not None:
+                state.number = found["PayID"]
+            else:
+                state.attempt = None
+                journal.save(state)
+        if state.number:
             _delete_payment(client, state, journal, outcome)
     for payment in order.payments:
         if payment.amount:
@@ -304,22 +315,33 @@ def _sync_payment(client, order, payment: PaymentSnapshot, mapping, *, invoice_n
     fingerprint = documents.payment_fingerprint(payment)
     if state.number and not state.removed and state.fingerprint == fingerprint:
         return
-    if state.number and not state.removed:
-        _delete_payment(client, state, journal, outcome)  # its amount, date or invoice changed: replace it
     body = documents.payment_document(order, payment, invoice_number=invoice_number, mapping=mapping)
-    if state.attempt:
-        found = next((existing for existing in client.get_payments(invoice_number)
-                      if existing.get("PayNote") == body["PayNote"]
-                      and Decimal(str(existing["PayAmount"])) == body["PayAmount"]), None)
-        if found is not None:
+    if not state.number and state.attempt:
+        found = _find_lost_payment(client, state)
+        if found is not None and found["PayInvoice"] == invoice_number \
+                and Decimal(str(found["PayAmount"])) == body["PayAmount"] and found["PayNote"] == body["PayNote"]:
             _record_payment(state, found["PayID"], invoice_number, fingerprint, journal)
             outcome.add(PAYMENT, payment.key, "found", state.number)
             return
-    state.attempt, state.removed = payment.date, False
+        if found is not None:
+            state.number = found["PayID"]  # an earlier version of this payment: replaced below
+    if state.number and not state.removed:
+        _delete_payment(client, state, journal, outcome)  # its amount, date or invoice changed: replace it
+    state.attempt, state.removed, state.invoice_number, state.note = (
+        payment.date, False, invoice_number, body["PayNote"])
     journal.save(state)
     number = client.insert_payment(body)
     _record_payment(state, number, invoice_number, fingerprint, journal)
     outcome.add(PAYMENT, payment.key, "created", number)
+
+
+def _find_lost_payment(client, state):
+    """The payment an insert of ``state`` left in KashFlow without its answer, or None: on the invoice it was
+    sent against, the one with the note it was sent with."""
+    if not state.invoice_number or not state.note:
+        return None
+    return next((existing for existing in client.get_payments(state.invoice_number)
+                 if existing.get("PayNote") == state.note), None)
 
 
 def _record_payment(state, number, invoice_number, fingerprint, journal):

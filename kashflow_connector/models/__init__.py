@@ -6,9 +6,9 @@ from . import res_company
 from . import res_config_settings
 from . import res_partner
 from . import account_tax
-from . import sale_order_accounting
+from . import kashflow_accounting
 from . import sale_order
-from . import sale_order_job
+from . import kashflow_sync
 from . import sale_order_line
 from . import account_move
 from . import payment_transaction

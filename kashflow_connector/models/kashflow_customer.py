@@ -6,8 +6,8 @@ from odoo.addons.queue_job.exception import RetryableJobError
 
 from ..kashflow.exceptions import KashFlowError, UnavailableError
 from ..kashflow.sync import CustomerState, sync_customer
+from .kashflow_sync import CUSTOMER_LOCK_CLASS, LOCKED_PAUSE, SWITCHED_OFF_PAUSE, KashFlowJournal, try_lock
 from .sale_order import JOB_CHANNEL, JOB_MAX_RETRIES
-from .sale_order_job import CUSTOMER_LOCK_CLASS, LOCKED_PAUSE, SWITCHED_OFF_PAUSE, KashFlowJournal, try_lock
 
 CUSTOMER_JOB_IDENTITY = "kashflow_connector:kashflow.customer:{}"
 

@@ -28,7 +28,7 @@ class KashflowDocument(models.Model):
     _order = "order_id, sequence, id"
     _rec_name = "display_name"
 
-    order_id = fields.Many2one("sale.order", string="Order", required=True, index=True, ondelete="cascade",
+    order_id = fields.Many2one("sale.order", required=True, index=True, ondelete="cascade",
                                readonly=True)
     company_id = fields.Many2one(related="order_id.company_id", store=True, index=True)
     key = fields.Char(required=True, readonly=True,
@@ -61,6 +61,8 @@ class KashflowDocument(models.Model):
     applied = fields.Boolean(readonly=True, help="A credit note applied to its invoice in KashFlow.")
     apply_attempt = fields.Boolean(readonly=True)
     removed = fields.Boolean(readonly=True, help="A payment deleted from KashFlow: Odoo no longer holds it.")
+    kashflow_note = fields.Char(string="KashFlow Note", readonly=True,
+                                help="The note (PayNote) a payment was sent to KashFlow with.")
     sent_at = fields.Datetime(string="Last Sent", readonly=True)
 
     _sql_constraints = [
@@ -86,7 +88,7 @@ class KashflowDocument(models.Model):
             key=self.key, kind=self.kind, number=self.kashflow_number, dbid=self.kashflow_dbid,
             invoice_number=self.kashflow_invoice_number, fingerprint=self.fingerprint or "",
             attempt=self.attempt_date or None, applied=self.applied, apply_attempt=self.apply_attempt,
-            removed=self.removed)
+            removed=self.removed, note=self.kashflow_note or "")
 
     @api.model
     def _kashflow_state_values(self, state):
@@ -95,5 +97,5 @@ class KashflowDocument(models.Model):
             "kashflow_number": state.number, "kashflow_dbid": state.dbid,
             "kashflow_invoice_number": state.invoice_number, "fingerprint": state.fingerprint or False,
             "attempt_date": state.attempt or False, "applied": state.applied, "apply_attempt": state.apply_attempt,
-            "removed": state.removed,
+            "removed": state.removed, "kashflow_note": state.note or False,
         }

@@ -2,7 +2,7 @@ from odoo import models
 
 from ..kashflow.documents import customer_code
 from ..kashflow.snapshot import CustomerSnapshot
-from .sale_order_accounting import _address
+from .kashflow_accounting import address_snapshot
 
 # Contact fields that end up on the KashFlow customer.
 PARTNER_CONTENT_FIELDS = {"name", "email", "phone", "mobile", "street", "street2", "city", "zip", "state_id",
@@ -38,6 +38,6 @@ class ResPartner(models.Model):
             mobile=invoice.mobile or self.mobile or "",
             vat=self.vat or "",
             is_company=self.is_company,
-            invoice_address=_address(invoice),
-            delivery_address=_address(delivery) if delivery != invoice else None,
+            invoice_address=address_snapshot(invoice),
+            delivery_address=address_snapshot(delivery) if delivery != invoice else None,
         )

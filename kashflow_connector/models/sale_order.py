@@ -4,7 +4,7 @@ from odoo.tools import SQL
 
 from ..kashflow.documents import document_fingerprint
 from ..kashflow.snapshot import INVOICE, OrderSnapshot
-from .sale_order_accounting import MAIN_INVOICE
+from .kashflow_accounting import MAIN_INVOICE
 
 KASHFLOW_STATES = [
     ("not_paid", "Not paid yet"),
@@ -61,6 +61,23 @@ class SaleOrder(models.Model):
             "domain": [("identity_key", "=", self._kashflow_identity_key())],
             "context": {"create": False},
         }
+
+    # ------------------------------------------------------------------ what Odoo's accounting holds; the job
+
+    def _kashflow_settlement(self):
+        """``(paid, paid_date)``: see ``kashflow.accounting._settlement``."""
+        self.ensure_one()
+        return self.env["kashflow.accounting"]._settlement(self)
+
+    def _kashflow_snapshot(self, bound_moves=None):
+        """``(OrderSnapshot, sources)``: see ``kashflow.accounting._snapshot``."""
+        self.ensure_one()
+        return self.env["kashflow.accounting"]._snapshot(self, bound_moves)
+
+    def _kashflow_sync_job(self):
+        """Queue job: book this order into KashFlow (``kashflow.sync._run``)."""
+        self.ensure_one()
+        return self.env["kashflow.sync"]._run(self)
 
     # ------------------------------------------------------------------ triggers: Odoo's accounting moved
 
@@ -314,7 +331,7 @@ class SaleOrder(models.Model):
             main = order.kashflow_document_ids.filtered(lambda document: document.key == MAIN_INVOICE)
             if not main.fingerprint:
                 continue
-            document = order._kashflow_document(MAIN_INVOICE, INVOICE, main.move_id or None)
+            document = self.env["kashflow.accounting"]._document(order, MAIN_INVOICE, INVOICE, main.move_id or None)
             snapshot = OrderSnapshot(name=order.name, customer=None, home_currency_code="",
                                      include_vat=order.company_id.kashflow_include_vat)
             if document_fingerprint(snapshot, document) != main.fingerprint:

@@ -145,4 +145,3 @@ class TestBrowserJourney(KashFlowCase, HttpCase):
         self.run_jobs()
         self.assertEqual(order.kashflow_state, "sent", order.kashflow_reason)
         self.run_tour(f"/odoo/orders/{order.id}", "kashflow_credit_note", screenshot="order_documents.png")
-

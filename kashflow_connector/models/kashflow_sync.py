@@ -14,7 +14,7 @@ from ..kashflow import documents
 from ..kashflow.exceptions import KashFlowError, UnavailableError
 from ..kashflow.snapshot import CREDIT_NOTE
 from ..kashflow.sync import CustomerState, Journal, sync_order
-from .sale_order_accounting import MAIN_INVOICE
+from .kashflow_accounting import MAIN_INVOICE
 
 _logger = logging.getLogger(__name__)
 
@@ -106,10 +106,13 @@ class KashFlowJournal(Journal):
                 Document.create({**values, "order_id": self.order_id, "key": state.key, "kind": state.kind})
 
 
-class SaleOrder(models.Model):
-    _inherit = "sale.order"
+class KashflowSync(models.AbstractModel):
+    """Sending an order to KashFlow: the work of its queue job (no table: a service)."""
 
-    def _kashflow_sync_job(self):
+    _name = "kashflow.sync"
+    _description = "KashFlow: send an order"
+
+    def _run(self, order):
         """Queue job: bring KashFlow in step with what Odoo's accounting holds for this order (customer, invoices,
         credit notes, payments), and record the outcome on the order.
 
@@ -117,8 +120,7 @@ class SaleOrder(models.Model):
         does not fail), and the order still confirmed and paid, unless KashFlow already holds some of it (a
         cancellation or a refund is then booked there).
         """
-        self.ensure_one()
-        order = self.sudo().with_company(self.company_id)
+        order = order.sudo().with_company(order.company_id)
         if not order.company_id.kashflow_enabled:
             raise RetryableJobError(self.env._(
                 "KashFlow is switched off for %s: the order waits until it is on again.", order.company_id.name),
@@ -128,50 +130,52 @@ class SaleOrder(models.Model):
                                     seconds=LOCKED_PAUSE, ignore_retry=True)
         if order.kashflow_state != "queued":
             return self.env._("Nothing to do: %(order)s is %(state)s.", order=order.name, state=order.kashflow_state)
-        partner = order.partner_id.commercial_partner_id
         try:
-            journal = KashFlowJournal(order.company_id, partner, order)
-            customer, states, bound = journal.load()
-            if not bound:
-                is_paid, _paid_on = order._kashflow_settlement()
-                if not is_paid:
-                    return order._kashflow_not_sendable()
-            channel = order._kashflow_channel()
-            if not channel.is_complete:  # the mapping was undone since the order was queued
-                order._kashflow_route(self.env._("Sales channel no longer mapped."))
-                return order.kashflow_reason
-            snapshot, sources = order._kashflow_snapshot(bound)
-            order._kashflow_check_currency(snapshot)
-            journal.describe(snapshot, sources)
-            if not customer.customer_id and not try_lock(self.env.cr, CUSTOMER_LOCK_CLASS, partner.id):
-                raise RetryableJobError(self.env._(
-                    "Another order of %s is creating its KashFlow customer.", partner.name),
-                    seconds=LOCKED_PAUSE, ignore_retry=True)
-            outcome = sync_order(
-                order.company_id._kashflow_client(), snapshot, channel._kashflow_mapping(), customer, states, journal,
-                adoptable=self.env["kashflow.customer"]._kashflow_adoptable(order.company_id, partner))
+            return self._send(order)
         except UnavailableError as error:
-            if order._kashflow_last_attempt():
-                return order._kashflow_fail(self.env._(
+            if self._last_attempt():
+                return self._fail(order, self.env._(
                     "%s Gave up after repeated attempts; resend the order later.", error.message))
             pause = getattr(error, "retry_after", None)
             raise RetryableJobError(error.message, **({"seconds": pause} if pause else {})) from None
         except (KashFlowError, documents.DocumentError, UserError) as error:
-            return order._kashflow_fail(str(error))
+            return self._fail(order, str(error))
         except (psycopg2.Error, RetryableJobError):
             raise  # the job runner retries concurrency errors and postponed jobs; others fail the job visibly
         except Exception as error:  # noqa: BLE001 - an order must never stay "queued" because of a bug
             _logger.exception("Unexpected error while sending %s to KashFlow", order.name)
-            return order._kashflow_fail(self.env._(
+            return self._fail(order, self.env._(
                 "Unexpected error (%s); the details are in the server log. Resend the order once it is fixed.",
                 type(error).__name__))
+
+    def _send(self, order):
+        """The job's work once the order is locked: what KashFlow holds of it (its journal), what Odoo's accounting
+        holds (its snapshot), then the conversation with KashFlow; the order says how it ended."""
+        partner = order.partner_id.commercial_partner_id
+        journal = KashFlowJournal(order.company_id, partner, order)
+        customer, states, bound = journal.load()
+        if not bound and not order._kashflow_settlement()[0]:
+            return self._not_sendable(order)
+        channel = self._channel(order)
+        if not channel.is_complete:  # the mapping was undone since the order was queued
+            order._kashflow_route(self.env._("Sales channel no longer mapped."))
+            return order.kashflow_reason
+        snapshot, sources = order._kashflow_snapshot(bound)
+        self._check_currency(order, snapshot)
+        journal.describe(snapshot, sources)
+        if not customer.customer_id and not try_lock(self.env.cr, CUSTOMER_LOCK_CLASS, partner.id):
+            raise RetryableJobError(self.env._("Another order of %s is creating its KashFlow customer.", partner.name),
+                                    seconds=LOCKED_PAUSE, ignore_retry=True)
+        outcome = sync_order(
+            order.company_id._kashflow_client(), snapshot, channel._kashflow_mapping(), customer, states, journal,
+            adoptable=self.env["kashflow.customer"]._kashflow_adoptable(order.company_id, partner))
         order.write({"kashflow_state": "sent", "kashflow_reason": False, "kashflow_sent_at": fields.Datetime.now(),
-                     "kashflow_invoice_number": states[MAIN_INVOICE].number})
-        message = order._kashflow_outcome_message(outcome)
+                    "kashflow_invoice_number": states[MAIN_INVOICE].number})
+        message = self._outcome_message(order, outcome)
         order._kashflow_log(message)
         return message
 
-    def _kashflow_outcome_message(self, outcome):
+    def _outcome_message(self, order, outcome):
         """What the job did, in the user's words: "KashFlow invoice 1042 created, payment 77 created."."""
         verbs = {"created": self.env._("created"), "updated": self.env._("updated"),
                  "found": self.env._("found (sent earlier)"), "applied": self.env._("applied to its invoice"),
@@ -181,38 +185,38 @@ class SaleOrder(models.Model):
             return self.env._("KashFlow already holds everything of this order: nothing sent.")
         return self.env._("KashFlow %s.", ", ".join(parts))
 
-    def _kashflow_not_sendable(self):
+    def _not_sendable(self, order):
         """The order is no longer confirmed and paid, and nothing of it is in KashFlow: nothing is sent."""
-        if self.state == "cancel":
-            state, reason = "cancelled", self.env._("Cancelled in Odoo before it was sent to KashFlow: nothing was sent.")
+        if order.state == "cancel":
+            state = "cancelled"
+            reason = self.env._("Cancelled in Odoo before it was sent to KashFlow: nothing was sent.")
         else:
             state, reason = "not_paid", self.env._(
                 "No longer paid in full in Odoo (a payment was removed?): nothing was sent. It goes out once it "
                 "is paid.")
-        self.write({"kashflow_state": state, "kashflow_reason": reason})
-        self._kashflow_log(reason)
+        order.write({"kashflow_state": state, "kashflow_reason": reason})
+        order._kashflow_log(reason)
         return reason
 
-    def _kashflow_current_job(self):
+    def _current_job(self):
         return self.env["queue.job"].sudo().search([("uuid", "=", self.env.context.get("job_uuid"))], limit=1)
 
-    def _kashflow_last_attempt(self):
-        job = self._kashflow_current_job()
+    def _last_attempt(self):
+        job = self._current_job()
         return bool(job) and job.max_retries and job.retry + 1 >= job.max_retries
 
-    def _kashflow_fail(self, reason):
-        self.write({"kashflow_state": "failed", "kashflow_reason": reason})
-        self._kashflow_log(self.env._("Could not be sent to KashFlow."), reason)
+    def _fail(self, order, reason):
+        order.write({"kashflow_state": "failed", "kashflow_reason": reason})
+        order._kashflow_log(self.env._("Could not be sent to KashFlow."), reason)
         return reason
 
-    def _kashflow_channel(self):
-        self.ensure_one()
+    def _channel(self, order):
         return self.env["kashflow.channel"].sudo().search(
-            [("company_id", "=", self.company_id.id), ("team_id", "=", self.team_id.id)], limit=1)
+            [("company_id", "=", order.company_id.id), ("team_id", "=", order.team_id.id)], limit=1)
 
-    def _kashflow_check_currency(self, snapshot):
+    def _check_currency(self, order, snapshot):
         known = self.env["kashflow.lookup"].search(
-            [("company_id", "=", self.company_id.id), ("kind", "=", "currency")]).mapped("code")
+            [("company_id", "=", order.company_id.id), ("kind", "=", "currency")]).mapped("code")
         missing = sorted({document.currency_code for document in snapshot.documents} - set(known))
         if known and missing:
             raise UserError(self.env._(

@@ -34,7 +34,8 @@ def _money(amount, currency):
     return Decimal(float_repr(currency.round(amount), currency.decimal_places))
 
 
-def _address(partner):
+def address_snapshot(partner):
+    """A contact's postal address as an ``Address``."""
     return Address(
         street=partner.street or "", street2=partner.street2 or "", city=partner.city or "",
         state=partner.state_id.name or "", zip=partner.zip or "", country_code=partner.country_id.code or "",
@@ -42,18 +43,21 @@ def _address(partner):
     )
 
 
-class SaleOrder(models.Model):
-    _inherit = "sale.order"
+class KashflowAccounting(models.AbstractModel):
+    """What Odoo's accounting holds for a sale order, as the connector reads it (no table: a service)."""
+
+    _name = "kashflow.accounting"
+    _description = "KashFlow: what Odoo's accounting holds for an order"
 
     # ------------------------------------------------------------------ paid, and when
 
-    def _kashflow_moves(self):
+    def _moves(self, order):
         """The order's posted customer invoices and credit notes, oldest first."""
-        self.ensure_one()
-        return self.invoice_ids.filtered(lambda move: move.state == "posted").sorted(
+        order.ensure_one()
+        return order.invoice_ids.filtered(lambda move: move.state == "posted").sorted(
             lambda move: (move.invoice_date or move.date, move.id))
 
-    def _kashflow_settlement(self):
+    def _settlement(self, order):
         """``(paid, paid_date)``: whether the order is confirmed and settled, and the day it became so.
 
         - A cancelled or unconfirmed order is not paid.
@@ -65,40 +69,41 @@ class SaleOrder(models.Model):
         - Otherwise, when its captured online payments, less refunds, cover its total; on the day of the
           latest.
         """
-        self.ensure_one()
-        if self.state != "sale":
+        order.ensure_one()
+        if order.state != "sale":
             return False, None
-        currency = self.currency_id
-        if currency.is_zero(self.amount_total):
-            return True, self._kashflow_local_date(self.date_order) if self.date_order else None
-        invoices = self._kashflow_moves().filtered(
+        currency = order.currency_id
+        if currency.is_zero(order.amount_total):
+            return True, self._local_date(order.company_id, order.date_order) if order.date_order else None
+        invoices = self._moves(order).filtered(
             lambda move: move.move_type == "out_invoice" and move.payment_state != "reversed")
         if invoices:
             paid = all(move.payment_state in ("paid", "in_payment") for move in invoices) and (
-                self.invoice_status in ("invoiced", "upselling")
-                or currency.compare_amounts(sum(invoices.mapped("amount_total")), self.amount_total) >= 0)
+                order.invoice_status in ("invoiced", "upselling")
+                or currency.compare_amounts(sum(invoices.mapped("amount_total")), order.amount_total) >= 0)
             dates = [day for day in (move._kashflow_paid_date() for move in invoices) if day]
             return paid, (max(dates) if paid and dates else None)
-        transactions = self._kashflow_captured_transactions()
-        if currency.compare_amounts(sum(transactions.mapped("amount")), self.amount_total) < 0:
+        transactions = self._captured_transactions(order)
+        if currency.compare_amounts(sum(transactions.mapped("amount")), order.amount_total) < 0:
             return False, None
-        dates = [self._kashflow_local_date(tx.last_state_change) for tx in transactions if tx.last_state_change]
+        dates = [self._local_date(order.company_id, tx.last_state_change)
+                 for tx in transactions if tx.last_state_change]
         return True, max(dates) if dates else None
 
-    def _kashflow_captured_transactions(self):
+    def _captured_transactions(self, order):
         """Online payments of the order that moved money: captured (not merely authorised) ones and refunds
         (whose amount Odoo keeps negative), in the order's currency."""
-        return self.transaction_ids.filtered(
-            lambda tx: tx.state == "done" and tx.operation != "validation" and tx.currency_id == self.currency_id)
+        return order.transaction_ids.filtered(
+            lambda tx: tx.state == "done" and tx.operation != "validation" and tx.currency_id == order.currency_id)
 
-    def _kashflow_local_date(self, moment):
-        """The calendar day of a UTC ``moment`` where the company is (UK time unless its address says otherwise)."""
-        zone = pytz.timezone(self.company_id.partner_id.tz or DEFAULT_TIMEZONE)
+    def _local_date(self, company, moment):
+        """The calendar day of a UTC ``moment`` where ``company`` is (UK time unless its address says otherwise)."""
+        zone = pytz.timezone(company.partner_id.tz or DEFAULT_TIMEZONE)
         return pytz.utc.localize(moment).astimezone(zone).date()
 
     # ------------------------------------------------------------------ the documents
 
-    def _kashflow_snapshot(self, bound_moves=None):
+    def _snapshot(self, order, bound_moves=None):
         """The order as Odoo's accounting holds it, as KashFlow will see it: an ``OrderSnapshot`` and, per
         document key, the Odoo invoice or credit note it comes from (an ``account.move``, empty for the order's
         own lines).
@@ -116,10 +121,10 @@ class SaleOrder(models.Model):
 
         Raises ``UserError`` naming the tax when a line carries a tax the connector cannot represent.
         """
-        self.ensure_one()
+        order.ensure_one()
         bound_moves = bound_moves or {}
         bound = self.env["account.move"].union(*bound_moves.values()) if bound_moves else self.env["account.move"]
-        moves = self._kashflow_moves()
+        moves = self._moves(order)
         reversed_invoices = moves.filtered(
             lambda move: move.move_type == "out_invoice" and move.payment_state == "reversed" and move not in bound)
         skipped = reversed_invoices | moves.filtered(
@@ -135,64 +140,64 @@ class SaleOrder(models.Model):
         for move in invoices - main:
             sources[f"move:{move.id}"] = move
         key_of = {move: key for key, move in sources.items() if move}
-        documents = [self._kashflow_document(key, INVOICE, move) for key, move in sources.items()]
+        documents = [self._document(order, key, INVOICE, move) for key, move in sources.items()]
         for move in moves.filtered(lambda move: move.move_type == "out_refund"):
             key = f"move:{move.id}"
             sources[key] = move
-            documents.append(self._kashflow_document(
-                key, CREDIT_NOTE, move, applies_to=key_of.get(move.reversed_entry_id, MAIN_INVOICE)))
+            documents.append(self._document(
+                order, key, CREDIT_NOTE, move, applies_to=key_of.get(move.reversed_entry_id, MAIN_INVOICE)))
             key_of[move] = documents[-1].applies_to
-        if self.state == "cancel" and not main and MAIN_INVOICE in bound_moves:
+        if order.state == "cancel" and not main and MAIN_INVOICE in bound_moves:
             sources[CANCELLATION] = self.env["account.move"]
-            documents.append(self._kashflow_document(CANCELLATION, CREDIT_NOTE, None, applies_to=MAIN_INVOICE))
+            documents.append(self._document(order, CANCELLATION, CREDIT_NOTE, None, applies_to=MAIN_INVOICE))
         snapshot = OrderSnapshot(
-            name=self.name,
-            customer=self.partner_id.commercial_partner_id._kashflow_customer_snapshot(self.company_id),
-            home_currency_code=self.company_id.currency_id.name,
-            include_vat=self.company_id.kashflow_include_vat,
+            name=order.name,
+            customer=order.partner_id.commercial_partner_id._kashflow_customer_snapshot(order.company_id),
+            home_currency_code=order.company_id.currency_id.name,
+            include_vat=order.company_id.kashflow_include_vat,
             documents=tuple(documents),
-            payments=self._kashflow_payments(key_of),
-            currency_decimals=self.currency_id.decimal_places,
+            payments=self._payments(order, key_of),
+            currency_decimals=order.currency_id.decimal_places,
         )
         return snapshot, sources
 
-    def _kashflow_document(self, key, kind, move, applies_to=""):
+    def _document(self, order, key, kind, move, applies_to=""):
         """One ``InvoiceSnapshot``: from ``move`` (a posted invoice or credit note), or from the order's own lines
         (``move`` empty or None; for a cancellation, dated the day the order was cancelled)."""
         if move:
             base_lines, _tax_lines = move._get_rounded_base_and_tax_lines()
             currency, date = move.currency_id, move.invoice_date
             rate = move.invoice_currency_rate or 1.0
-            reference = self.name if key == MAIN_INVOICE else f"{self.name} {move.name}"
+            reference = order.name if key == MAIN_INVOICE else f"{order.name} {move.name}"
             total = move.amount_total
         else:
             AccountTax = self.env["account.tax"]
             base_lines = [line._prepare_base_line_for_taxes_computation()
-                          for line in self.order_line.filtered(lambda line: not line.display_type)]
-            AccountTax._add_tax_details_in_base_lines(base_lines, self.company_id)
-            AccountTax._round_base_lines_tax_details(base_lines, self.company_id)
-            currency = self.currency_id
+                          for line in order.order_line.filtered(lambda line: not line.display_type)]
+            AccountTax._add_tax_details_in_base_lines(base_lines, order.company_id)
+            AccountTax._round_base_lines_tax_details(base_lines, order.company_id)
+            currency = order.currency_id
             if key == CANCELLATION:
-                date = self.kashflow_cancelled_on or fields.Date.context_today(self)
-                reference = self.env._("%s cancelled", self.name)
+                date = order.kashflow_cancelled_on or fields.Date.context_today(order)
+                reference = self.env._("%s cancelled", order.name)
             else:
-                date = self.kashflow_paid_date or fields.Date.context_today(self)
-                reference = self.name
+                date = order.kashflow_paid_date or fields.Date.context_today(order)
+                reference = order.name
             rate = self.env["res.currency"]._get_conversion_rate(
-                self.company_id.currency_id, currency, self.company_id, date)
-            total = self.amount_total
-        lines, vat = self._kashflow_lines(base_lines, currency)
+                order.company_id.currency_id, currency, order.company_id, date)
+            total = order.amount_total
+        lines, vat = self._lines(order, base_lines, currency)
         total = _money(total, currency)
-        delivery = self.partner_shipping_id  # where the goods go is the order's to say, invoiced or not
-        commercial = self.partner_id.commercial_partner_id
+        delivery = order.partner_shipping_id  # where the goods go is the order's to say, invoiced or not
+        commercial = order.partner_id.commercial_partner_id
         if delivery == commercial.browse(commercial.address_get(["invoice"])["invoice"]):
             delivery = None  # goods go to the customer's own address: the invoice names no other
         return InvoiceSnapshot(
             key=key, kind=kind, reference=reference, date=date, lines=lines, currency_code=currency.name,
             exchange_rate=Decimal(float_repr(rate, 6)), amount_net=total - vat, amount_vat=vat, amount_total=total,
-            delivery_address=_address(delivery) if delivery else None, applies_to=applies_to)
+            delivery_address=address_snapshot(delivery) if delivery else None, applies_to=applies_to)
 
-    def _kashflow_lines(self, base_lines, currency):
+    def _lines(self, order, base_lines, currency):
         """The ``LineSnapshot``s of base lines that Odoo's tax engine has rounded (``_round_base_lines_tax_details``),
         and their VAT in total.
 
@@ -220,11 +225,11 @@ class SaleOrder(models.Model):
                     "Order %(order)s: the line %(line)s carries several VAT taxes (%(taxes)s); a KashFlow line has "
                     "one VAT rate. Give the line one VAT tax (set the others' KashFlow treatment to a separate "
                     "charge in Accounting > Configuration > Taxes if they are not VAT), then resend the order.",
-                    order=self.name, line=description, taxes=", ".join(vat_taxes.mapped("name"))))
+                    order=order.name, line=description, taxes=", ".join(vat_taxes.mapped("name"))))
             line_vat = _money(vat, currency)
             vat_total += line_vat
             lines.append(LineSnapshot(
-                kind=self._kashflow_line_kind(record, net),
+                kind=self._line_kind(record, net),
                 description=description or "",
                 quantity=Decimal(float_repr(base_line["quantity"], 6)),
                 price_unit=Decimal(float_repr(base_line["price_unit"], 6)),
@@ -234,15 +239,15 @@ class SaleOrder(models.Model):
                 vat_rate=Decimal(float_repr(vat_taxes.amount, 4)) if vat_taxes else None,
                 product_code=base_line["product_id"].default_code or "",
             ))
-        for tax, amount in charges.items():
-            amount = _money(amount, currency)
+        for tax, raw_amount in charges.items():
+            amount = _money(raw_amount, currency)
             if amount:
                 lines.append(LineSnapshot(
                     kind="charge", description=tax.invoice_label or tax.name, quantity=Decimal(1),
                     price_unit=amount, discount=Decimal(0), net=amount, vat=Decimal(0), vat_rate=None))
         return tuple(lines), vat_total
 
-    def _kashflow_line_kind(self, record, net):
+    def _line_kind(self, record, net):
         """``delivery`` for a delivery line (Odoo's *Delivery* app), ``discount`` for a negative one, else
         ``product``."""
         order_lines = record if record._name == "sale.order.line" else record.sale_line_ids \
@@ -253,7 +258,7 @@ class SaleOrder(models.Model):
 
     # ------------------------------------------------------------------ money received
 
-    def _kashflow_payments(self, invoice_key_of):
+    def _payments(self, order, invoice_key_of):
         """The money received for the order (positive) and paid back (negative), one ``PaymentSnapshot`` per Odoo
         payment or bank statement line, each on the KashFlow invoice ``invoice_key_of[move]`` of the invoice or
         credit note it is reconciled with (else the order's invoice), dated when it was received.
@@ -274,27 +279,27 @@ class SaleOrder(models.Model):
                 if not source:
                     continue  # another invoice or a credit note: not money
                 key = f"payment:{source.id}" if source._name == "account.payment" else f"line:{source.id}"
-                amount = partial["amount"] * self._kashflow_cash_share(source)
+                amount = partial["amount"] * self._cash_share(source)
                 if key in received:
                     received[key]["amount"] += sign * amount
                 else:
                     received[key] = {"amount": sign * amount, "invoice_key": invoice_key, "date": source.date,
                                      "reference": source.name or counterpart.name}
-        for tx in self._kashflow_captured_transactions():
+        for tx in self._captured_transactions(order):
             key = f"payment:{tx.payment_id.id}" if tx.payment_id else f"transaction:{tx.id}"
             if key in received or tx.payment_id.state in ("canceled", "rejected"):
                 continue
             received[key] = {"amount": tx.amount, "invoice_key": MAIN_INVOICE,
-                             "date": tx.payment_id.date or self._kashflow_local_date(tx.last_state_change),
+                             "date": tx.payment_id.date or self._local_date(order.company_id, tx.last_state_change),
                              "reference": tx.payment_id.name or tx.reference}
-        currency = self.currency_id
+        currency = order.currency_id
         return tuple(
             PaymentSnapshot(key=key, invoice_key=values["invoice_key"], amount=_money(values["amount"], currency),
                             date=values["date"], reference=values["reference"])
             for key, values in sorted(received.items(), key=lambda item: (item[1]["date"], item[0]))
             if not currency.is_zero(values["amount"]))
 
-    def _kashflow_cash_share(self, source):
+    def _cash_share(self, source):
         """The share of what an Odoo payment or statement line settles that is money: what reached (or left)
         the bank over what it reconciled, e.g. 0.95 for 95.00 received and 5.00 written off."""
         liquidity, counterpart, _writeoff = source._seek_for_lines()
