@@ -31,6 +31,10 @@ Where KashFlow's behaviour is not known (see ``API_FACTS.md``), the sandbox foll
   time-zone shift) falls between the days of ``StartDate`` and ``EndDate``, both included. Payments come
   oldest first (by payment number), :data:`PAYMENTS_PAGE_SIZE` to a page, pages numbered from 1; a page past
   the end is empty, and a ``PageNumber`` below 1 is refused.
+- **Deleting an invoice.** ``DeleteInvoice(InvoiceNumber)`` removes the invoice (or credit note), its lines
+  and the payments recorded against it (what KashFlow does with an invoice's payments is unconfirmed), and
+  answers ``DeleteInvoiceResult`` 1. The payment a credit note application left on the *other* document
+  stays. An unknown number is refused (Status NO, "There is no invoice with that number").
 - **Updates.** ``UpdateInvoice`` keeps the invoice's DB id and payments, replaces its lines, and the sandbox
   notes when (``Updated``) and how many times (``UpdateCount``) it was updated; ``Created``, ``Updated``,
   ``UpdateCount`` and ``CreditNote`` are sandbox-only fields of ``/_sandbox/state``, never sent over SOAP.
@@ -131,6 +135,7 @@ class KashFlowService:
             "GetInvoicesByDateRange": self._get_invoices_by_date_range,
             "InsertInvoice": self._insert_invoice,
             "UpdateInvoice": self._update_invoice,
+            "DeleteInvoice": self._delete_invoice,
             "applyCreditNoteToInvoice": self._apply_credit_note,
             "InsertInvoicePayment": self._insert_invoice_payment,
             "GetInvoicePayment": self._get_invoice_payment,
@@ -289,6 +294,13 @@ class KashFlowService:
         self._save_invoice({**header, "InvoiceDBID": existing["InvoiceDBID"], "Created": existing.get("Created"),
                             "Updated": _now(), "UpdateCount": existing.get("UpdateCount", 0) + 1}, lines)
         return {}
+
+    def _delete_invoice(self, params):
+        number = params["InvoiceNumber"]
+        if self._store.invoice(number) is None:
+            raise BusinessError(NO_SUCH_INVOICE)
+        self._store.delete_invoice(number)
+        return {"DeleteInvoiceResult": 1}
 
     def _validated_invoice(self, invoice):
         """The header to keep and the lines of an invoice sent to Insert/UpdateInvoice, once checked."""

@@ -190,6 +190,11 @@ class Store:
             "INSERT INTO invoice_lines (line_id, invoice_number, position, data) VALUES (?, ?, ?, ?)",
             [(line["LineID"], number, position, _dump(line)) for position, line in enumerate(lines)])
 
+    def delete_invoice(self, number):
+        """Forget an invoice, its lines and the payments recorded against it."""
+        for table in ("payments", "invoice_lines", "invoices"):
+            self._execute(f"DELETE FROM {table} WHERE invoice_number = ?", (number,))
+
     def invoices(self, customer_id=None):
         """All invoice headers, or those of one customer, by number."""
         if customer_id is None:

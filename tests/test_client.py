@@ -259,6 +259,19 @@ def test_get_invoice_by_id(kf):
     assert kf.get_invoice_by_id(dbid + 1000) is None
 
 
+def test_delete_invoice(kf, sandbox):
+    customer_id = kf.insert_customer(customer())
+    number = kf.insert_invoice(invoice(customer_id, [line("A", "1", "1.00", "0.20", 1)]))
+    calls = kf.calls
+    kf.delete_invoice(number)
+    assert kf.get_invoice(number) is None
+    assert kf.calls == calls + 2, "every SOAP request is counted"
+    with pytest.raises(RejectedError) as raised:
+        kf.delete_invoice(number)
+    assert kf.is_not_found(raised.value)
+    assert sandbox.state()["invoices"] == []
+
+
 def test_invoices_by_date_range(kf, recorder):
     customer_id = kf.insert_customer(customer())
     for day, reference in ((19, "S1"), (20, "S2"), (21, "S3")):

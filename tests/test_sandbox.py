@@ -281,6 +281,22 @@ def test_update_invoice_replaces_all_lines(api):
         "There is no invoice with that number")
 
 
+def test_delete_invoice_removes_it_with_its_lines_and_payments(api, sandbox):
+    customer_id, number = insert_order(api)
+    _other_customer, other = insert_order(api, code="JOHN2")
+    api.ok("InsertInvoicePayment", InvoicePayment=payment(number, "10.00"))
+    kept = api.ok("InsertInvoicePayment", InvoicePayment=payment(other, "5.00"))
+
+    assert api.ok("DeleteInvoice", InvoiceNumber=number) == 1
+
+    assert api.refused("GetInvoice", InvoiceNumber=number) == "There is no invoice with that number"
+    state = sandbox.state()
+    assert [entry["InvoiceNumber"] for entry in state["invoices"]] == [other]
+    assert [entry["PayID"] for entry in state["payments"]] == [kept]
+    assert api.refused("DeleteInvoice", InvoiceNumber=number) == "There is no invoice with that number"
+    assert api.ok("GetInvoicesForCustomer", CustID=customer_id) is None
+
+
 def test_payment_rules(api):
     _customer_id, number = insert_order(api)
     refusals = {

@@ -198,6 +198,7 @@ class KashFlowClient:
         self.__auto_auth_key = auto_auth_key or None
         self.app_name = app_name
         self.timeout = tuple(timeout)
+        self.calls = 0  # SOAP requests this client sent (answered or not): what a reconciliation reports it cost
 
     def __repr__(self):
         return f"<KashFlowClient {self.username!r} at {self.url}>"
@@ -219,6 +220,7 @@ class KashFlowClient:
 
     def _send(self, operation, params):
         method = getattr(_endpoints.get(self.url, self.timeout)[1], operation)
+        self.calls += 1
         try:
             response = method(UserName=self.username, Password=self.__password, **params)
         except requests.Timeout:
@@ -398,6 +400,12 @@ class KashFlowClient:
         """Update the invoice with ``invoice["InvoiceNumber"]``: header updated, all lines replaced."""
         self._identifier(invoice.get("InvoiceNumber"), "UpdateInvoice", "invoice number to update")
         self._call("UpdateInvoice", Inv=self._invoice_element(invoice))
+
+    def delete_invoice(self, number):
+        """Delete the invoice (or credit note) with this number, with what KashFlow deletes along with it (the
+        payments recorded against it, in the sandbox). Raises ``RejectedError`` when there is no such invoice."""
+        self._identifier(number, "DeleteInvoice", "invoice number to delete")
+        self._call("DeleteInvoice", InvoiceNumber=number)
 
     def get_invoice(self, number):
         """The invoice with this number, its lines as a list of dicts under ``Lines``; or None."""
