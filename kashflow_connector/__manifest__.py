@@ -11,16 +11,22 @@
     "data": [
         "security/ir.model.access.csv",
         "security/kashflow_security.xml",
+        "security/kashflow_reconciliation_security.xml",
         "data/queue_job_data.xml",
         "data/ir_cron_data.xml",
+        "data/kashflow_reconciliation_data.xml",
         "views/kashflow_lookup_views.xml",
         "views/kashflow_channel_views.xml",
         "views/sale_order_views.xml",
         "views/res_config_settings_views.xml",
         "views/kashflow_menus.xml",
+        "views/kashflow_overview_views.xml",
     ],
     "images": ["static/description/screenshot_order.png"],
     "assets": {
+        "web.assets_backend": [
+            "kashflow_connector/static/src/**/*",
+        ],
         "web.assets_tests": [
             "kashflow_connector/static/tests/tours/**/*",
         ],

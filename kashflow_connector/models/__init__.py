@@ -1,6 +1,7 @@
 from . import kashflow_lookup
 from . import kashflow_channel
 from . import kashflow_document
+from . import kashflow_document_vat
 from . import kashflow_customer
 from . import res_company
 from . import res_config_settings
@@ -9,6 +10,8 @@ from . import account_tax
 from . import kashflow_accounting
 from . import sale_order
 from . import kashflow_sync
+from . import kashflow_reconciliation
+from . import sale_order_reconcile
 from . import sale_order_line
 from . import account_move
 from . import payment_transaction

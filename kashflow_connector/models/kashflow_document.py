@@ -1,5 +1,7 @@
 from odoo import api, fields, models
 
+from ..kashflow import documents, reconcile
+from ..kashflow.snapshot import Mapping
 from ..kashflow.sync import DocumentState
 
 DOCUMENT_KINDS = [
@@ -65,6 +67,21 @@ class KashflowDocument(models.Model):
                                 help="The note (PayNote) a payment was sent to KashFlow with.")
     sent_at = fields.Datetime(string="Last Sent", readonly=True)
 
+    # What the reconciliation (``kashflow.reconciliation``) last found; what the VAT table shows.
+    team_id = fields.Many2one(related="order_id.team_id", string="Channel", store=True)
+    mismatch = fields.Boolean(readonly=True, index=True,
+                              help="The last reconciliation found that KashFlow's copy differs from what Odoo holds.")
+    mismatch_reason = fields.Text(string="Difference", readonly=True,
+                                  help="How KashFlow's copy differs from what Odoo holds, as the last reconciliation "
+                                       "found it.")
+    mismatch_repair = fields.Char(readonly=True,
+                                  help="What a resend does about the difference (reconcile.py's repair codes).")
+    checked_at = fields.Datetime(string="Last Reconciled", readonly=True)
+    kashflow_amount_total = fields.Monetary(
+        string="Total in KashFlow", readonly=True,
+        help="The document's total (a payment's amount) as KashFlow held it when last sent or reconciled.")
+    vat_ids = fields.One2many("kashflow.document.vat", "document_id", string="Net and VAT per Rate", readonly=True)
+
     _sql_constraints = [
         ("key_unique", "unique(order_id, key)", "An order has one KashFlow document per Odoo record."),
     ]
@@ -99,3 +116,96 @@ class KashflowDocument(models.Model):
             "attempt_date": state.attempt or False, "applied": state.applied, "apply_attempt": state.apply_attempt,
             "removed": state.removed, "kashflow_note": state.note or False,
         }
+
+    # ------------------------------------------------------------------ reconciliation and the VAT table
+
+    @api.model
+    def _kashflow_expected_lines(self, snapshot, key):
+        """The ``InvoiceLine`` dicts the connector sends for the document ``key`` of ``snapshot`` (an
+        ``OrderSnapshot``), or None when it cannot be represented (the job says why when it sends it)."""
+        document = snapshot.document(key) if snapshot else None
+        if document is None:
+            return None
+        try:
+            return documents.invoice_document(snapshot, document, customer_id=0,
+                                              mapping=Mapping(0, 0, 0, 0, 0))["Lines"]
+        except documents.DocumentError:
+            return None
+
+    def _kashflow_sent(self, snapshot, state):
+        """The job recorded that KashFlow holds this document as ``snapshot`` has it (``state``, a
+        ``DocumentState``, carries its number and fingerprint): its total in KashFlow and, for an invoice or
+        credit note, its net and VAT per rate on both sides, are those sent."""
+        self.ensure_one()
+        if not state.number or not state.fingerprint:
+            return
+        if state.kind == "payment":
+            self.kashflow_amount_total = self.amount_total
+            return
+        lines = self._kashflow_expected_lines(snapshot, state.key)
+        if lines is None:
+            return
+        self._kashflow_write_vat(lines, lines)
+        net_vat = reconcile.vat_by_rate(lines).values()
+        self.kashflow_amount_total = float(sum((net + vat for net, vat in net_vat), 0))
+
+    def _kashflow_write_vat(self, expected_lines, found_lines):
+        """Net and VAT per rate: Odoo's (``expected_lines``, what the connector sends) beside KashFlow's
+        (``found_lines``, what it holds; empty when it holds nothing). Rows that did not change are kept."""
+        self.ensure_one()
+        odoo, kashflow = reconcile.vat_by_rate(expected_lines or []), reconcile.vat_by_rate(found_lines or [])
+        zero = (0, 0)
+        wanted = {}
+        for rate in set(odoo) | set(kashflow):
+            (odoo_net, odoo_vat), (kf_net, kf_vat) = odoo.get(rate, zero), kashflow.get(rate, zero)
+            wanted[float(rate)] = {"odoo_net": float(odoo_net), "odoo_vat": float(odoo_vat),
+                                   "kashflow_net": float(kf_net), "kashflow_vat": float(kf_vat)}
+        Vat = self.env["kashflow.document.vat"]
+        existing = {row.vat_rate: row for row in self.vat_ids}
+        for rate, values in wanted.items():
+            row = existing.pop(rate, None)
+            if row is None:
+                Vat.create({**values, "document_id": self.id, "vat_rate": rate})
+            elif any(self.currency_id.compare_amounts(row[name], value) if self.currency_id else row[name] != value
+                     for name, value in values.items()):
+                row.write(values)
+        if existing:
+            Vat.browse([row.id for row in existing.values()]).unlink()
+
+    def _kashflow_prepare_repair(self):
+        """A resend of the documents' orders repairs what the reconciliation found different in KashFlow, where
+        Odoo is right: the next job sends again what differs (``mismatch_repair``, reconcile.py's codes).
+
+        - an invoice or credit note deleted in KashFlow is inserted anew (its number forgotten), and its payments
+          recorded again on it; one that differs is updated (its fingerprint forgotten);
+        - a payment that differs, or was deleted, is deleted (if still there) and recorded again;
+        - a customer renamed in KashFlow gets Odoo's details again;
+        - a payment added in KashFlow, or one Odoo no longer holds, is deleted by the job itself, as is what
+          Odoo holds and KashFlow never got sent.
+
+        The marks are cleared: the next reconciliation says whether anything still differs.
+        """
+        bindings = self.env["kashflow.customer"].sudo()
+        for document in self.sudo():
+            repairs = set((document.mismatch_repair or "").split())
+            values = {"mismatch": False, "mismatch_reason": False, "mismatch_repair": False}
+            if reconcile.REINSERT in repairs and document.kind != "payment":
+                document.order_id.kashflow_document_ids.filtered(
+                    lambda payment, number=document.kashflow_number: payment.kind == "payment"
+                    and payment.kashflow_invoice_number == number and not payment.removed).write({"fingerprint": False})
+                values.update(kashflow_number=0, kashflow_dbid=0, fingerprint=False, attempt_date=False,
+                              applied=False, apply_attempt=False)
+            elif repairs & {reconcile.UPDATE, reconcile.REPLACE_PAYMENT, reconcile.REINSERT}:
+                values["fingerprint"] = False
+            if reconcile.CUSTOMER_UPDATE in repairs:
+                bindings |= bindings.search([
+                    ("company_id", "=", document.company_id.id),
+                    ("partner_id", "=", document.order_id.partner_id.commercial_partner_id.id)])
+            if document.key.startswith("kashflow:") and self.search_count([
+                    ("company_id", "=", document.company_id.id), ("kind", "=", "payment"), ("id", "!=", document.id),
+                    ("kashflow_number", "=", document.kashflow_number), ("removed", "=", False)], limit=1):
+                document.unlink()  # the connector's own payment after all (seen while a job recorded it)
+                continue
+            document.write(values)
+        bindings.write({"fingerprint": False})
+        self.env.flush_all()  # the job reads these records in a transaction of its own (KashFlowJournal.load)

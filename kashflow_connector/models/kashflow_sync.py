@@ -57,9 +57,11 @@ class KashFlowJournal(Journal):
         self.company_id, self.partner_id = company.id, partner.id
         self.order_id, self.currency_id = (order.id, order.currency_id.id) if order else (False, False)
         self.values = {}
+        self.snapshot = None
 
     def describe(self, snapshot, sources):
         """Remember what each document stands for (its Odoo source, date and amounts), saved with its state."""
+        self.snapshot = snapshot  # a document's net and VAT per rate are saved from it once KashFlow holds it
         for sequence, document in enumerate(snapshot.documents):
             sign = -1 if document.kind == CREDIT_NOTE else 1
             self.values[document.key] = {
@@ -103,7 +105,8 @@ class KashFlowJournal(Journal):
             if record:
                 record.write(values)
             else:
-                Document.create({**values, "order_id": self.order_id, "key": state.key, "kind": state.kind})
+                record = Document.create({**values, "order_id": self.order_id, "key": state.key, "kind": state.kind})
+            record._kashflow_sent(self.snapshot, state)
 
 
 class KashflowSync(models.AbstractModel):

@@ -13,6 +13,7 @@ KASHFLOW_STATES = [
     ("changed", "Changed since sent"),
     ("needs_mapping", "Needs mapping"),
     ("failed", "Failed"),
+    ("mismatch", "Mismatch"),
     ("excluded", "Excluded"),
     ("cancelled", "Cancelled"),
 ]
@@ -22,7 +23,7 @@ BACKFILL_BATCH = 500
 # Order fields whose change alters the invoice KashFlow holds for an order sent from its own lines.
 ORDER_CONTENT_FIELDS = {"partner_id", "partner_shipping_id", "order_line", "currency_id"}
 # States in which KashFlow holds (or is about to hold) something of the order: accounting changes follow.
-IN_KASHFLOW_STATES = ("sent", "changed", "failed")
+IN_KASHFLOW_STATES = ("sent", "changed", "failed", "mismatch")
 
 
 class SaleOrder(models.Model):

@@ -1,0 +1,53 @@
+from odoo import api, fields, models
+
+
+class KashflowDocumentVat(models.Model):
+    """Net and VAT of one KashFlow invoice or credit note at one VAT rate: Odoo's figures beside KashFlow's.
+
+    What a bookkeeper reads before a VAT return: grouped by month of the tax point and by rate (the *VAT by
+    Month* pivot), each Odoo figure beside KashFlow's and the difference. Odoo's figures are those of the
+    document the connector sends (its lines as Odoo's accounting holds them); KashFlow's, what it held when the
+    document was last sent or reconciled. Credit notes count negative. Written by the queue job when it sends a
+    document and by the reconciliation; never by hand.
+    """
+
+    _name = "kashflow.document.vat"
+    _description = "KashFlow document: net and VAT per rate, Odoo beside KashFlow"
+    _order = "date desc, document_id, vat_rate desc"
+    _rec_name = "vat_label"
+
+    document_id = fields.Many2one("kashflow.document", required=True, index=True, ondelete="cascade", readonly=True)
+    order_id = fields.Many2one(related="document_id.order_id", store=True, index=True)
+    company_id = fields.Many2one(related="document_id.company_id", store=True, index=True)
+    team_id = fields.Many2one(related="document_id.team_id", string="Channel", store=True)
+    kind = fields.Selection(related="document_id.kind", store=True)
+    kashflow_number = fields.Integer(related="document_id.kashflow_number", string="KashFlow Number",
+                                     aggregator=False)
+    date = fields.Date(related="document_id.date", string="Tax Point", store=True, index=True)
+    currency_id = fields.Many2one(related="document_id.currency_id", store=True)
+    mismatch = fields.Boolean(related="document_id.mismatch")
+    vat_rate = fields.Float(string="VAT %", digits=(16, 4), readonly=True, aggregator=False,
+                            help="The KashFlow VAT rate, in per cent; -1 for lines exempt from VAT.")
+    vat_label = fields.Char(string="VAT Rate", compute="_compute_vat_label", store=True)
+    odoo_net = fields.Monetary(string="Net (Odoo)", readonly=True)
+    odoo_vat = fields.Monetary(string="VAT (Odoo)", readonly=True)
+    kashflow_net = fields.Monetary(string="Net (KashFlow)", readonly=True)
+    kashflow_vat = fields.Monetary(string="VAT (KashFlow)", readonly=True)
+    net_difference = fields.Monetary(compute="_compute_differences", store=True,
+                                     help="KashFlow's net less Odoo's.")
+    vat_difference = fields.Monetary(string="VAT Difference", compute="_compute_differences", store=True,
+                                     help="KashFlow's VAT less Odoo's.")
+
+    @api.depends("vat_rate")
+    def _compute_vat_label(self):
+        for row in self:
+            if row.vat_rate < 0:
+                row.vat_label = self.env._("Exempt")
+            else:
+                row.vat_label = f"{row.vat_rate:g}%"
+
+    @api.depends("odoo_net", "odoo_vat", "kashflow_net", "kashflow_vat")
+    def _compute_differences(self):
+        for row in self:
+            row.net_difference = row.kashflow_net - row.odoo_net
+            row.vat_difference = row.kashflow_vat - row.odoo_vat

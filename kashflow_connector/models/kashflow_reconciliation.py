@@ -1,0 +1,647 @@
+"""The reconciliation: KashFlow read back and compared, document by document, with what Odoo holds."""
+
+import datetime
+import logging
+from collections import defaultdict
+from decimal import Decimal
+
+from odoo import api, fields, models
+from odoo.exceptions import AccessError, UserError
+from odoo.tools import SQL, split_every
+
+from ..kashflow import documents, reconcile
+from ..kashflow.exceptions import KashFlowError
+from ..kashflow.snapshot import CREDIT_NOTE, Mapping
+from .kashflow_sync import ADVISORY_LOCK_CLASS
+
+_logger = logging.getLogger(__name__)
+
+CHECKED_STATES = ("sent", "mismatch")  # orders KashFlow holds and no job is about to change
+WINDOW_DOCUMENTS = 500  # documents read back from KashFlow at a time (more only when one day holds more)
+WINDOW_MAX_DAYS = 31  # days read back at a time at most, however few documents they hold
+ORDER_BATCH = 100  # orders whose records are read together
+DEFAULT_PERIOD_MONTHS = 4  # the daily run's period, in whole months before the current one
+RUN_STATES = [("running", "Running"), ("done", "Done"), ("failed", "Failed")]
+# Compared fields of KashFlow that the connector sends as it decides (nominal codes, payment methods and bank
+# accounts come from the channel's mapping, which the seller may change later): a zero mapping will do.
+NO_MAPPING = Mapping(0, 0, 0, 0, 0)
+FOREIGN_PAYMENT = "kashflow:"  # key prefix of the records of payments found in KashFlow that Odoo never made
+
+
+def _day_range(start, end):
+    """The first and last instants of the days ``start`` to ``end``, as KashFlow's date ranges take them."""
+    return (datetime.datetime.combine(start, datetime.time.min),
+            datetime.datetime.combine(end, datetime.time(23, 59, 59)))
+
+
+class KashflowReconciliation(models.Model):
+    """One run of the reconciliation of a company's KashFlow account with Odoo, over a period of tax points.
+
+    It reads KashFlow back by date (``GetInvoicesByDateRange``, ``GetInvoicePaymentsByDateRange`` page by page),
+    a window of at most ``WINDOW_DOCUMENTS`` of the connector's documents at a time, and compares every invoice,
+    credit note and payment the connector sent, dated in the period, with what the connector would send for it
+    now (``kashflow.accounting``'s snapshot, ``documents.py``): so the cost in KashFlow calls and in memory
+    follows the documents checked, never the account's whole history. KashFlow is asked for one document alone
+    only where the window does not explain it (a document not found by its date, an invoice paid otherwise than
+    Odoo says). Each difference marks the document (and its order, *Mismatch*) with the difference in words and
+    what a resend does about it; a document found matching again is cleared.
+
+    A daily scheduled action runs it over the last months (``_kashflow_default_period``); *Reconcile now* runs it
+    at once in the background, and a run can be made over any period. Each run records when it ran, what it
+    checked, what KashFlow calls it made and what it found.
+    """
+
+    _name = "kashflow.reconciliation"
+    _description = "KashFlow reconciliation"
+    _order = "id desc"
+
+    company_id = fields.Many2one("res.company", required=True, index=True, readonly=True,
+                                 default=lambda self: self.env.company)
+    date_from = fields.Date(string="From", required=True, help="First tax point (invoice or payment date) checked.")
+    date_to = fields.Date(string="To", required=True, help="Last tax point checked.")
+    state = fields.Selection(RUN_STATES, default="running", required=True, readonly=True)
+    started_at = fields.Datetime(readonly=True)
+    ended_at = fields.Datetime(readonly=True)
+    next_date = fields.Date(readonly=True, help="The first day the run has still to check.")
+    documents_total = fields.Integer(string="Documents to Check", readonly=True)
+    documents_checked = fields.Integer(readonly=True)
+    invoices_checked = fields.Integer(string="Invoices and Credit Notes Checked", readonly=True)
+    payments_checked = fields.Integer(readonly=True)
+    orders_checked = fields.Integer(readonly=True)
+    orders_skipped = fields.Integer(readonly=True, help="Orders a job was sending while the run checked their "
+                                                        "documents: the next run checks them.")
+    kashflow_calls = fields.Integer(string="KashFlow Calls", readonly=True)
+    mismatches_found = fields.Integer(string="Mismatches", readonly=True,
+                                      help="Documents found to differ in KashFlow from what Odoo holds.")
+    progress = fields.Float(compute="_compute_progress", help="Share of the documents checked, in per cent.")
+    message = fields.Text(readonly=True)
+    finding_ids = fields.One2many("kashflow.reconciliation.finding", "reconciliation_id", string="Findings",
+                                  readonly=True)
+
+    @api.depends("date_from", "date_to", "company_id")
+    def _compute_display_name(self):
+        for run in self:
+            run.display_name = self.env._("Reconciliation %(start)s to %(end)s", start=run.date_from, end=run.date_to)
+
+    @api.depends("documents_checked", "documents_total", "state")
+    def _compute_progress(self):
+        for run in self:
+            if run.state != "running":
+                run.progress = 100.0
+            else:
+                run.progress = min(99.0, 100.0 * run.documents_checked / run.documents_total) \
+                    if run.documents_total else 0.0
+
+    # ------------------------------------------------------------------ starting runs
+
+    @api.model
+    def _kashflow_default_period(self, company):
+        """The daily run's period: from the first day of the month ``DEFAULT_PERIOD_MONTHS`` months ago (whatever
+        a business's VAT quarters, the last quarter ended is in it for a month after its end) to today; from the
+        start date at the earliest."""
+        today = fields.Date.context_today(self.with_company(company))
+        start = today.replace(day=1)
+        for _month in range(DEFAULT_PERIOD_MONTHS):
+            start = (start - datetime.timedelta(days=1)).replace(day=1)
+        if company.kashflow_start_date:
+            start = max(start, company.kashflow_start_date)
+        return min(start, today), today
+
+    @api.model
+    def _kashflow_start(self, company, date_from=None, date_to=None):
+        """A running reconciliation of ``company`` over the period (by default ``_kashflow_default_period``)."""
+        default_from, default_to = self._kashflow_default_period(company)
+        return self.sudo().create({"company_id": company.id, "date_from": date_from or default_from,
+                                   "date_to": date_to or default_to})
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        """A new run starts at once, in the background (the scheduled action is triggered)."""
+        runs = super().create(vals_list)
+        for run in runs:
+            run.write({"started_at": fields.Datetime.now(), "next_date": run.date_from,
+                       "documents_total": run._kashflow_count(run.date_from, run.date_to)})
+        self.env.ref("kashflow_connector.ir_cron_kashflow_reconcile").sudo()._trigger()
+        return runs
+
+    @api.constrains("date_from", "date_to")
+    def _check_period(self):
+        for run in self:
+            if run.date_from > run.date_to:
+                raise UserError(self.env._("A reconciliation's period must end after it starts."))
+
+    @api.model
+    def action_kashflow_reconcile_now(self):
+        """*Reconcile now*: a reconciliation of each of the user's companies with KashFlow on, over the default
+        period, run at once in the background (the scheduled action, triggered). Returns a notification."""
+        if not self.env.user.has_group("account.group_account_invoice"):
+            raise AccessError(self.env._("Only invoicing users can reconcile KashFlow with Odoo."))
+        companies = self.env.companies.filtered("kashflow_enabled")
+        if not companies:
+            raise UserError(self.env._("KashFlow is not switched on for %s (Settings > KashFlow).",
+                                       ", ".join(self.env.companies.mapped("name"))))
+        running = self.sudo().search([("company_id", "in", companies.ids), ("state", "=", "running")])
+        for company in companies - running.company_id:
+            self._kashflow_start(company)
+        return {
+            "type": "ir.actions.client", "tag": "display_notification",
+            "params": {"type": "info", "sticky": False, "title": self.env._("Reconciliation started"),
+                       "message": self.env._("KashFlow is being read back and compared with Odoo; the KashFlow "
+                                             "overview shows the progress.")},
+        }
+
+    def action_kashflow_run_again(self):
+        """Run the reconciliation of this one's company and period again, in the background."""
+        for run in self:
+            self._kashflow_start(run.company_id, run.date_from, run.date_to)
+        return True
+
+    @api.model
+    def _kashflow_cron(self):
+        """Scheduled action: go on with a running reconciliation, one window at a time (the scheduler calls
+        again while ``_notify_progress`` says work remains); with none running, start the daily ones."""
+        runs = self.sudo().search([("state", "=", "running")], order="id")
+        if not runs:
+            recent = fields.Datetime.now() - datetime.timedelta(hours=20)
+            for company in self.env["res.company"].sudo().search([("kashflow_enabled", "=", True)]):
+                if not self.sudo().search_count([("company_id", "=", company.id), ("started_at", ">", recent)]):
+                    runs |= self._kashflow_start(company)
+        if not runs:
+            return
+        runs[:1]._kashflow_step()
+        runs = runs.filtered(lambda run: run.state == "running")
+        self.env["ir.cron"]._notify_progress(
+            done=sum(runs.mapped("documents_checked")),
+            remaining=sum(max(run.documents_total - run.documents_checked, 1) for run in runs))
+
+    def _kashflow_run(self):
+        """Run these reconciliations to the end, here and now (tests, benchmarks, a shell)."""
+        for run in self:
+            while run._kashflow_step():
+                pass
+        return self
+
+    # ------------------------------------------------------------------ the windows
+
+    def _kashflow_document_query(self, start, end, select):
+        """``SELECT {select}`` over the documents the run checks, dated from ``start`` to ``end``: those KashFlow
+        holds, of orders in a checked state (not those a job is about to change)."""
+        return SQL(
+            """SELECT %s FROM kashflow_document d JOIN sale_order o ON o.id = d.order_id
+                WHERE d.company_id = %s AND COALESCE(d.kashflow_number, 0) != 0 AND d.removed IS NOT TRUE
+                  AND d.date BETWEEN %s AND %s AND o.kashflow_state IN %s""",
+            select, self.company_id.id, start, end, CHECKED_STATES)
+
+    def _kashflow_count(self, start, end):
+        self.env.flush_all()
+        return self.env.execute_query(self._kashflow_document_query(start, end, SQL("count(*)")))[0][0]
+
+    def _kashflow_window_size(self):
+        """How many documents one window reads back at most (unless one day holds more)."""
+        return WINDOW_DOCUMENTS
+
+    def _kashflow_window(self):
+        """``(start, end)``: the next days to read back, from the first day with documents to check; or None."""
+        days = self.env.execute_query(SQL(
+            "%s GROUP BY d.date ORDER BY d.date LIMIT %s",
+            self._kashflow_document_query(self.next_date, self.date_to, SQL("d.date, count(*)")), WINDOW_MAX_DAYS))
+        if not days:
+            return None
+        start, total, size = days[0][0], 0, self._kashflow_window_size()
+        end = start
+        for day, count in days:
+            if (day - start).days >= WINDOW_MAX_DAYS or (total and total + count > size):
+                break
+            end, total = day, total + count
+        return start, end
+
+    def _kashflow_step(self):
+        """Reconcile the next window of the run; returns whether work remains."""
+        self.ensure_one()
+        if self.state != "running":
+            return False
+        self.env.flush_all()
+        window = self._kashflow_window()
+        if window is None:
+            self._kashflow_finish()
+            return False
+        start, end = window
+        company = self.company_id
+        try:
+            client = company._kashflow_client()
+            stats = _Window(self, client, start, end).check()
+        except (KashFlowError, UserError) as error:
+            self.write({"state": "failed", "ended_at": fields.Datetime.now(), "message": self.env._(
+                "Stopped at %(day)s: %(error)s", day=start, error=str(error))})
+            _logger.warning("KashFlow reconciliation %s of %s stopped: %s", self.id, company.name, error)
+            return False
+        self.write({
+            "next_date": end + datetime.timedelta(days=1),
+            **{name: self[name] + value for name, value in stats.items()},
+        })
+        self.env.flush_all()
+        self.env.invalidate_all()  # memory stays flat: the window's records go
+        if self.next_date > self.date_to:
+            self._kashflow_finish()
+            return False
+        return True
+
+    def _kashflow_finish(self):
+        self.ensure_one()
+        self.write({"state": "done", "ended_at": fields.Datetime.now(), "next_date": False,
+                    "message": self.env._(
+                        "%(documents)s documents of %(orders)s orders checked with %(calls)s KashFlow calls; "
+                        "%(mismatches)s differences found.", documents=self.documents_checked,
+                        orders=self.orders_checked, calls=self.kashflow_calls, mismatches=self.mismatches_found)})
+
+    # ------------------------------------------------------------------ differences in words
+
+    @api.model
+    def _kashflow_document_label(self, kind, number, invoice_number=0):
+        if kind == CREDIT_NOTE:
+            return self.env._("KashFlow credit note %s", number)
+        if kind == "payment":
+            return self.env._("KashFlow payment %(number)s (invoice %(invoice)s)", number=number,
+                              invoice=invoice_number)
+        return self.env._("KashFlow invoice %s", number)
+
+    @api.model
+    def _kashflow_words(self, label, difference):
+        """One difference in the user's words: "KashFlow invoice 1042: VAT 20% is 16.67, Odoo says 16.66"."""
+        sentence = self._kashflow_sentences().get(difference.code)
+        if sentence is None:
+            return self.env._("%(doc)s: %(error)s", doc=label, error=difference.detail)
+        kashflow, odoo, detail = difference.kashflow, difference.odoo, difference.detail
+        values = {"doc": label, "kashflow": self._kashflow_value(kashflow), "odoo": self._kashflow_value(odoo)}
+        if difference.code == reconcile.LINE:
+            values.update(number=detail[0], text=detail[1], kashflow=self._kashflow_line(kashflow),
+                          odoo=self._kashflow_line(odoo))
+        elif difference.code == reconcile.VAT:
+            values["rate"] = self._kashflow_rate(detail) if detail is not None else ""
+        elif difference.code == reconcile.PAYMENT_ADDED:
+            values.update(invoice=detail["invoice"], number=detail["number"], date=detail["date"])
+        if isinstance(sentence, tuple):  # the first when there is no Odoo value, else the second
+            sentence = sentence[0 if odoo is None else 1]
+        return sentence % values
+
+    def _kashflow_sentences(self):
+        """The sentences of ``_kashflow_words``, by difference code, translated."""
+        return {
+            reconcile.DELETED: (self.env._("%(doc)s: deleted in KashFlow."),
+                                self.env._("%(doc)s of %(odoo)s: deleted in KashFlow.")),
+            reconcile.CUSTOMER: self.env._("%(doc)s: booked to another KashFlow customer (id %(kashflow)s); Odoo's "
+                                           "customer is KashFlow customer %(odoo)s."),
+            reconcile.CUSTOMER_NAME: self.env._("%(doc)s: the customer is named \u201c%(kashflow)s\u201d in KashFlow, "
+                                                "Odoo says \u201c%(odoo)s\u201d."),
+            reconcile.DATE: self.env._("%(doc)s: dated %(kashflow)s, Odoo says %(odoo)s."),
+            reconcile.PAYMENT_DATE: self.env._("%(doc)s: dated %(kashflow)s, Odoo says %(odoo)s."),
+            reconcile.CURRENCY: self.env._("%(doc)s: in %(kashflow)s, Odoo says %(odoo)s."),
+            reconcile.LINE_COUNT: self.env._("%(doc)s: %(kashflow)s lines, Odoo says %(odoo)s."),
+            reconcile.LINE: self.env._("%(doc)s: line %(number)s (%(text)s) is %(kashflow)s, Odoo says %(odoo)s."),
+            reconcile.NET: self.env._("%(doc)s: net %(kashflow)s, Odoo says %(odoo)s."),
+            reconcile.VAT: self.env._("%(doc)s: VAT %(rate)s is %(kashflow)s, Odoo says %(odoo)s."),
+            reconcile.TOTAL: self.env._("%(doc)s: total %(kashflow)s, Odoo says %(odoo)s."),
+            reconcile.PAID: self.env._("%(doc)s: %(kashflow)s paid in KashFlow, Odoo says %(odoo)s."),
+            reconcile.PAYMENT_INVOICE: self.env._(
+                "%(doc)s: recorded against invoice %(kashflow)s, Odoo says invoice %(odoo)s."),
+            reconcile.PAYMENT_AMOUNT: self.env._("%(doc)s: %(kashflow)s, Odoo says %(odoo)s."),
+            reconcile.PAYMENT_ADDED: self.env._(
+                "KashFlow invoice %(invoice)s: payment of %(kashflow)s added in KashFlow (payment %(number)s, "
+                "%(date)s); Odoo holds no such payment."),
+            reconcile.NOT_IN_KASHFLOW: self.env._("%(doc)s of %(odoo)s is in Odoo but not in KashFlow."),
+            reconcile.NOT_IN_ODOO: self.env._("%(doc)s of %(kashflow)s is in KashFlow, but Odoo no longer holds it."),
+        }
+
+    @staticmethod
+    def _kashflow_value(value):
+        if isinstance(value, Decimal):
+            return f"{value:,.2f}"
+        return "" if value is None else str(value)
+
+    def _kashflow_rate(self, rate):
+        return self.env._("on exempt lines") if rate < 0 else f"{rate:g}%"  # 20% as HMRC writes it
+
+    def _kashflow_line(self, figures):
+        return self.env._("%(quantity)s \u00d7 %(rate)s, VAT %(vat)s at %(vat_rate)s", quantity=figures.quantity,
+                          rate=f"{figures.rate:,.2f}", vat=f"{figures.vat:,.2f}",
+                          vat_rate=self.env._("exempt") if figures.vat_rate < 0 else f"{figures.vat_rate:g}%")
+
+
+class _Window:
+    """One window of a reconciliation: the connector's documents dated from ``start`` to ``end``, what KashFlow
+    holds for those days, and their comparison. ``check()`` returns the run's counters to add."""
+
+    def __init__(self, run, client, start, end):
+        self.run, self.client, self.start, self.end = run, client, start, end
+        self.env = run.env
+        self.company = run.company_id
+        self.Document = self.env["kashflow.document"].sudo()
+        self.now = fields.Datetime.now()
+        self.stats = defaultdict(int)
+        self.invoices = {}  # number -> KashFlow invoice of the window (or read alone)
+        self.payments = {}  # PayID -> KashFlow payment of the window (or read with its invoice)
+        self.payments_read = set()  # invoices whose payments were read alone
+        self.added = set()  # keys of the records made for payments added in KashFlow
+
+    # ------------------------------------------------------------------ reading
+
+    def check(self):
+        calls = self.client.calls
+        ids = [row[0] for row in self.env.execute_query(
+            self.run._kashflow_document_query(self.start, self.end, SQL("d.id")))]
+        documents_ = self.Document.browse(ids)
+        first, last = _day_range(self.start, self.end)
+        self.invoices = {invoice["InvoiceNumber"]: invoice
+                         for invoice in self.client.get_invoices_by_date_range(first, last)}
+        window_payments = self.client.get_payments_by_date_range(first, last)
+        self.payments = {payment["PayID"]: payment for payment in window_payments}
+        foreign = self._unknown_payments(window_payments)
+        order_ids = sorted(set(documents_.order_id.ids) | set(foreign))
+        locked = set(self._lock(order_ids))
+        self.stats["orders_skipped"] += len(order_ids) - len(locked)
+        window_ids = set(ids)
+        for batch in split_every(ORDER_BATCH, [order_id for order_id in order_ids if order_id in locked]):
+            orders = self.env["sale.order"].sudo().browse(batch)
+            every = self.Document.search([("order_id", "in", list(batch))])
+            by_order = defaultdict(lambda: self.Document)
+            for document in every:
+                by_order[document.order_id.id] |= document
+            for order in orders:
+                self._check_order(order, by_order[order.id], window_ids, foreign.get(order.id, []))
+            self.env.flush_all()
+        self.stats["orders_checked"] += len(locked)
+        self.stats["kashflow_calls"] += self.client.calls - calls
+        return dict(self.stats)
+
+    def _lock(self, order_ids):
+        """The orders whose advisory lock this transaction now holds (those a job is sending are left out)."""
+        if not order_ids:
+            return []
+        return [row[0] for row in self.env.execute_query(SQL(
+            "SELECT id FROM unnest(%s::int[]) AS id WHERE pg_try_advisory_xact_lock(%s, id)",
+            order_ids, ADVISORY_LOCK_CLASS))]
+
+    def _unknown_payments(self, payments):
+        """``{order id: [payment]}``: payments of the window on the connector's invoices that the connector did not
+        record (no document of the company has their number) -- candidates for "added in KashFlow"."""
+        if not payments:
+            return {}
+        known = {row[0] for row in self.env.execute_query(SQL(
+            "SELECT kashflow_number FROM kashflow_document WHERE company_id = %s AND kind = 'payment' "
+            "AND kashflow_number = ANY(%s)", self.company.id, [payment["PayID"] for payment in payments]))}
+        unknown = [payment for payment in payments if payment["PayID"] not in known]
+        if not unknown:
+            return {}
+        owners = dict(self.env.execute_query(SQL(
+            """SELECT d.kashflow_number, d.order_id FROM kashflow_document d JOIN sale_order o ON o.id = d.order_id
+                WHERE d.company_id = %s AND d.kind IN ('invoice', 'credit_note') AND d.kashflow_number = ANY(%s)
+                  AND o.kashflow_state IN %s""",
+            self.company.id, list({payment["PayInvoice"] for payment in unknown}), CHECKED_STATES)))
+        found = defaultdict(list)
+        for payment in unknown:
+            if payment["PayInvoice"] in owners:
+                found[owners[payment["PayInvoice"]]].append(payment)
+        return found
+
+    def _invoice(self, number):
+        """KashFlow's invoice ``number``: from the window, else asked for alone (its date changed?); None if gone."""
+        if number not in self.invoices:
+            self.invoices[number] = self.client.get_invoice(number)
+        return self.invoices[number]
+
+    def _payments_of(self, invoice_number):
+        """KashFlow's payments on an invoice, asked for alone (once per invoice and window); [] if it is gone."""
+        if invoice_number not in self.payments_read:
+            self.payments_read.add(invoice_number)
+            if self._invoice(invoice_number) is None:
+                return []
+            for payment in self.client.get_payments(invoice_number):
+                self.payments[payment["PayID"]] = payment
+        return [payment for payment in self.payments.values() if payment["PayInvoice"] == invoice_number]
+
+    def _payment(self, number, invoice_number):
+        if number not in self.payments and invoice_number:
+            self._payments_of(invoice_number)
+        return self.payments.get(number)
+
+    # ------------------------------------------------------------------ comparing
+
+    def _check_order(self, order, order_documents, window_ids, foreign):
+        """Compare the order's documents of the window (and the unknown payments on its invoices) with what the
+        connector would send for them now; record what differs; set the order's state."""
+        bound = {document.key: document.move_id for document in order_documents
+                 if document.kashflow_number or document.attempt_date}
+        checked = order_documents.filtered(lambda document: document.id in window_ids)
+        number_of = {document.key: document.kashflow_number for document in order_documents}
+        try:
+            snapshot, _sources = order._kashflow_snapshot(bound)
+        except UserError as error:
+            for document in checked:
+                self._record(document, [reconcile.Difference("error", detail=str(error))])
+            self._set_order_state(order)
+            return
+        binding = self.env["kashflow.customer"].sudo().search([
+            ("company_id", "=", self.company.id), ("partner_id", "=", order.partner_id.commercial_partner_id.id)])
+        applications = self._applications(snapshot, order_documents, number_of)
+        for document in checked:
+            if document.kind == "payment":
+                self._check_payment(snapshot, document, number_of)
+            else:
+                self._check_invoice(snapshot, document, binding=binding, number_of=number_of, applications=applications,
+                                    order_documents=order_documents)
+        if foreign:
+            self._payments_added(order, order_documents, foreign, applications=applications)
+        if order_documents.filtered(lambda document: document.key == "order" and document.id in window_ids):
+            self._not_sent(order, snapshot, order_documents)
+        self._set_order_state(order)
+
+    def _applications(self, snapshot, order_documents, number_of):
+        """The payments KashFlow recorded when the connector applied the order's credit notes: ``(invoice number,
+        amount)`` pairs, minus a credit note's total on it and plus it on its invoice."""
+        pairs = []
+        for document in order_documents.filtered(lambda document: document.kind == CREDIT_NOTE and document.applied
+                                                 and document.kashflow_number):
+            credit_note = snapshot.document(document.key)
+            total = reconcile.money(credit_note.amount_total if credit_note else -document.amount_total)
+            target = number_of.get(credit_note.applies_to if credit_note else "order")
+            pairs += [(document.kashflow_number, -total), (target, total)]
+        return pairs
+
+    def _check_invoice(self, snapshot, document, *, binding, number_of, applications, order_documents):
+        self.stats["invoices_checked"] += 1
+        self.stats["documents_checked"] += 1
+        number = document.kashflow_number
+        found = self._invoice(number)
+        source = snapshot.document(document.key)
+        if source is None:  # Odoo no longer holds what it was sent from: nothing a resend can do
+            differences = [] if found is None else [reconcile.Difference(reconcile.NOT_IN_ODOO, reconcile.money(
+                found.get("NetAmount")) + reconcile.money(found.get("VATAmount")))]
+            self._record(document, differences, expected_lines=[], found_lines=(found or {}).get("Lines") or [],
+                         found=found is not None)
+            return
+        try:
+            expected = documents.invoice_document(
+                snapshot, source, customer_id=binding.kashflow_number or (found or {}).get("CustomerID") or 0,
+                mapping=NO_MAPPING, invoice_number=number, invoice_id=document.kashflow_dbid)
+        except documents.DocumentError as error:
+            self._record(document, [reconcile.Difference("error", detail=str(error))])
+            return
+        paid = sum((payment.amount for payment in snapshot.payments if payment.invoice_key == document.key),
+                   Decimal(0)) + sum((amount for target, amount in applications if target == number), Decimal(0))
+        differences = reconcile.compare_invoice(expected, found, customer_name=documents.clean_text(
+            snapshot.customer.name), expected_paid=paid)
+        if any(difference.code == reconcile.PAID for difference in differences):
+            differences = self._explain_paid(document, found, paid=paid, differences=differences,
+                                              applications=applications, order_documents=order_documents)
+        self._record(document, differences, expected_lines=expected["Lines"],
+                     found_lines=(found or {}).get("Lines") or [], found=found is not None)
+
+    def _explain_paid(self, document, found, *, paid, differences, applications, order_documents):
+        """An invoice paid otherwise than Odoo says: its payments, read alone, name the payments added in
+        KashFlow; what they explain is not said twice."""
+        number = document.kashflow_number
+        known = set(order_documents.filtered(lambda record: record.kind == "payment").mapped("kashflow_number"))
+        unknown = [payment for payment in self._payments_of(number) if payment["PayID"] not in known]
+        added = reconcile.unexplained_payments(unknown, [pair for pair in applications if pair[0] == number])
+        if added:
+            self._payments_added(document.order_id, order_documents, added, applications=applications, explained=True)
+        left = reconcile.money(found["AmountPaid"]) - sum((reconcile.money(p["PayAmount"]) for p in added), Decimal(0))
+        if left == reconcile.money(paid):
+            differences = [difference for difference in differences if difference.code != reconcile.PAID]
+        return differences
+
+    def _check_payment(self, snapshot, document, number_of):
+        self.stats["payments_checked"] += 1
+        self.stats["documents_checked"] += 1
+        found = self._payment(document.kashflow_number, document.kashflow_invoice_number)
+        if document.key.startswith(FOREIGN_PAYMENT):
+            if found is None:  # removed in KashFlow since: nothing left to say
+                document.write({"removed": True, "mismatch": False, "mismatch_reason": False,
+                                "mismatch_repair": False, "checked_at": self.now})
+                return
+            self._record(document, [self._added(found)], amount=found["PayAmount"])
+            return
+        source = next((payment for payment in snapshot.payments if payment.key == document.key and payment.amount),
+                      None)
+        invoice_number = number_of.get(source.invoice_key) if source else 0
+        expected = documents.payment_document(snapshot, source, invoice_number=invoice_number, mapping=NO_MAPPING) \
+            if invoice_number else None
+        differences = reconcile.compare_payment(expected, found)
+        self._record(document, differences, amount=found["PayAmount"] if found else 0)
+
+    @staticmethod
+    def _added(payment):
+        return reconcile.Difference(reconcile.PAYMENT_ADDED, reconcile.money(payment["PayAmount"]), detail={
+            "invoice": payment["PayInvoice"], "number": payment["PayID"], "date": reconcile.day(payment["PayDate"])},
+            repair=reconcile.DELETE_PAYMENT)
+
+    def _payments_added(self, order, order_documents, payments, *, applications, explained=False):
+        """Payments on the order's invoices that neither Odoo nor the connector made: each gets a record of its
+        own (a resend deletes it from KashFlow, as a payment Odoo does not hold)."""
+        if not explained:
+            payments = reconcile.unexplained_payments(payments, applications)
+        existing = set(order_documents.mapped("key")) | self.added
+        for payment in payments:
+            key = f"{FOREIGN_PAYMENT}{payment['PayID']}"
+            if key in existing:
+                continue
+            existing.add(key)
+            self.added.add(key)
+            record = self.Document.create({
+                "order_id": order.id, "key": key, "kind": "payment", "kashflow_number": payment["PayID"],
+                "kashflow_invoice_number": payment["PayInvoice"], "date": reconcile.day(payment["PayDate"]),
+                "currency_id": order.currency_id.id, "amount_total": float(reconcile.money(payment["PayAmount"])),
+                "reference": payment.get("PayNote") or "", "sequence": 1000})
+            self.stats["payments_checked"] += 1
+            self.stats["documents_checked"] += 1
+            self._record(record, [self._added(payment)], amount=payment["PayAmount"])
+
+    def _not_sent(self, order, snapshot, order_documents):
+        """Documents and payments Odoo holds for the order that KashFlow was never sent (a change the connector
+        missed): each gets a record, marked, that a resend sends."""
+        sent = {document.key for document in order_documents if document.kashflow_number or document.attempt_date}
+        known = {document.key: document for document in order_documents}
+        missing = [(item.key, item.kind, item.reference, item.date, item.amount_total * (-1 if item.kind == CREDIT_NOTE
+                                                                                         else 1))
+                   for item in snapshot.documents if item.key not in sent]
+        missing += [(item.key, "payment", item.reference, item.date, item.amount)
+                    for item in snapshot.payments if item.amount and item.key not in sent]
+        for key, kind, reference, date, amount in missing:
+            record = known.get(key) or self.Document.create({
+                "order_id": order.id, "key": key, "kind": kind, "reference": reference, "date": date,
+                "currency_id": order.currency_id.id, "amount_total": float(amount), "sequence": 1000})
+            difference = reconcile.Difference(reconcile.NOT_IN_KASHFLOW, odoo=reconcile.money(amount),
+                                              repair=reconcile.SEND)
+            self._record(record, [difference], label=self._missing_label(kind, reference))
+
+    def _missing_label(self, kind, reference):
+        if kind == "invoice":
+            return self.env._("Invoice %s", reference)
+        if kind == CREDIT_NOTE:
+            return self.env._("Credit note %s", reference)
+        return self.env._("Payment %s", reference)
+
+    # ------------------------------------------------------------------ recording
+
+    def _record(self, document, differences, *, expected_lines=None, found_lines=None, found=True, amount=None,
+                label=None):
+        """Write what the check of ``document`` found: the difference in words and what a resend does, or that
+        it matches; the VAT table's figures; a finding on the run."""
+        Run = self.run
+        label = label or Run._kashflow_document_label(document.kind, document.kashflow_number,
+                                                      document.kashflow_invoice_number)
+        values = {"checked_at": self.now}
+        if expected_lines is not None:
+            document._kashflow_write_vat(expected_lines, found_lines if found else [])
+            lines = found_lines if found else []
+            values["kashflow_amount_total"] = float(sum(
+                (net + vat for net, vat in reconcile.vat_by_rate(lines).values()), Decimal(0)))
+        elif amount is not None:
+            values["kashflow_amount_total"] = float(reconcile.money(amount))
+        if differences:
+            text = "\n".join(Run._kashflow_words(label, difference) for difference in differences)
+            repairs = " ".join(sorted({difference.repair for difference in differences if difference.repair}))
+            values.update(mismatch=True, mismatch_reason=text, mismatch_repair=repairs or False)
+            self.stats["mismatches_found"] += 1
+            self.env["kashflow.reconciliation.finding"].sudo().create({
+                "reconciliation_id": Run.id, "document_id": document.id, "order_id": document.order_id.id,
+                "message": text, "repairable": all(difference.repair for difference in differences)})
+        elif document.mismatch:
+            values.update(mismatch=False, mismatch_reason=False, mismatch_repair=False)
+        document.write(values)
+
+    def _set_order_state(self, order):
+        """*Mismatch* while a document of the order differs in KashFlow; *Sent* again once none does."""
+        mismatched = order.kashflow_document_ids.filtered("mismatch")
+        if mismatched:
+            reason = order._kashflow_mismatch_summary()
+            if order.kashflow_state != "mismatch" or order.kashflow_reason != reason:
+                first = order.kashflow_state != "mismatch"
+                order.write({"kashflow_state": "mismatch", "kashflow_reason": reason})
+                if first:
+                    order._kashflow_log(self.env._("KashFlow differs from Odoo:"), reason)
+        elif order.kashflow_state == "mismatch":
+            order.write({"kashflow_state": "sent", "kashflow_reason": False})
+            order._kashflow_log(self.env._("KashFlow matches Odoo again."))
+
+
+class KashflowReconciliationFinding(models.Model):
+    """One document a reconciliation found to differ in KashFlow from what Odoo holds, with the difference in
+    words: the run's report, kept when the document has since been repaired."""
+
+    _name = "kashflow.reconciliation.finding"
+    _description = "KashFlow reconciliation finding"
+    _order = "reconciliation_id desc, id"
+    _rec_name = "message"
+
+    reconciliation_id = fields.Many2one("kashflow.reconciliation", required=True, index=True, ondelete="cascade",
+                                        readonly=True)
+    company_id = fields.Many2one(related="reconciliation_id.company_id", store=True, index=True)
+    document_id = fields.Many2one("kashflow.document", index=True, ondelete="set null", readonly=True)
+    order_id = fields.Many2one("sale.order", index=True, ondelete="cascade", readonly=True)
+    team_id = fields.Many2one(related="order_id.team_id", string="Channel")
+    kind = fields.Selection(related="document_id.kind")
+    message = fields.Text(string="Difference", readonly=True)
+    repairable = fields.Boolean(string="Resend Repairs It", readonly=True,
+                                help="A resend of the order makes KashFlow hold what Odoo holds.")
+    still_mismatched = fields.Boolean(related="document_id.mismatch", string="Still Different")

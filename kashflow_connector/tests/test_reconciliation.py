@@ -1,0 +1,349 @@
+"""Proving the books match: KashFlow read back and compared with Odoo, in real Odoo, against the sandbox over HTTP.
+
+Drift is made in the sandbox the only way anyone can change KashFlow, through its SOAP API (a line's amount changed,
+an invoice deleted, a payment added, a customer renamed): the reconciliation finds it, names it in words, marks the
+document and its order *Mismatch*, and a resend repairs it where Odoo is right. The calls it makes are counted from
+the sandbox's own record, and the overview's figures are checked against sums worked out here from the sandbox's
+``/_sandbox/state``.
+"""
+
+import datetime
+from collections import defaultdict
+from decimal import Decimal
+
+from odoo import Command
+from odoo.exceptions import AccessError
+from odoo.tests import new_test_user, tagged
+
+from .common import KashFlowCase
+
+D = Decimal
+READS = {"GetInvoicesByDateRange", "GetInvoicePaymentsByDateRange"}
+
+
+@tagged("post_install", "-at_install")
+class TestReconciliation(KashFlowCase):
+    def setUp(self):
+        super().setUp()
+        self.download_and_map()
+        self.kashflow = self.company._kashflow_client()
+
+    # ------------------------------------------------------------------ helpers
+
+    def sent_order(self, lines=None, team=None, invoice_date=None):
+        """An order invoiced (on ``invoice_date``), paid and sent to KashFlow."""
+        order = self.make_order(lines=lines, team=team)
+        self.pay_by_invoice(order, invoice_date=invoice_date, payment_date=invoice_date)
+        self.run_jobs()
+        self.assertEqual(order.kashflow_state, "sent", order.kashflow_reason)
+        return order
+
+    def reconcile(self, date_from=None, date_to=None):
+        """A reconciliation of the test company, run to the end; returns it and the SOAP calls it made."""
+        mark = self.sandbox.last_call()
+        run = self.env["kashflow.reconciliation"]._kashflow_start(self.company, date_from, date_to)._kashflow_run()
+        self.env.invalidate_all()
+        return run, self.sandbox.call_counts(since=mark)
+
+    def resend(self, order):
+        order.action_kashflow_resend()
+        self.assertEqual(order.kashflow_state, "queued")
+        self.run_jobs()
+        self.assertEqual(order.kashflow_state, "sent", order.kashflow_reason)
+
+    def invoice_of(self, order):
+        return self.kashflow.get_invoice(order.kashflow_invoice_number)
+
+    def assertMismatch(self, order, *phrases):
+        self.assertEqual(order.kashflow_state, "mismatch", order.kashflow_reason)
+        reasons = "\n".join(order.kashflow_document_ids.filtered("mismatch").mapped("mismatch_reason"))
+        for phrase in phrases:
+            self.assertIn(phrase, reasons)
+        self.assertIn(reasons.splitlines()[0], order.kashflow_reason)
+        self.assertTrue(any("KashFlow differs from Odoo" in body for body in order.message_ids.mapped("body")))
+
+    def assertClean(self, order=None):
+        run, calls = self.reconcile()
+        self.assertEqual((run.state, run.mismatches_found), ("done", 0), run.finding_ids.mapped("message"))
+        if order:
+            self.assertEqual(order.kashflow_state, "sent", order.kashflow_reason)
+            self.assertFalse(order.kashflow_document_ids.filtered("mismatch"))
+        return run, calls
+
+    # ------------------------------------------------------------------ a clean account
+
+    def test_a_clean_account_reconciles_with_no_mismatch_and_reads_only_by_date(self):
+        self.sent_order()
+        self.sent_order(lines=[(self.board, 1, 10.0), (self.book, 3, 0.0)], team=self.ebay)
+        refunded = self.sent_order(lines=[(self.board, 1, 0.0), (self.book, 1, 0.0)])
+        invoice = refunded.invoice_ids
+        wizard = self.env["account.move.reversal"].with_context(
+            active_model="account.move", active_ids=invoice.ids).create({"reason": "Returned",
+                                                                         "journal_id": invoice.journal_id.id})
+        credit_note = self.env["account.move"].browse(wizard.refund_moves()["res_id"])
+        credit_note.write({"invoice_line_ids": [Command.unlink(line.id) for line in credit_note.invoice_line_ids
+                                                if line.product_id != self.book]})
+        credit_note.action_post()
+        self.env["account.payment.register"].with_context(
+            active_model="account.move", active_ids=credit_note.ids).create({})._create_payments()
+        self.run_jobs()
+        self.assertEqual(refunded.kashflow_state, "sent", refunded.kashflow_reason)
+
+        run, calls = self.assertClean(refunded)
+        sent = self.env["kashflow.document"].search([("company_id", "=", self.company.id), ("state", "=", "sent")])
+        self.assertEqual(len(sent), 8, "3 invoices, a credit note, 3 payments and a refund")
+        self.assertEqual((run.documents_checked, run.invoices_checked, run.payments_checked, run.orders_checked),
+                         (8, 4, 4, 3))
+        self.assertEqual(set(calls), READS, "read back by date only: no document asked for alone")
+        self.assertEqual(calls["GetInvoicesByDateRange"], 1)
+        self.assertEqual(run.kashflow_calls, sum(calls.values()))
+        self.assertTrue(all(document.checked_at for document in sent))
+        self.assertIn("8 documents of 3 orders checked", run.message)
+
+    # ------------------------------------------------------------------ drift, named and repaired
+
+    def test_a_line_changed_in_kashflow_is_named_and_repaired_by_resend(self):
+        order = self.sent_order()  # 2 boards at 25.00 and delivery at 4.99, VAT 20%
+        invoice = self.invoice_of(order)
+        invoice["Lines"][0]["Rate"] = D("20.00")
+        invoice["Lines"][0]["VatAmount"] = D("8.00")
+        self.kashflow.update_invoice(invoice)
+
+        run, _calls = self.reconcile()
+        number = order.kashflow_invoice_number
+        self.assertMismatch(
+            order,
+            f"KashFlow invoice {number}: line 1 ([OAK-BOARD] Oak chopping board) is 2 × 20.00, VAT 8.00 at 20%, "
+            "Odoo says 2 × 25.00, VAT 10.00 at 20%.",
+            f"KashFlow invoice {number}: net 44.99, Odoo says 54.99.",
+            f"KashFlow invoice {number}: VAT 20% is 9.00, Odoo says 11.00.",
+            f"KashFlow invoice {number}: total 53.99, Odoo says 65.99.",
+        )
+        self.assertIn("Resend repairs it", order.kashflow_reason)
+        [finding] = run.finding_ids
+        self.assertEqual((finding.order_id, finding.document_id.kind), (order, "invoice"))
+        [vat] = finding.document_id.vat_ids
+        self.assertEqual((vat.vat_label, vat.odoo_vat, vat.kashflow_vat, vat.vat_difference), ("20%", 11.0, 9.0, -2.0))
+
+        self.resend(order)
+        invoice = self.invoice_of(order)
+        self.assertEqual((invoice["NetAmount"], invoice["VATAmount"]), (D("54.99"), D("11.00")))
+        self.assertEqual(order.kashflow_invoice_number, number, "updated, not duplicated")
+        self.assertClean(order)
+
+    def test_a_deleted_invoice_is_named_and_inserted_again_by_resend(self):
+        order = self.sent_order()
+        number = order.kashflow_invoice_number
+        self.kashflow.delete_invoice(number)
+
+        _run, calls = self.reconcile()
+        self.assertMismatch(order, f"KashFlow invoice {number}: deleted in KashFlow.",
+                            f"(invoice {number}) of 65.99: deleted in KashFlow.")
+        self.assertEqual(calls["GetInvoice"], 1, "the invoice missing from its day is asked for alone, once")
+
+        self.resend(order)
+        state = self.state()
+        [invoice] = state["invoices"]  # inserted again (the sandbox numbers it as KashFlow does: the highest + 1)
+        self.assertEqual((invoice["CustomerReference"], invoice["UpdateCount"]), (order.name, 0))
+        self.assertEqual(order.kashflow_invoice_number, invoice["InvoiceNumber"])
+        self.assertEqual([(payment["PayInvoice"], D(payment["PayAmount"])) for payment in state["payments"]],
+                         [(invoice["InvoiceNumber"], D("65.99"))])
+        self.assertClean(order)
+
+    def test_payments_added_in_kashflow_are_named_and_deleted_by_resend(self):
+        order = self.sent_order()
+        number = order.kashflow_invoice_number
+        mapping = self.env["kashflow.channel"].search([("team_id", "=", self.webshop.id)])._kashflow_mapping()
+
+        def add(amount, day):
+            return self.kashflow.insert_payment({
+                "PayID": 0, "PayInvoice": number, "PayDate": datetime.datetime.combine(day, datetime.time(12)),
+                "PayNote": "Received by hand", "PayMethod": mapping.payment_method_id,
+                "PayAccount": mapping.bank_account_id, "PayAmount": D(amount)})
+
+        today = self.today()
+        recent = add("12.00", today)
+        old = add("3.50", datetime.date(2025, 6, 30))  # dated long before the period: the invoice's paid total tells
+
+        _run, calls = self.reconcile()
+        self.assertMismatch(
+            order, f"KashFlow invoice {number}: payment of 12.00 added in KashFlow (payment {recent}, {today}); "
+                   "Odoo holds no such payment.",
+            f"payment of 3.50 added in KashFlow (payment {old}, 2025-06-30)")
+        self.assertEqual(calls["GetInvoicePayment"], 1, "the invoice's payments asked for once, to name them")
+        added = order.kashflow_document_ids.filtered(lambda document: document.key.startswith("kashflow:"))
+        self.assertEqual(sorted(added.mapped("kashflow_number")), sorted([recent, old]))
+
+        self.resend(order)
+        self.assertEqual([D(payment["PayAmount"]) for payment in self.state()["payments"]], [D("65.99")])
+        self.assertEqual(set(added.mapped("state")), {"removed"})
+        self.assertClean(order)
+
+    def test_a_customer_renamed_in_kashflow_is_named_and_renamed_back_by_resend(self):
+        order = self.sent_order()
+        [customer] = self.state()["customers"]
+        current = self.kashflow.get_customer_by_id(customer["CustomerID"])
+        self.kashflow.update_customer({**current, "Name": "H. Fletcher (do not use)"})
+
+        self.reconcile()
+        self.assertMismatch(order, "the customer is named “H. Fletcher (do not use)” in KashFlow, Odoo says "
+                                   "“Hannah Fletcher”.")
+        self.resend(order)
+        [customer] = self.state()["customers"]
+        self.assertEqual(customer["Name"], "Hannah Fletcher")
+        self.assertClean(order)
+
+    def test_a_difference_corrected_in_kashflow_clears_the_mismatch(self):
+        order = self.sent_order()
+        original = self.invoice_of(order)
+        changed = {**original, "Lines": [dict(line) for line in original["Lines"]]}
+        changed["Lines"][1]["VatAmount"] = D("0.99")
+        self.kashflow.update_invoice(changed)
+        self.reconcile()
+        self.assertMismatch(order, "VAT 20% is 10.99, Odoo says 11.00.")
+
+        self.kashflow.update_invoice(original)  # the bookkeeper puts it back
+        self.assertClean(order)
+        self.assertIn("KashFlow matches Odoo again", order.message_ids[0].body)
+
+    def test_an_order_a_job_is_about_to_change_is_left_out(self):
+        order = self.sent_order()
+        self.kashflow.delete_invoice(order.kashflow_invoice_number)
+        order.action_kashflow_resend()  # queued: its job will bring KashFlow in step
+        run, calls = self.reconcile()
+        self.assertEqual((run.documents_total, run.documents_checked, run.mismatches_found), (0, 0, 0))
+        self.assertEqual(sum(calls.values()), 0, "nothing to read")
+        self.assertEqual(order.kashflow_state, "queued")
+
+    def test_a_job_after_an_accounting_change_leaves_the_order_mismatched(self):
+        order = self.sent_order()
+        self.kashflow.delete_invoice(order.kashflow_invoice_number)
+        self.reconcile()
+        self.assertEqual(order.kashflow_state, "mismatch")
+        order._kashflow_accounting_changed()  # e.g. a payment registered again in Odoo: the job sends what changed
+        self.run_jobs()
+        self.assertMismatch(order, "deleted in KashFlow")
+
+    # ------------------------------------------------------------------ cost
+
+    def test_calls_grow_with_the_days_read_not_with_the_documents(self):
+        days = [datetime.date(2026, 11, day) for day in (2, 3, 9, 10)]
+        for day in days:
+            for _order in range(3):
+                self.sent_order(invoice_date=day)
+        run, calls = self.reconcile(datetime.date(2026, 11, 1), datetime.date(2026, 11, 30))
+        self.assertEqual(run.documents_checked, 24)
+        self.assertEqual(set(calls), READS)
+        # One window (fewer than 500 documents in 31 days): one invoice read, one page of payments and the empty one.
+        self.assertEqual(dict(calls), {"GetInvoicesByDateRange": 1, "GetInvoicePaymentsByDateRange": 2})
+
+        self.patch(type(self.env["kashflow.reconciliation"]), "_kashflow_window_size", lambda self: 6)
+        run, calls = self.reconcile(datetime.date(2026, 11, 1), datetime.date(2026, 11, 30))
+        self.assertEqual(run.documents_checked, 24)
+        self.assertEqual(calls["GetInvoicesByDateRange"], 4, "one window per day of 6 documents")
+        self.assertEqual(run.kashflow_calls, sum(calls.values()))
+
+    def test_the_scheduled_action_and_reconcile_now(self):
+        order = self.sent_order()
+        self.kashflow.delete_invoice(order.kashflow_invoice_number)
+        Run = self.env["kashflow.reconciliation"]
+        Run._kashflow_cron()  # the daily run starts, and checks its first window
+        run = Run.search([("company_id", "=", self.company.id)])
+        self.assertEqual(len(run), 1)
+        self.assertEqual(run.date_to, self.today())
+        self.assertLessEqual(run.date_from, self.today() - datetime.timedelta(days=92))
+        while run.state == "running":
+            Run._kashflow_cron()
+        self.assertEqual((run.state, run.documents_checked, run.mismatches_found), ("done", 2, 2))
+        Run._kashflow_cron()
+        self.assertEqual(Run.search_count([("company_id", "=", self.company.id)]), 1, "once a day")
+
+        notification = Run.action_kashflow_reconcile_now()
+        self.assertEqual(notification["tag"], "display_notification")
+        self.assertEqual(Run.search_count([("company_id", "=", self.company.id), ("state", "=", "running")]), 1)
+        data = self.env["sale.order"].kashflow_overview_data()
+        self.assertTrue(data["reconciliation"]["running"])
+        self.assertEqual({tile["state"]: tile["count"] for tile in data["states"]}["mismatch"], 1)
+
+    def test_who_may_reconcile(self):
+        salesman = new_test_user(self.env, "kf_seller", groups="sales_team.group_sale_salesman",
+                                 company_id=self.company.id)
+        bookkeeper = new_test_user(self.env, "kf_bookkeeper", groups="account.group_account_invoice,"
+                                   "sales_team.group_sale_salesman", company_id=self.company.id)
+        Run = self.env["kashflow.reconciliation"]
+        self.assertFalse(self.env["sale.order"].with_user(salesman).kashflow_overview_data()["can_reconcile"])
+        with self.assertRaises(AccessError):
+            Run.with_user(salesman).action_kashflow_reconcile_now()
+        Run.with_user(bookkeeper).action_kashflow_reconcile_now()
+        self.assertEqual(Run.with_user(bookkeeper).search_count([]), 1)
+
+    # ------------------------------------------------------------------ the overview's figures
+
+    def test_the_overview_equals_sums_worked_out_from_the_sandbox(self):
+        self.company.kashflow_start_date = "2026-09-01"
+        orders = [
+            self.sent_order(invoice_date=datetime.date(2026, 10, 15)),
+            self.sent_order(lines=[(self.book, 4, 0.0), (self.shipping, 1, 0.0)], team=self.ebay,
+                            invoice_date=datetime.date(2026, 10, 31)),
+            self.sent_order(lines=[(self.board, 3, 15.0), (self.book, 1, 0.0)]),
+            self.sent_order(lines=[(self.book, 2, 0.0)], team=self.ebay),
+        ]
+        returned = orders[2].invoice_ids
+        wizard = self.env["account.move.reversal"].with_context(
+            active_model="account.move", active_ids=returned.ids).create({"reason": "Returned",
+                                                                          "journal_id": returned.journal_id.id})
+        self.env["account.move"].browse(wizard.refund_moves()["res_id"]).action_post()
+        self.run_jobs()
+        drifted = orders[3]
+        invoice = self.invoice_of(drifted)
+        invoice["Lines"][0]["VatAmount"] = D("0.80")  # 2 cookbooks: VAT 0.90 in Odoo
+        self.kashflow.update_invoice(invoice)
+        self.reconcile()
+        self.assertEqual(drifted.kashflow_state, "mismatch")
+
+        # Worked out here from the sandbox's state: net and VAT per month and rate, and totals per channel.
+        state = self.state()
+        kashflow = defaultdict(lambda: [D(0), D(0)])
+        totals_by_channel = defaultdict(D)
+        channel_of = {order.name: order.team_id.name for order in self.env["sale.order"].search([])}
+        for entry in state["invoices"]:
+            month = entry["InvoiceDate"][:7]
+            for line in entry["Lines"]:
+                rate = D(str(line["VatRate"])).normalize()
+                net = (D(str(line["Rate"])) * D(str(line["Quantity"]))).quantize(D("0.01"))
+                kashflow[(month, rate)][0] += net
+                kashflow[(month, rate)][1] += D(str(line["VatAmount"]))
+            totals_by_channel[channel_of[entry["CustomerReference"].split(" ")[0]]] += \
+                D(entry["NetAmount"]) + D(entry["VATAmount"])
+
+        Vat = self.env["kashflow.document.vat"]
+        rows = Vat._read_group([("company_id", "=", self.company.id)], ["date:month", "vat_rate"],
+                               ["kashflow_net:sum", "kashflow_vat:sum", "odoo_net:sum", "odoo_vat:sum",
+                                "vat_difference:sum"])
+        overview = {(month.strftime("%Y-%m"), D(str(rate)).normalize()): [D(str(round(net, 2))), D(str(round(vat, 2)))]
+                    for month, rate, net, vat, _odoo_net, _odoo_vat, _difference in rows}
+        self.assertEqual(overview, dict(kashflow))
+        self.assertEqual(len({month for month, _rate in overview}), 2, "October and November")
+        differences = {(month.strftime("%Y-%m"), rate): round(difference, 2)
+                       for month, rate, _net, _vat, _odoo_net, _odoo_vat, difference in rows if difference}
+        self.assertEqual(differences, {(self.today().strftime("%Y-%m"), 5.0): -0.1})
+
+        documents = self.env["kashflow.document"]._read_group(
+            [("company_id", "=", self.company.id), ("kind", "in", ("invoice", "credit_note")), ("state", "=", "sent")],
+            ["team_id"], ["kashflow_amount_total:sum"])
+        self.assertEqual({team.name: D(str(round(total, 2))) for team, total in documents},
+                         dict(totals_by_channel))
+
+        payments = sum(D(str(payment["PayAmount"])) for payment in state["payments"]
+                       if not payment.get("CreditNoteApplication"))
+        paid = self.env["kashflow.document"]._read_group(
+            [("company_id", "=", self.company.id), ("kind", "=", "payment"), ("state", "=", "sent")],
+            [], ["kashflow_amount_total:sum"])[0][0]
+        self.assertEqual(D(str(round(paid, 2))), payments)
+
+        data = self.env["sale.order"].kashflow_overview_data()
+        by_state = {tile["state"]: tile["count"] for tile in data["states"]}
+        self.assertEqual((by_state["sent"], by_state["mismatch"]), (3, 1))
+        self.assertEqual(data["backfill"]["progress"], 100)
+        self.assertFalse(data["reconciliation"]["running"])
+        self.assertIn("1 differences found", data["reconciliation"]["last_message"])
