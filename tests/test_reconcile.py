@@ -102,7 +102,7 @@ def test_a_line_changed_in_kashflow_is_named_with_its_totals_and_vat_rate(kf, ma
     differences = reconcile.compare_invoice(expected, found, customer_name="Hannah Fletcher",
                                             expected_paid=D("75.43"))
     by_code = {difference.code: difference for difference in differences}
-    assert [difference.code for difference in differences] == ["line", "net", "vat", "total"]
+    assert [difference.code for difference in differences] == ["vat", "net", "total", "line"]
     line = by_code["line"]
     assert line.detail == (1, "Oak chopping board")
     assert (line.kashflow.rate, line.kashflow.vat, line.odoo.rate, line.odoo.vat) == (
@@ -168,8 +168,8 @@ def test_a_date_and_a_line_count_changed_and_exempt_lines():
                 "Lines": [line]}
     found = {**expected, "InvoiceDate": datetime.datetime(2026, 11, 1, 12), "Lines": [line, {**line, "Sort": 2}]}
     codes = [(d.code, d.kashflow, d.odoo) for d in reconcile.compare_invoice(expected, found)]
-    assert codes == [("date", datetime.date(2026, 11, 1), DAY), ("line_count", 2, 1), ("net", D("20.00"), D("10.00")),
-                     ("total", D("20.00"), D("10.00"))]
+    assert codes == [("date", datetime.date(2026, 11, 1), DAY), ("net", D("20.00"), D("10.00")),
+                     ("total", D("20.00"), D("10.00")), ("line_count", 2, 1)]
     assert reconcile.vat_by_rate(found["Lines"]) == {D(-1): (D("20.00"), D("0.00"))}
     assert dataclasses.asdict(reconcile.compare_invoice(expected, {**found, "CustomerID": 6})[0]) == {
         "code": "customer", "kashflow": 6, "odoo": 5, "detail": None, "repair": "update"}

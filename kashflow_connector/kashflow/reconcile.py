@@ -151,23 +151,22 @@ def compare_invoice(expected: dict, found: dict | None, *, customer_name: str = 
     found_currency = (found.get("CurrencyCode") or "").strip().upper()
     if found_currency and found_currency != expected["CurrencyCode"]:
         differences.append(Difference(CURRENCY, found_currency, expected["CurrencyCode"], repair=UPDATE))
-    differences += _compare_lines(expected["Lines"], found.get("Lines") or [])
+    # What a bookkeeper reads first (VAT per rate, net, total, paid), then the lines that explain it.
     odoo_net, odoo_vat = _totals({"Lines": expected["Lines"]})
     net, vat = _totals(found)
-    if net != odoo_net:
-        differences.append(Difference(NET, net, odoo_net, repair=UPDATE))
     odoo_rates, rates = vat_by_rate(expected["Lines"]), vat_by_rate(found.get("Lines") or [])
-    for rate in sorted(set(odoo_rates) | set(rates)):
+    for rate in sorted(set(odoo_rates) | set(rates), reverse=True):
         kashflow_vat, odoo_rate_vat = rates.get(rate, (0, Decimal(0)))[1], odoo_rates.get(rate, (0, Decimal(0)))[1]
         if kashflow_vat != odoo_rate_vat:
             differences.append(Difference(VAT, kashflow_vat, odoo_rate_vat, detail=rate, repair=UPDATE))
-    if vat != odoo_vat and not any(difference.code == VAT for difference in differences):
-        differences.append(Difference(VAT, vat, odoo_vat, repair=UPDATE))
+    if net != odoo_net:
+        differences.append(Difference(NET, net, odoo_net, repair=UPDATE))
     if net + vat != odoo_net + odoo_vat:
         differences.append(Difference(TOTAL, net + vat, odoo_net + odoo_vat, repair=UPDATE))
     if expected_paid is not None and found.get("AmountPaid") is not None \
             and money(found["AmountPaid"]) != money(expected_paid):
         differences.append(Difference(PAID, money(found["AmountPaid"]), money(expected_paid)))
+    differences += _compare_lines(expected["Lines"], found.get("Lines") or [])
     return differences
 
 

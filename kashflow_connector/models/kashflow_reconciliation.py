@@ -251,7 +251,7 @@ class KashflowReconciliation(models.Model):
         self.write({"state": "done", "ended_at": fields.Datetime.now(), "next_date": False,
                     "message": self.env._(
                         "%(documents)s documents of %(orders)s orders checked with %(calls)s KashFlow calls; "
-                        "%(mismatches)s differences found.", documents=self.documents_checked,
+                        "documents that differ: %(mismatches)s.", documents=self.documents_checked,
                         orders=self.orders_checked, calls=self.kashflow_calls, mismatches=self.mismatches_found)})
 
     # ------------------------------------------------------------------ differences in words

@@ -346,4 +346,4 @@ class TestReconciliation(KashFlowCase):
         self.assertEqual((by_state["sent"], by_state["mismatch"]), (3, 1))
         self.assertEqual(data["backfill"]["progress"], 100)
         self.assertFalse(data["reconciliation"]["running"])
-        self.assertIn("1 differences found", data["reconciliation"]["last_message"])
+        self.assertIn("documents that differ: 1.", data["reconciliation"]["last_message"])
