@@ -366,8 +366,13 @@ class _Window:
             by_order = defaultdict(lambda: self.Document)
             for document in every:
                 by_order[document.order_id.id] |= document
+            partners = orders.partner_id.commercial_partner_id
+            bindings = self.env["kashflow.customer"].sudo().search([
+                ("company_id", "=", self.company.id), ("partner_id", "in", partners.ids)])
+            binding_of = {binding.partner_id: binding for binding in bindings}
             for order in orders:
-                self._check_order(order, by_order[order.id], window_ids, foreign.get(order.id, []))
+                binding = binding_of.get(order.partner_id.commercial_partner_id, bindings.browse())
+                self._check_order(order, by_order[order.id], window_ids, foreign.get(order.id, []), binding)
             self.env.flush_all()
         self.stats["orders_checked"] += len(locked)
         self.stats["kashflow_calls"] += self.client.calls - calls
@@ -426,7 +431,7 @@ class _Window:
 
     # ------------------------------------------------------------------ comparing
 
-    def _check_order(self, order, order_documents, window_ids, foreign):
+    def _check_order(self, order, order_documents, window_ids, foreign, binding):  # noqa: PLR0917
         """Compare the order's documents of the window (and the unknown payments on its invoices) with what the
         connector would send for them now; record what differs; set the order's state."""
         bound = {document.key: document.move_id for document in order_documents
@@ -440,8 +445,6 @@ class _Window:
                 self._record(document, [reconcile.Difference("error", detail=str(error))])
             self._set_order_state(order)
             return
-        binding = self.env["kashflow.customer"].sudo().search([
-            ("company_id", "=", self.company.id), ("partner_id", "=", order.partner_id.commercial_partner_id.id)])
         applications = self._applications(snapshot, order_documents, number_of)
         for document in checked:
             if document.kind == "payment":

@@ -1,0 +1,317 @@
+"""Benchmark of the reconciliation of KashFlow with Odoo, inside Odoo 18, against the KashFlow sandbox. It prints
+figures and asserts nothing.
+
+For each size, that many documents are sent to KashFlow first (orders invoiced and paid in Odoo, on consecutive
+days, 500 documents a day: an invoice and a payment each, sent by the queue job's own code), then one
+reconciliation runs over them the way its scheduled action runs it, a window per transaction, and is measured:
+
+- wall-clock time, and per 1,000 documents;
+- the KashFlow calls it made, per operation, from the sandbox's own record of the calls, and per 1,000 documents;
+- SQL queries, per document;
+- memory: the growth of the process's peak resident memory (VmHWM, reset before the run) and, in a second run
+  of the same documents, the peak of Python's own allocations (tracemalloc; it slows the run, so it is not timed).
+
+``bench_reconcile(bench, sizes)`` does it on a ``tools/bench_odoo.py`` ``Bench`` (anything with its ``env()``,
+``sandbox``, ``company``, ``team``, ``products`` and ``partners(env, count)``) and returns the table.
+``python3 tools/bench_reconcile.py [--documents 1000 10000]`` runs it alone, on a throwaway database of its own
+(a UK company with the connector set up, as ``tools/demo_data.py`` does it).
+"""
+
+import argparse
+import contextlib
+import datetime
+import sys
+import tempfile
+import threading
+import time
+import tracemalloc
+import uuid
+from collections import Counter
+from contextlib import contextmanager
+from pathlib import Path
+
+import devenv
+
+ROOT = devenv.ROOT
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from kashflow_sandbox.testing import SandboxProcess  # noqa: E402 - beside tools/, found through ROOT
+
+devenv.require_odoo()
+
+import demo_data  # noqa: E402 - it imports Odoo, known to be there only now
+
+from odoo import SUPERUSER_ID, Command, api  # noqa: E402
+from odoo.modules.registry import Registry  # noqa: E402
+from odoo.service import db  # noqa: E402
+from odoo.tools import SQL, config  # noqa: E402
+
+BENCH = devenv.WORK / "bench"
+SIZES = (1_000, 10_000)
+DOCUMENTS_PER_DAY = 500  # one reconciliation window a day
+ORDERS_PER_TRANSACTION = 125
+CUSTOMERS = 50
+
+
+# ---------------------------------------------------------------------------- figures
+
+
+class Table:
+    """A table of figures, printed as text (the same calls as ``bench_report.Table``, used when it is there)."""
+
+    def __init__(self, title, columns):
+        self.title, self.columns, self.rows, self.notes = title, columns, [], []
+
+    def add(self, *cells):
+        self.rows.append([str(cell) for cell in cells])
+
+    def note(self, text):
+        self.notes.append(text)
+
+    def text(self):
+        widths = [max(len(str(cell)) for cell in column) for column in zip(self.columns, *self.rows, strict=True)]
+        lines = [self.title, "  " + "  ".join(str(c).ljust(w) for c, w in zip(self.columns, widths, strict=True))]
+        lines += ["  " + "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in self.rows]
+        lines += [f"  - {note}" for note in self.notes]
+        return "\n".join(lines) + "\n"
+
+
+with contextlib.suppress(ImportError):  # tools/bench_report.py, where the other benchmarks keep their tables
+    from bench_report import Table  # noqa: F811
+
+
+class Queries:
+    """Counts the SQL queries this thread runs inside the block, on any cursor (Odoo's query hooks)."""
+
+    def __init__(self):
+        self.count = 0
+
+    def _hook(self, *_args):
+        self.count += 1
+
+    def __enter__(self):
+        thread = threading.current_thread()
+        self._previous = getattr(thread, "query_hooks", ())
+        thread.query_hooks = (*self._previous, self._hook)
+        return self
+
+    def __exit__(self, *exc_info):
+        threading.current_thread().query_hooks = self._previous
+
+
+def rss_high_water_kib():
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return 0
+
+
+def reset_rss_high_water():
+    try:
+        with open("/proc/self/clear_refs", "w") as clear_refs:
+            clear_refs.write("5")
+    except OSError:
+        pass
+
+
+# ---------------------------------------------------------------------------- the documents
+
+
+def send_documents(bench, documents, last_day):
+    """``documents`` documents in KashFlow: ``documents // 2`` orders, each invoiced and paid in Odoo on one of the
+    days up to ``last_day`` (``DOCUMENTS_PER_DAY`` documents a day), then sent by the queue job's code. Returns the
+    first day."""
+    started = time.monotonic()
+    orders = documents // 2
+    per_day = DOCUMENTS_PER_DAY // 2
+    days = [last_day - datetime.timedelta(days=index) for index in range((orders + per_day - 1) // per_day)][::-1]
+    with bench.env() as env:
+        env["res.company"].browse(bench.company).kashflow_start_date = days[0]
+        partners = bench.partners(env, CUSTOMERS).ids
+    made = 0
+    for day in days:
+        day_orders = min(per_day, orders - made)
+        for start in range(0, day_orders, ORDERS_PER_TRANSACTION):
+            count = min(ORDERS_PER_TRANSACTION, day_orders - start)
+            with bench.env() as env:
+                _paid_orders(env, bench, [partners[(made + start + index) % len(partners)] for index in range(count)],
+                             day)
+        made += day_orders
+    created = time.monotonic()
+    _send_queued(bench)
+    print(f"bench_reconcile: {orders:,} orders paid in Odoo in {created - started:.0f} s, sent to KashFlow in "
+          f"{time.monotonic() - created:.0f} s", flush=True)
+    return days[0]
+
+
+def _paid_orders(env, bench, partner_ids, day):
+    """Orders invoiced on ``day`` and paid the same day with Odoo's *Register Payment*: the payment hook queues them."""
+    orders = env["sale.order"].create([{
+        "partner_id": partner_id, "team_id": bench.team,
+        "order_line": [Command.create({"product_id": product, "product_uom_qty": quantity})
+                       for product, quantity in zip(bench.products, (2, 4), strict=False)],
+    } for partner_id in partner_ids])
+    orders.action_confirm()
+    invoices = orders._create_invoices()
+    invoices.write({"invoice_date": day})
+    invoices.action_post()
+    env["account.payment.register"].with_context(active_model="account.move", active_ids=invoices.ids).create(
+        {"group_payment": False, "payment_date": day})._create_payments()
+
+
+def _send_queued(bench, batch=50):
+    """Send the queued orders with the queue job's own code (``kashflow.sync._run``), a batch per transaction, then
+    forget their jobs."""
+    while True:
+        with bench.env() as env:
+            orders = env["sale.order"].search([("kashflow_state", "=", "queued")], limit=batch)
+            for order in orders:
+                env["kashflow.sync"]._run(order)
+            if not orders:
+                env.execute_query(SQL("DELETE FROM queue_job WHERE channel = 'root.kashflow'"))
+                return
+
+
+def reconcile(bench, date_from, measure_memory=False):
+    """One reconciliation over the documents from ``date_from`` to today, run as its scheduled action runs it (a
+    window per transaction). Returns the run's id."""
+    with bench.env() as env:
+        company = env["res.company"].browse(bench.company)
+        run_id = env["kashflow.reconciliation"]._kashflow_start(company, date_from).id
+    if measure_memory:
+        tracemalloc.start()
+    try:
+        while True:
+            with bench.env() as env:
+                if not env["kashflow.reconciliation"].browse(run_id)._kashflow_step():
+                    break
+        peak = tracemalloc.get_traced_memory()[1] if measure_memory else 0
+    finally:
+        if measure_memory:
+            tracemalloc.stop()
+    return run_id, peak
+
+
+# ---------------------------------------------------------------------------- the benchmark
+
+
+def bench_reconcile(bench, sizes=SIZES):
+    """The reconciliation of ``sizes`` documents sent to KashFlow (sent cumulatively: each size adds documents on
+    earlier days); returns the table."""
+    table = Table("Reconciliation: KashFlow read back and compared with Odoo, one run over the documents sent",
+                  ["documents", "time", "per 1,000", "KashFlow calls", "per 1,000", "calls by operation",
+                   "SQL per document", "peak RSS growth", "Python peak (tracemalloc)", "differences"])
+    sandbox = bench.sandbox
+    last_day = datetime.date.today() - datetime.timedelta(days=1)
+    sent = 0
+    for size in sizes:
+        print(f"bench_reconcile: sending {size - sent:,} more documents to KashFlow", flush=True)
+        started = time.monotonic()
+        first_day = send_documents(bench, size - sent, last_day)
+        last_day = first_day - datetime.timedelta(days=1)
+        sent = size
+        print(f"bench_reconcile: sent in {time.monotonic() - started:.0f} s; reconciling", flush=True)
+        mark = sandbox.last_call()
+        reset_rss_high_water()
+        rss_before = rss_high_water_kib()
+        with Queries() as queries:
+            clock = time.perf_counter()
+            run_id, _peak = reconcile(bench, datetime.date(2000, 1, 1))
+            elapsed = time.perf_counter() - clock
+        rss = rss_high_water_kib() - rss_before
+        calls = Counter(call["operation"] for call in sandbox.calls(since=mark))
+        _run_id, peak = reconcile(bench, datetime.date(2000, 1, 1), measure_memory=True)
+        with bench.env() as env:
+            run = env["kashflow.reconciliation"].browse(run_id)
+            checked, mismatches = run.documents_checked, run.mismatches_found
+        total = sum(calls.values())
+        table.add(f"{checked:,}", f"{elapsed:.1f} s", f"{elapsed * 1000 / checked:.1f} s", total,
+                  f"{total * 1000 / checked:.1f}",
+                  ", ".join(f"{operation} {number}" for operation, number in sorted(calls.items())),
+                  f"{queries.count / checked:.1f}", f"{rss / 1024:.1f} MiB", f"{peak / 2**20:.1f} MiB", mismatches)
+    table.note(f"{DOCUMENTS_PER_DAY} documents a day (an invoice and a payment per order, two lines each): one "
+               "window, so one GetInvoicesByDateRange and the payment pages (100 a page, and the empty one that "
+               "ends them) per day; no document is asked for alone when nothing differs")
+    table.note("run as the scheduled action runs it: one window per transaction, its records dropped from memory "
+               "after each; peak RSS growth: of this process, whose memory the sending already grew; tracemalloc "
+               "peak: of Python's allocations during a second run of the same documents")
+    return table
+
+
+# ---------------------------------------------------------------------------- alone
+
+
+class _Bench:
+    """A throwaway database with a UK company selling through its mapped web shop channel (as tools/bench_odoo.py's
+    Bench, which ``bench_reconcile`` also takes)."""
+
+    def __init__(self, pg, odoo, sandbox):
+        self.pg, self.sandbox = pg, sandbox
+        self.dbname = f"kashflow_bench_reconcile_{uuid.uuid4().hex[:8]}"
+        self.config = devenv.write_config(BENCH / "odoo-reconcile.conf", pg, odoo, self.dbname,
+                                          logfile=BENCH / "odoo-reconcile.log")
+        self.registry = None
+        self.tags = iter(range(1, 10**9))
+
+    @contextmanager
+    def env(self):
+        with self.registry.cursor() as cr:
+            yield api.Environment(cr, SUPERUSER_ID, {})
+
+    def build(self):
+        config.parse_config(["-c", str(self.config)], setup_logging=True)
+        config["list_db"] = True
+        db.exp_create_database(self.dbname, demo=False, lang="en_US", user_password="admin", login="admin",
+                               country_code="GB")
+        with demo_data.environment(self.dbname) as env:
+            env["ir.module.module"].search([("name", "in", ["kashflow_connector", "l10n_uk"])]) \
+                .button_immediate_install()
+        self.registry = Registry(self.dbname)
+        with self.env() as env:
+            taxes = {demo_data.STANDARD_RATE: env["account.chart.template"].ref(demo_data.STANDARD_RATE)}
+            self.products = [demo_data.create_product(env, demo_data.PRODUCTS[key], taxes).id
+                             for key in ("board", "mug")]
+            teams = demo_data.create_channels(env)
+            self.team = teams[demo_data.WEB_SHOP].id
+            self.company = env.company.id
+            demo_data.set_up_kashflow(env.company, self.sandbox.service_url)
+            demo_data.map_channels(env, env.company, teams)
+
+    def partners(self, env, count):
+        uk = env.ref("base.uk").id
+        return env["res.partner"].create([{
+            "name": f"Bench Buyer {tag}", "street": f"{tag} High Street", "city": "York", "zip": "YO1 7HH",
+            "country_id": uk, "email": f"buyer{tag}@example.co.uk"} for tag in (next(self.tags) for _ in range(count))])
+
+    def drop(self):
+        if self.registry:
+            Registry.delete(self.dbname)
+        self.pg.execute(f'DROP DATABASE IF EXISTS "{self.dbname}" WITH (FORCE)')
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--documents", type=int, nargs="+", default=list(SIZES),
+                        help="the sizes to measure, in documents sent (default: %(default)s)")
+    args = parser.parse_args()
+    sys.stdout.reconfigure(line_buffering=True)
+    odoo = devenv.require_odoo()
+    pg = devenv.Postgres().ensure()
+    BENCH.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as folder, SandboxProcess(
+            Path(folder) / "kashflow.sqlite3", username=demo_data.SANDBOX_USERNAME,
+            password=demo_data.SANDBOX_PASSWORD) as sandbox:
+        bench = _Bench(pg, odoo, sandbox)
+        try:
+            print(f"bench_reconcile: building the database {bench.dbname}")
+            bench.build()
+            print(bench_reconcile(bench, sorted(args.documents)).text())
+        finally:
+            bench.drop()
+            pg.stop()
+
+
+if __name__ == "__main__":
+    main()
