@@ -436,7 +436,12 @@ class _Window:
         connector would send for them now; record what differs; set the order's state."""
         bound = {document.key: document.move_id for document in order_documents
                  if document.kashflow_number or document.attempt_date}
-        checked = order_documents.filtered(lambda document: document.id in window_ids)
+        run = self.run
+        checked = order_documents.filtered(
+            lambda document: document.id in window_ids
+            # a payment found added in KashFlow, dated outside the period: checked with its order, to see it gone
+            or (document.key.startswith(FOREIGN_PAYMENT) and document.mismatch and not document.removed
+                and not run.date_from <= document.date <= run.date_to))
         number_of = {document.key: document.kashflow_number for document in order_documents}
         try:
             snapshot, _sources = order._kashflow_snapshot(bound)
@@ -500,15 +505,21 @@ class _Window:
                      found_lines=(found or {}).get("Lines") or [], found=found is not None)
 
     def _explain_paid(self, document, found, *, paid, differences, applications, order_documents):
-        """An invoice paid otherwise than Odoo says: its payments, read alone, name the payments added in
-        KashFlow; what they explain is not said twice."""
+        """An invoice paid otherwise than Odoo says: its payments, read alone, name the payments added in KashFlow
+        (those already found are said to differ on their own records); what they explain is not said twice."""
         number = document.kashflow_number
-        known = set(order_documents.filtered(lambda record: record.kind == "payment").mapped("kashflow_number"))
-        unknown = [payment for payment in self._payments_of(number) if payment["PayID"] not in known]
-        added = reconcile.unexplained_payments(unknown, [pair for pair in applications if pair[0] == number])
+        payments = order_documents.filtered(lambda record: record.kind == "payment" and not record.removed)
+        ours = set(payments.filtered(lambda record: not record.key.startswith(FOREIGN_PAYMENT)).mapped(
+            "kashflow_number"))
+        found_before = set(payments.mapped("kashflow_number")) - ours
+        others = [payment for payment in self._payments_of(number) if payment["PayID"] not in ours]
+        added = reconcile.unexplained_payments([p for p in others if p["PayID"] not in found_before],
+                                               [pair for pair in applications if pair[0] == number])
         if added:
             self._payments_added(document.order_id, order_documents, added, applications=applications, explained=True)
-        left = reconcile.money(found["AmountPaid"]) - sum((reconcile.money(p["PayAmount"]) for p in added), Decimal(0))
+        explained = added + [payment for payment in others if payment["PayID"] in found_before]
+        left = reconcile.money(found["AmountPaid"]) - sum((reconcile.money(p["PayAmount"]) for p in explained),
+                                                          Decimal(0))
         if left == reconcile.money(paid):
             differences = [difference for difference in differences if difference.code != reconcile.PAID]
         return differences

@@ -174,6 +174,12 @@ class TestReconciliation(KashFlowCase):
         added = order.kashflow_document_ids.filtered(lambda document: document.key.startswith("kashflow:"))
         self.assertEqual(sorted(added.mapped("kashflow_number")), sorted([recent, old]))
 
+        # The bookkeeper deletes the older one in KashFlow: it is no longer said to differ, even dated so long ago.
+        self.kashflow.delete_payment(number, old)
+        self.reconcile()
+        self.assertMismatch(order, f"payment of 12.00 added in KashFlow (payment {recent}, {today})")
+        self.assertEqual(added.filtered(lambda document: document.kashflow_number == old).state, "removed")
+
         self.resend(order)
         self.assertEqual([D(payment["PayAmount"]) for payment in self.state()["payments"]], [D("65.99")])
         self.assertEqual(set(added.mapped("state")), {"removed"})
