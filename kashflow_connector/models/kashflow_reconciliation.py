@@ -118,7 +118,7 @@ class KashflowReconciliation(models.Model):
     def create(self, vals_list):
         """A new run starts at once, in the background (the scheduled action is triggered)."""
         runs = super().create(vals_list)
-        for run in runs:
+        for run in runs.sudo():  # what follows is the run's to record, not its creator's to write
             run.write({"started_at": fields.Datetime.now(), "next_date": run.date_from,
                        "documents_total": run._kashflow_count(run.date_from, run.date_to)})
         self.env.ref("kashflow_connector.ir_cron_kashflow_reconcile").sudo()._trigger()

@@ -282,6 +282,10 @@ class TestReconciliation(KashFlowCase):
             Run.with_user(salesman).action_kashflow_reconcile_now()
         Run.with_user(bookkeeper).action_kashflow_reconcile_now()
         self.assertEqual(Run.with_user(bookkeeper).search_count([]), 1)
+        quarter = Run.with_user(bookkeeper).create({"date_from": "2026-07-01", "date_to": "2026-09-30"})  # New
+        self.assertEqual((quarter.state, quarter.next_date.isoformat()), ("running", "2026-07-01"))
+        with self.assertRaises(AccessError):
+            Run.with_user(salesman).create({"date_from": "2026-07-01", "date_to": "2026-09-30"})
 
     # ------------------------------------------------------------------ the overview's figures
 
