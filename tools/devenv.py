@@ -13,13 +13,16 @@ and the addon's Odoo tests, through pytest-odoo) and drops the database. It ends
 ``demo`` starts a KashFlow sandbox and an Odoo serving the database ``kashflow_demo``: a UK company with the
 connector set up, and orders in each KashFlow state (``tools/demo_data.py``), the paid ones already in the
 sandbox. The database and the sandbox's account are kept for the next run; ``--reset`` starts over, and a
-database an interrupted run left half-built is built again. It prints where to log in and runs until Ctrl-C
-(or SIGTERM), which stops everything it started.
+database an interrupted run left half-built is built again. Odoo listens on port 8069 and the sandbox on 8089
+(``--odoo-port``, ``--sandbox-port``; a port that is taken stops the demo before it starts anything). It
+prints where to log in and runs until Ctrl-C (or SIGTERM), which stops everything it started.
 """
 
 import argparse
+import json
 import os
 import pwd
+import re
 import shlex
 import shutil
 import signal
@@ -342,7 +345,9 @@ DEMO = WORK / "demo"
 DEMO_DB = "kashflow_demo"
 DEMO_CONFIG = DEMO / "odoo.conf"
 DEMO_LOG = DEMO / "odoo.log"
+DEMO_SUMMARY = DEMO / "summary.json"  # what demo_data.py tells the welcome message
 SANDBOX_DATA = DEMO / "sandbox.sqlite3"
+DEMO_DATA_SCRIPT = Path(__file__).with_name("demo_data.py")
 ODOO_PORT = 8069
 SANDBOX_PORT = 8089
 ODOO_START_TIMEOUT = 120  # seconds
@@ -352,17 +357,20 @@ JOB_CHANNELS = {"queue_job": {"channels": "root:2,root.kashflow:1"}}
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
-def demo(reset):
+def demo(reset, odoo_port, sandbox_port):
     """Run the demo until Ctrl-C or SIGTERM; whatever it started is stopped on the way out."""
     odoo = require_odoo()
     import demo_data  # beside this file; it imports Odoo, so only once Odoo is known to be there
 
     sys.stdout.reconfigure(line_buffering=True)
+    # Before anything starts: a port that is taken stops the demo at once, with what to do about it.
+    check_port(odoo_port, "Odoo", "ODOO_PORT", "--odoo-port")
+    check_port(sandbox_port, "KashFlow sandbox", "SANDBOX_PORT", "--sandbox-port")
     for stop_signal in STOP_SIGNALS:
         signal.signal(stop_signal, _interrupt)
     with ExitStack() as running:
         try:
-            _serve_demo(odoo, demo_data, reset, running)
+            _serve_demo(odoo, demo_data, reset, running, ports=(odoo_port, sandbox_port))
         except KeyboardInterrupt:
             print("devenv: stopping the demo")
     print("devenv: the demo is stopped")
@@ -375,42 +383,61 @@ def _interrupt(_signum, _frame):
     raise KeyboardInterrupt
 
 
-def _serve_demo(odoo, demo_data, reset, running):
-    """Start PostgreSQL, the sandbox and Odoo (``running`` stops them), with the demo database; serve until stopped."""
+def _serve_demo(odoo, demo_data, reset, running, ports):
+    """Start PostgreSQL, the sandbox and Odoo (``running`` stops them), with the demo database; serve until stopped.
+
+    ``ports``: Odoo's and the sandbox's."""
     started = time.monotonic()
+    odoo_port, sandbox_port = ports
     pg = Postgres()
     running.callback(pg.stop)  # registered first: it also stops a cluster whose start was interrupted
     pg.ensure()
     build = _prepare_demo_database(pg, demo_data.LOADED_KEY, reset)
-    sandbox = running.enter_context(_sandbox(demo_data))
-    odoo_port = free_port(ODOO_PORT)
+    sandbox = running.enter_context(_sandbox(demo_data, sandbox_port))
     config = write_config(DEMO_CONFIG, pg, odoo, DEMO_DB, sections=JOB_CHANNELS, logfile=DEMO_LOG,
                           http_interface="127.0.0.1", http_port=odoo_port, **JOB_RUNNER)
     if build:
         print(f"devenv: building the demo database {DEMO_DB}: UK company and chart of accounts, the connector, "
               "demo data (about a minute)")
-    _run_demo_data(config, "build" if build else "connect", sandbox.service_url)
+    summary = _run_demo_data(config, "build" if build else "connect", sandbox.service_url)
     # A reused database gets the addon's current code (views, fields) before it is served.
     server = running.enter_context(_odoo_server(config, *(() if build else ("-u", ADDON))))
     odoo_url = f"http://127.0.0.1:{odoo_port}"
     _wait_until_answering(server, f"{odoo_url}/web/login")
-    _print_welcome(odoo_url, sandbox.url, demo_data, time.monotonic() - started)
+    _print_welcome(odoo_url, sandbox.url, demo_data, summary, time.monotonic() - started)
     server.wait()
     fail(f"Odoo stopped by itself (exit {server.returncode}); see {DEMO_LOG}")
 
 
-def _print_welcome(odoo_url, sandbox_url, demo_data, seconds):
-    """Where to look, and how to log in."""
+def _print_welcome(odoo_url, sandbox_url, demo_data, summary, seconds):
+    """Where to look, how to log in, and what to try first."""
+    order, customer, invoice = summary["order_to_pay"], summary["customer_to_pay"], summary["invoice_to_pay"]
+    if order:
+        first_step = (f"{order} ({customer}) is not paid yet. Open it, click its Invoices button, then Pay on its\n"
+                      f"    invoice {invoice}, and Create Payment: within seconds {order} is Sent, and its invoice is\n"
+                      "    on the sandbox's page.")
+    else:
+        first_step = "Every demo order is paid by now (make demo RESET=1 starts over)."
     print(f"""
 devenv: the KashFlow demo is ready ({seconds:.0f} s)
 
     Odoo              {odoo_url}    login {demo_data.ADMIN_LOGIN}, password {demo_data.ADMIN_PASSWORD}
     KashFlow sandbox  {sandbox_url}/    what the KashFlow account holds: customers, invoices, payments
 
-    Sales > Orders shows each order's KashFlow state. Register the payment of the order awaiting it: within
-    seconds it is Sent, and its invoice is on the sandbox's page.
-    Odoo's log: {DEMO_LOG.relative_to(ROOT)}. Ctrl-C stops the demo.
+    Odoo opens on Sales > Orders, where each order shows its KashFlow state.
+    {first_step}
+    README.md, "Trying the demo", shows what else to try.
+
+    Odoo's log: {_shown(DEMO_LOG)}. Ctrl-C stops the demo.
 """)
+
+
+def _shown(path):
+    """``path`` relative to the current folder where it is below it, else in full."""
+    try:
+        return path.relative_to(Path.cwd())
+    except ValueError:
+        return path
 
 
 def _prepare_demo_database(pg, loaded_key, reset):
@@ -447,48 +474,63 @@ def _demo_state(pg, loaded_key):
     return "ready" if loaded and SANDBOX_DATA.exists() else "incomplete"
 
 
-def _sandbox(demo_data):
-    """The demo's KashFlow sandbox (entering the context starts it), on port 8089 unless that is taken."""
+def _sandbox(demo_data, port):
+    """The demo's KashFlow sandbox on ``port`` (entering the context starts it)."""
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
     from kashflow_sandbox.testing import SandboxProcess  # a package beside tools/, not an installed one
 
     DEMO.mkdir(parents=True, exist_ok=True)
     return SandboxProcess(SANDBOX_DATA, username=demo_data.SANDBOX_USERNAME, password=demo_data.SANDBOX_PASSWORD,
-                          port=free_port(SANDBOX_PORT))
+                          port=port)
 
 
-def free_port(preferred):
-    """``preferred`` if a server can listen there on the loopback interface, else a free port the system picks."""
+def check_port(port, server, make_variable, option):
+    """Stop, saying what to do, unless a server can listen on ``port`` of the loopback interface."""
     with socket.socket() as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            probe.bind(("127.0.0.1", preferred))
-        except OSError:
-            probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+            probe.bind(("127.0.0.1", port))
+            return
+        except OSError as error:
+            reason = error.strerror
+    holder = _listener(port)
+    fail(f"port {port}, where the demo's {server} listens, is taken ({holder or reason}). Stop what holds it "
+         f"(another demo still running?{'' if holder else f' ss -ltnp sport=:{port} names it'}), or choose another "
+         f"port: make demo {make_variable}={port + 1}   (or: python3 tools/devenv.py demo {option} {port + 1})")
+
+
+def _listener(port):
+    """The program listening on TCP ``port``, as ``ss`` names it; None where that cannot be told."""
+    if not shutil.which("ss"):
+        return None
+    found = subprocess.run(["ss", "-Hltnp", f"sport = :{port}"], capture_output=True, text=True, check=False).stdout
+    program = re.search(r'users:\(\("([^"]+)",pid=(\d+)', found)
+    return f"by {program[1]}, process {program[2]}" if program else None
 
 
 def _run_demo_data(config, command, sandbox_url):
     """Run ``tools/demo_data.py COMMAND`` against the demo database, in a session of its own (so that Ctrl-C
-    reaches it only through this process, which then kills it)."""
-    script = Path(__file__).with_name("demo_data.py")
-    result = subprocess.run([sys.executable, str(script), "-c", str(config), command, "--sandbox-url", sandbox_url],
+    reaches it only through this process, which then kills it); what it tells the welcome message."""
+    result = subprocess.run([sys.executable, str(DEMO_DATA_SCRIPT), "-c", str(config), command,
+                             "--sandbox-url", sandbox_url, "--summary", str(DEMO_SUMMARY)],
                             check=False, cwd=ROOT, start_new_session=True)
     if result.returncode:
-        fail(f"{script.name} {command} failed (exit {result.returncode}); see the lines above and {DEMO_LOG}")
+        fail(f"{DEMO_DATA_SCRIPT.name} {command} failed (exit {result.returncode}); see the lines above and "
+             f"{DEMO_LOG}")
+    return json.loads(DEMO_SUMMARY.read_text())
 
 
 @contextmanager
 def _odoo_server(config, *options):
     """Odoo serving the demo, with queue_job's runner, in a session of its own; stopped when the context ends.
 
-    What Odoo prints goes to its log, as its logging does: that includes the traceback its threaded server
-    sometimes prints on the way out (a cron thread polling a connection the shutdown has closed).
+    It is Odoo's own server, started by ``demo_data.py serve`` so that it stops without a traceback. What Odoo
+    prints outside its logging (a crash before its logging is set up, say) goes to its log too.
     """
+    command = [sys.executable, str(DEMO_DATA_SCRIPT), "-c", str(config), "serve", *options]
     with DEMO_LOG.open("a") as log:
-        process = subprocess.Popen(odoo_command(config, *options), cwd=ROOT, start_new_session=True, stdout=log,
-                                   stderr=subprocess.STDOUT)
+        process = subprocess.Popen(command, cwd=ROOT, start_new_session=True, stdout=log, stderr=subprocess.STDOUT)
     try:
         yield process
     finally:
@@ -521,12 +563,15 @@ def main():
     run_demo = commands.add_parser("demo", help="run Odoo with the connector, demo data and a KashFlow sandbox")
     run_demo.add_argument("--reset", action="store_true",
                           help="drop the demo database and the sandbox's account first, and build them again")
+    run_demo.add_argument("--odoo-port", type=int, default=ODOO_PORT, help="Odoo's port (default: %(default)s)")
+    run_demo.add_argument("--sandbox-port", type=int, default=SANDBOX_PORT,
+                          help="the KashFlow sandbox's port (default: %(default)s)")
     args, pytest_args = parser.parse_known_args()
     if args.command == "test":
         sys.exit(test(pytest_args))
     if pytest_args:
         parser.error(f"unrecognised arguments: {' '.join(pytest_args)}")
-    demo(args.reset)
+    demo(args.reset, args.odoo_port, args.sandbox_port)
 
 
 if __name__ == "__main__":
