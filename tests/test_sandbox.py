@@ -1,11 +1,9 @@
 """The KashFlow sandbox over real HTTP, driven by plain zeep clients."""
 
-import os
 import threading
 import time
 from datetime import datetime
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 import requests
@@ -16,8 +14,6 @@ from zeep.transports import Transport
 
 from kashflow_sandbox import seed
 
-#: Where copies of KashFlow's real WSDLs are (reference data, not part of the project).
-REAL_WSDL_DIRECTORY = Path(os.environ.get("KASHFLOW_REAL_WSDL_DIR", "/work/shared/kashflow"))
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 
 
@@ -729,10 +725,8 @@ class _OfflineTransport(Transport):
 
 
 @pytest.mark.parametrize("year", [2017, 2026])
-def test_a_client_of_kashflows_real_wsdl(sandbox, year):
-    path = REAL_WSDL_DIRECTORY / f"KashFlow-{year}.wsdl"
-    if not path.exists():
-        pytest.skip(f"{path} is not on this machine")
+def test_a_client_of_kashflows_real_wsdl(sandbox, kashflow_wsdl, year):
+    path = kashflow_wsdl(year)  # skips where the reference copy is missing
     # KashFlow answers with today's Invoice (with the CIS fields of 2026), which a strict 2017 client refuses.
     real = zeep.Client(str(path), transport=_OfflineTransport(), settings=zeep.Settings(strict=year > 2017))
     api = Api(real, sandbox, real.create_service("{KashFlow}KashFlowAPISoap", sandbox.service_url))

@@ -36,6 +36,7 @@ from kashflow_sandbox.testing import SandboxProcess  # noqa: E402
 
 REFERENCE_WSDL = ROOT.parent / "shared" / "kashflow" / "KashFlow-2017.wsdl"
 ROUNDS = 200
+NAME_WIDTH = 62  # the longest name of a figure, so that the figures line up in columns
 
 
 def timed(function, rounds):
@@ -50,7 +51,7 @@ def timed(function, rounds):
 
 
 def report(name, median, p90, unit="ms"):
-    print(f"  {name:<58} median {median:8.2f} {unit}   p90 {p90:8.2f} {unit}")
+    print(f"  {name:<{NAME_WIDTH}} median {median:8.2f} {unit}   p90 {p90:8.2f} {unit}")
 
 
 def an_order(number, customer_number):
