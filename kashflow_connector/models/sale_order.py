@@ -51,13 +51,16 @@ class SaleOrder(models.Model):
         return f"kashflow_connector:sale.order:{self.id}"
 
     def action_kashflow_open_history(self):
-        """The order's KashFlow jobs: when they ran, how often, and what they said."""
+        """The order's KashFlow history, in the user's words: each attempt, when it ran and what it said (the
+        documents KashFlow holds are on the order's KashFlow tab). The technical job is one click away."""
         self.ensure_one()
         return {
             "type": "ir.actions.act_window",
             "name": self.env._("KashFlow history of %s", self.name),
             "res_model": "queue.job",
             "view_mode": "list,form",
+            "views": [(self.env.ref("kashflow_connector.queue_job_view_list_kashflow_history").id, "list"),
+                      (False, "form")],
             "domain": [("identity_key", "=", self._kashflow_identity_key())],
             "context": {"create": False},
         }
