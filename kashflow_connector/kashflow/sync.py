@@ -217,7 +217,7 @@ def _sync_document(client, order, document, mapping, *, customer_id, state, jour
         if not state.dbid:
             current = client.get_invoice(state.number)
             if current is None:
-                raise RejectedError(_deleted_message(order, document, state.number))
+                _forget_deleted(order, document, state, journal)
             state.dbid = current["InvoiceDBID"]
         body = documents.invoice_document(order, document, customer_id=customer_id, mapping=mapping,
                                           invoice_number=state.number, invoice_id=state.dbid)
@@ -225,7 +225,7 @@ def _sync_document(client, order, document, mapping, *, customer_id, state, jour
             client.update_invoice(body)
         except RejectedError as error:
             if client.is_not_found(error):
-                raise RejectedError(_deleted_message(order, document, state.number)) from None
+                _forget_deleted(order, document, state, journal)
             raise
         state.fingerprint = fingerprint
         journal.save(state)
@@ -254,10 +254,15 @@ def _find_lost_invoice(client, document: InvoiceSnapshot, customer_id, sent_date
                 None)
 
 
-def _deleted_message(order, document, number):
+def _forget_deleted(order, document, state, journal):
+    """The document is no longer in KashFlow (deleted there): forget its number, so that the next run creates it
+    again, and say so. Nothing is created now: a bookkeeper may have deleted it on purpose."""
+    number = state.number
+    state.number, state.dbid, state.fingerprint, state.applied = 0, 0, "", False
+    journal.save(state)
     what = "Credit note" if document.kind == CREDIT_NOTE else "Invoice"
-    return (f"{what} {number} of order {order.name} is no longer in KashFlow (deleted there?). Restore it in "
-            "KashFlow, or have an administrator clear its KashFlow number on the order, then resend.")
+    raise RejectedError(f"{what} {number} of order {order.name} is no longer in KashFlow (deleted there?). Resend "
+                        "the order to create it again, or restore it in KashFlow.")
 
 
 def _apply_credit_note(client, credit_note, invoice, journal, outcome):
@@ -313,7 +318,8 @@ def _sync_payments(client, order, mapping, states, *, journal, outcome):
 
 def _sync_payment(client, order, payment: PaymentSnapshot, mapping, *, invoice_number, state, journal, outcome):
     fingerprint = documents.payment_fingerprint(payment)
-    if state.number and not state.removed and state.fingerprint == fingerprint:
+    if state.number and not state.removed and state.fingerprint == fingerprint \
+            and state.invoice_number == invoice_number:
         return
     body = documents.payment_document(order, payment, invoice_number=invoice_number, mapping=mapping)
     if not state.number and state.attempt:
