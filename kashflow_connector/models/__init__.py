@@ -12,3 +12,4 @@ from . import kashflow_sync
 from . import sale_order_line
 from . import account_move
 from . import payment_transaction
+from . import queue_job

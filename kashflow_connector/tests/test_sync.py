@@ -324,8 +324,14 @@ class TestPaidOrderToKashFlow(KashFlowCase):
         self.assertEqual((first | second | before_start).mapped("kashflow_state"), ["not_paid"] * 3)
 
         self.company.kashflow_enabled = True
-        backfill = self.env["sale.order"]._kashflow_backfill
-        self.assertEqual(backfill(batch_size=1), 2, "two batches of one")
+        cron = self.env.ref("kashflow_connector.ir_cron_kashflow_backfill")
+        cron, progress = cron._add_progress()
+        backfill = self.env["sale.order"].with_context(ir_cron_progress_id=progress.id)._kashflow_backfill
+        self.assertEqual(backfill(batch_size=1), 1)
+        self.assertEqual((progress.done, progress.remaining), (3, 1),
+                         "one looked at for a paid date, one excluded, one queued; one to go")
+        self.assertEqual([backfill(batch_size=1) for _call in range(2)], [1, 0], "a batch of one per call")
+        self.assertEqual(progress.remaining, 0)
         self.assertFalse(backfill(batch_size=1), "a second run queues nothing twice")
         self.assertEqual((first | second).mapped("kashflow_state"), ["queued", "queued"])
         self.assertEqual(before_start.kashflow_state, "excluded")
