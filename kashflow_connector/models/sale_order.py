@@ -129,13 +129,15 @@ class SaleOrder(models.Model):
             reason = self.env._("Cancelled in Odoo before it was sent to KashFlow: nothing was sent.")
             unsent.write({"kashflow_state": "cancelled", "kashflow_reason": reason})
             unsent._kashflow_log(reason)
-        sent.filtered("company_id.kashflow_enabled")._kashflow_route(self.env._("Order cancelled."))
+        sent.filtered("company_id.kashflow_enabled")._kashflow_route(self.env._("Order cancelled."), note_queued=True)
         return result
 
     # ------------------------------------------------------------------ routing
 
-    def _kashflow_route(self, event):
-        """Decide for each order: excluded, waiting for a mapping, or queued for KashFlow; say so in the chatter."""
+    def _kashflow_route(self, event, note_queued=False):
+        """Decide for each order: excluded, waiting for a mapping, or queued for KashFlow; say in the chatter why an
+        order is held or left out. A queued order gets a note only when ``note_queued`` (a person asked for it):
+        its job notes what it did, and an order just paid costs its payment no more than needed."""
         channels = self.env["kashflow.channel"].sudo().search(
             [("company_id", "in", self.company_id.ids), ("team_id", "in", self.team_id.ids)])
         channel_of = {(channel.company_id, channel.team_id): channel for channel in channels}
@@ -147,7 +149,9 @@ class SaleOrder(models.Model):
             decisions[(state, reason)] |= order
         for (state, reason), orders in decisions.items():
             orders.write({"kashflow_state": state, "kashflow_reason": reason})
-            orders._kashflow_log(self.env._("%(event)s KashFlow: %(state)s.", event=event, state=labels[state]), reason)
+            if state != "queued" or note_queued:
+                orders._kashflow_log(self.env._("%(event)s KashFlow: %(state)s.", event=event, state=labels[state]),
+                                     reason)
             if state == "queued":
                 orders._kashflow_enqueue()
 
@@ -220,7 +224,7 @@ class SaleOrder(models.Model):
         for order in orders.filtered(lambda order: not order.kashflow_paid_date):
             order.kashflow_paid_date = settled[order][1] or fields.Date.context_today(order)
         orders = orders.filtered(lambda order: order.kashflow_state != "queued" or not order._kashflow_has_live_job())
-        orders._kashflow_route(self.env._("Resend requested by %s.", self.env.user.name))
+        orders._kashflow_route(self.env._("Resend requested by %s.", self.env.user.name), note_queued=True)
         return True
 
     # ------------------------------------------------------------------ back-fill
