@@ -281,14 +281,37 @@ def test_fractional_quantity_whose_net_is_not_exact_at_two_decimals_becomes_one_
     (item,) = invoice(order(line("Fabric (metres)", "2.5", "3.99")))["Lines"]
 
     assert (item["Quantity"], item["Rate"]) == (1, Decimal("9.98"))
-    assert item["Description"] == "Fabric (metres) (2.5 × 3.992)"
+    assert item["Description"] == "Fabric (metres) (2.5 × 3.99)", "Odoo's unit price, which makes the amount"
+
+
+def test_a_unit_price_of_a_tenth_of_a_penny_is_named_as_odoo_holds_it():
+    snapshot = order(line("Brass screw", "1000", "0.001"), line("Brass screw", "7", "0.001"))
+
+    thousand, seven = invoice(snapshot)["Lines"]
+
+    assert (thousand["Quantity"], thousand["Rate"], thousand["VatAmount"], thousand["Description"]) == (
+        1, Decimal("1.00"), Decimal("0.20"), "Brass screw (1000 × 0.001)")
+    assert (seven["Quantity"], seven["Rate"], seven["VatAmount"], seven["Description"]) == (
+        1, Decimal("0.01"), Decimal("0.00"), "Brass screw (7 × 0.001)")
+    assert invoice_totals(invoice(snapshot)) == (Decimal("1.01"), Decimal("0.20"), Decimal("1.21"))
+
+
+def test_a_price_including_vat_is_noted_as_the_net_unit_price_kashflow_holds():
+    # 3 at 24.99 including 20% VAT: Odoo's net 62.48 and VAT 12.49; KashFlow's rate is net.
+    towels = LineSnapshot("product", "Tea towel", Decimal(3), Decimal("24.99"), Decimal(0), Decimal("62.48"),
+                          Decimal("12.49"), Decimal(20))
+
+    (item,) = invoice(order(towels))["Lines"]
+
+    assert (item["Quantity"], item["Rate"], item["VatAmount"]) == (1, Decimal("62.48"), Decimal("12.49"))
+    assert item["Description"] == "Tea towel (3 × 20.8267)"
 
 
 def test_discounted_line_with_an_uneven_unit_price_names_both_the_discount_and_the_unit_price():
     (item,) = invoice(order(line("Mug", "7", "3.33", discount="10")))["Lines"]
 
     assert (item["Quantity"], item["Rate"]) == (1, Decimal("20.98"))
-    assert item["Description"] == "Mug (10% discount) (7 × 2.9971)"
+    assert item["Description"] == "Mug (10% discount) (7 × 3.33)"
 
 
 def test_free_item_is_invoiced_at_zero():
@@ -332,7 +355,7 @@ def test_overlong_description_is_shortened_but_keeps_the_discount_and_unit_price
 
     assert len(item["Description"]) <= documents.MAX_DESCRIPTION
     assert item["Description"].startswith("Very long name Very long name")
-    assert item["Description"].endswith("… (10% discount) (7 × 2.9971)")
+    assert item["Description"].endswith("… (10% discount) (7 × 3.33)")
 
 
 def test_description_of_exactly_the_limit_is_kept_whole():

@@ -400,7 +400,7 @@ def _invoice_line(
     else:
         vat_rate = VAT_EXEMPT if line.vat_rate is None else _plain(line.vat_rate)
         amount, vat_amount = line.net, line.vat
-    quantity, rate, unit_note = _quantity_and_rate(line.quantity, amount)
+    quantity, rate, unit_note = _quantity_and_rate(line, amount)
     document_line = {
         "Quantity": quantity,
         "Description": _line_description(line, unit_note),
@@ -426,20 +426,25 @@ def _nominal(line: LineSnapshot, mapping: Mapping) -> int:
     return mapping.goods_nominal_id
 
 
-def _quantity_and_rate(quantity: Decimal, amount: Decimal) -> tuple[Decimal, Decimal, str]:
-    """The ``Quantity`` and two-decimal ``Rate`` whose product is exactly ``amount``, and a note.
+def _quantity_and_rate(line: LineSnapshot, amount: Decimal) -> tuple[Decimal, Decimal, str]:
+    """The ``Quantity`` and two-decimal ``Rate`` whose product is exactly ``amount`` (the line's), and a note.
 
     The quantity is kept, made positive (a negative line has a negative rate), when a two-decimal rate
     times it gives the amount exactly. Otherwise the line is one unit at the amount, and the note gives
-    the real quantity and unit price for the description. A line without quantity is one unit too.
+    the real quantity and unit price for the description: Odoo's unit price when it, the quantity and the
+    discount make the amount (``2.5 × 3.99``, ``7 × 0.001``), else the amount's own unit price (a price that
+    includes VAT, say, while the amount does not). A line without quantity is one unit too.
     """
+    quantity = line.quantity
     if not quantity:
         return Decimal(1), amount, ""
     count = abs(quantity)
     rate = _round_cent(amount / count)
     if rate * count == amount:
         return _plain(count), rate, ""
-    return Decimal(1), amount, f"{_plain(count)} × {_unit_price(amount / count)}"
+    odoo_amount = _round_cent(line.price_unit * quantity * (100 - line.discount) / 100)
+    unit = _price(abs(line.price_unit)) if odoo_amount == amount else _unit_price(amount / count)
+    return Decimal(1), amount, f"{_plain(count)} × {unit}"
 
 
 def _line_description(line: LineSnapshot, unit_note: str) -> str:
@@ -562,6 +567,12 @@ def _plain(value: Decimal) -> Decimal:
         return Decimal(0)
     value = value.normalize()
     return value.quantize(Decimal(1)) if value.as_tuple().exponent > 0 else value
+
+
+def _price(value: Decimal) -> Decimal:
+    """A price as Odoo holds it, for a description: all its decimals, two at least (``0.001``, ``5.00``)."""
+    value = _plain(value)
+    return value if value.as_tuple().exponent <= -2 else value.quantize(_CENT)
 
 
 def _unit_price(value: Decimal) -> Decimal:
