@@ -353,9 +353,9 @@ def test_multiline_description_is_sent_on_one_line():
 def test_overlong_description_is_shortened_but_keeps_the_discount_and_unit_price():
     (item,) = invoice(order(line("Very long name " * 60, "7", "3.33", discount="10")))["Lines"]
 
-    assert len(item["Description"]) <= documents.MAX_DESCRIPTION
+    assert len(item["Description"]) == documents.MAX_DESCRIPTION
     assert item["Description"].startswith("Very long name Very long name")
-    assert item["Description"].endswith("… (10% discount) (7 × 3.33)")
+    assert item["Description"].endswith(" Very lon… (10% discount) (7 × 3.33)")
 
 
 def test_description_of_exactly_the_limit_is_kept_whole():
@@ -633,6 +633,161 @@ def test_no_character_xml_cannot_carry_reaches_a_customer_invoice_or_payment():
     assert invoice_built["CustomerReference"] == "S00042"
     assert invoice_built["DeliveryAddress"]["Line1"] == "Dock 4"
     assert payment_built["PayNote"] == "Odoo order S00042, refund PBNK1 7"
+
+
+# --- Text of any kind and length (KashFlow's field lengths: documents.FIELD_LIMITS) ------------------------
+
+# XML's own characters, accents, CJK, right-to-left scripts, emoji (one joined from three).
+EXOTIC = "Zoë & Søn <Ltd> \"quoted\" 'single' 株式会社テスト شركة الاختبار חברת בדיקה 🦊 👩\u200d👩\u200d👧"
+
+
+@pytest.mark.parametrize(("text", "limit", "fitted"), [
+    ("Oak chopping board", 18, "Oak chopping board"),
+    ("Oak chopping board", 10, "Oak chopp…"),
+    ("Oak board   and more", 11, "Oak board…"),
+    ("aaaa🦊b", 6, "aaaa…"),
+    ("aaa🦊bc", 6, "aaa🦊…"),
+    ("Cafe\u0301 au lait", 5, "Caf…"),
+    ("ab👩\u200d👩\u200d👧", 6, "ab…"),
+    ("ab❤\ufe0fcd", 5, "ab❤\ufe0f…"),
+    ("株式会社テスト", 5, "株式会社…"),
+    ("שלום עולם", 5, "שלום…"),
+    ("مرحبا بالعالم", 7, "مرحبا…"),
+])
+def test_free_text_is_cut_to_its_limit_in_utf16_units_ending_with_an_ellipsis(text, limit, fitted):
+    assert documents.fit_text(text, limit) == fitted
+    assert documents.text_length(documents.fit_text(text, limit)) <= limit
+
+
+def test_text_of_any_script_goes_as_it_is_when_it_fits():
+    address = Address(street=EXOTIC, city="Belfast", zip="BT1 1AA", country_code="GB",
+                      country_name="United Kingdom")
+    partner = customer(name=EXOTIC, contact_name=EXOTIC, invoice_address=address)
+    snapshot = order(line(EXOTIC, "1", "24.99"), customer=partner, reference="S00042")
+
+    built_customer = documents.customer_document(partner, source_id=11, now=NOW)
+    built_invoice = invoice(snapshot)
+
+    assert (built_customer["Name"], built_customer["Contact"], built_customer["Address1"]) == (EXOTIC,) * 3
+    assert (built_invoice["Customer"], built_invoice["Lines"][0]["Description"]) == (EXOTIC, EXOTIC)
+
+
+def test_customer_free_text_longer_than_kashflow_takes_is_cut():
+    long_name = "The Very Long Named Artisan Cheese and Charcuterie Emporium of the Yorkshire Dales " * 2
+    address = Address(street="Unit 7, The Old Granary Business Park, Station Road Industrial Estate, " * 2,
+                      street2="🦊" * 60, city="Llanfairpwllgwyngyll" * 6, zip="LL61 5UJ", country_code="GB",
+                      country_name="United Kingdom")
+    partner = customer(name=long_name, contact_name="Bartholomew " * 10, is_company=True, invoice_address=address)
+
+    built = documents.customer_document(partner, source_id=11, now=NOW)
+
+    assert built["Name"] == ("The Very Long Named Artisan Cheese and Charcuterie Emporium of the Yorkshire Dales The"
+                             " Very Long Na…")
+    assert built["Contact"] == "Bartholomew " * 8 + "Bar…"
+    assert built["Address1"] == ("Unit 7, The Old Granary Business Park, Station Road Industrial Estate, Unit 7,"
+                                 " The Old Granary Busi…")
+    assert built["Address2"] == "🦊" * 49 + "…"
+    assert built["Address3"] == "Llanfairpwllgwyngyll" * 4 + "Llanfairpwllgwyngyl…"
+    for name, limit in documents.FIELD_LIMITS["Customer"].items():
+        assert documents.text_length(built.get(name) or "") <= limit, name
+
+
+@pytest.mark.parametrize(("change", "label", "length", "limit"), [
+    ({"email": "orders." * 40 + "@example.com"}, "email address", 292, 255),
+    ({"phone": "+44 113 496 0000 (evenings) or +44 113 496 0001 (day)"}, "phone number", 53, 50),
+    ({"mobile": "07700 900123 / 07700 900456 / 07700 900789 / 07700 900000"}, "mobile number", 57, 50),
+    ({"vat": "GB 123 4567 89 (registered 2019, group 12345)"}, "VAT number", 45, 30),
+    ({"invoice_address": Address(street="1 High Street", zip="SW1A 1AA, PO Box 12345", country_code="GB")},
+     "postcode", 22, 20),
+    ({"delivery_address": Address(street="Warehouse 2", zip="LS1 4AP (use the rear gate)", country_code="GB")},
+     "delivery postcode", 27, 20),
+])
+def test_customer_value_that_would_be_wrong_once_cut_is_refused_saying_what_to_shorten(change, label, length, limit):
+    partner = customer(**change)
+
+    with pytest.raises(documents.DocumentError) as caught:
+        documents.customer_document(partner, source_id=11, now=NOW)
+
+    assert str(caught.value).startswith(f"The {label} of the contact Jane Smith is {length} characters long (")
+    assert str(caught.value).endswith(f"); KashFlow takes at most {limit}. Correct it on the contact in Odoo, then"
+                                      " send the order to KashFlow again.")
+
+
+def test_refused_email_address_message_in_full():
+    with pytest.raises(documents.DocumentError) as caught:
+        documents.customer_fields(customer(email="orders." * 40 + "@example.com"))
+
+    assert str(caught.value) == (
+        "The email address of the contact Jane Smith is 292 characters long (orders.orders.orders.orders.orders.orde…);"
+        " KashFlow takes at most 255. Correct it on the contact in Odoo, then send the order to KashFlow again.")
+
+
+def test_customer_code_longer_than_twenty_characters_is_refused():
+    with pytest.raises(documents.DocumentError, match="at most 20 of them"):
+        documents.customer_document(customer(code="ODOO" + "1" * 17), source_id=11, now=NOW)
+
+
+def test_invoice_header_and_delivery_address_are_fitted_and_the_customer_name_cut_alike():
+    elsewhere = Address(street="Loading Bay 4, " * 10, city="Leeds", zip="LS1 4AP", country_code="GB",
+                        country_name="United Kingdom")
+    snapshot = order(line("Kettle", "1", "24.99"), customer=customer(name="Ó Súilleabháin " * 10),
+                     delivery_address=elsewhere)
+
+    built = invoice(snapshot)
+
+    assert built["Customer"] == built["DeliveryAddress"]["Name"] == "Ó Súilleabháin " * 6 + "Ó Súillea…"
+    assert built["DeliveryAddress"]["Line1"] == "Loading Bay 4, " * 6 + "Loading B…"
+    assert built["Customer"] == documents.customer_fields(snapshot.customer)["Name"]
+
+
+def test_invoice_delivery_postcode_that_does_not_fit_is_refused():
+    elsewhere = Address(street="Warehouse 2", zip="LS1 4AP (use the rear gate)", country_code="GB")
+
+    with pytest.raises(documents.DocumentError) as caught:
+        invoice(order(line("Kettle", "1", "24.99"), delivery_address=elsewhere))
+
+    assert str(caught.value) == (
+        "The delivery postcode of the delivery address of order S00042 is 27 characters long (LS1 4AP (use the rear"
+        " gate)); KashFlow takes at most 20. Correct the delivery address in Odoo, then send the order to KashFlow"
+        " again.")
+
+
+def test_description_counts_an_emoji_as_two_and_never_cuts_one_in_half():
+    (item,) = invoice(order(line("🦊" * 300, "1", "24.99")))["Lines"]
+
+    assert item["Description"] == "🦊" * 249 + "…"
+
+
+def test_order_reference_longer_than_kashflow_takes_is_refused_never_cut():
+    reference = "WEBSHOP-2026-" + "0" * 100
+
+    with pytest.raises(documents.DocumentError) as caught:
+        invoice(order(line("Kettle", "1", "24.99"), reference=reference))
+
+    assert str(caught.value) == (
+        "The reference of order S00042 is 113 characters long (WEBSHOP-2026-00000000000000000000000000…); KashFlow"
+        " takes at most 100. Give the order a shorter Order Reference in Odoo, then send it to KashFlow again.")
+
+
+def test_reference_of_exactly_the_limit_is_sent_whole():
+    reference = "S" * 100
+
+    assert invoice(order(line("Kettle", "1", "24.99"), reference=reference))["CustomerReference"] == reference
+    assert documents.invoice_reference(order(line(), reference=reference), document(line(),
+                                                                                      reference=reference)) == reference
+
+
+def test_payment_note_longer_than_kashflow_takes_is_refused_never_cut():
+    snapshot = order(line("Kettle", "1", "24.99"))
+
+    with pytest.raises(documents.DocumentError) as caught:
+        documents.payment_document(snapshot, payment("29.99", reference="TX-" + "9" * 240), invoice_number=315,
+                                   mapping=MAPPING)
+
+    assert str(caught.value) == (
+        f"The note of payment TX-{'9' * 36}… of order S00042 is 270 characters long (Odoo order S00042, payment"
+        " TX-999999999…); KashFlow takes at most 255. Give the order or the payment a shorter reference in Odoo, then"
+        " send the order to KashFlow again.")
 
 
 # --- Customer --------------------------------------------------------------------------------------------

@@ -13,7 +13,12 @@ credit note is an invoice whose lines have a negative ``Rate`` and ``VatAmount``
 Odoo's: one that would not add up raises ``TotalsMismatch`` and nothing is sent.
 
 Text goes to KashFlow on one line, without the characters XML 1.0 cannot carry (control characters, say,
-from an import): they are dropped wherever text is sent.
+from an import): they are dropped wherever text is sent. Any other character goes as it is (emoji, CJK,
+right-to-left scripts, ``& < > " '``: zeep escapes what XML needs escaped). KashFlow publishes no field
+lengths, so the connector keeps to its own table (``FIELD_LIMITS``): free text longer than its field (a
+name, an address line, a line's description) is cut, ending with "…"; a value that would be wrong once cut
+(an email address, a postcode, a phone or VAT number, the order's reference) is refused with a message that
+says what to shorten.
 
 Dates are naive ``datetime`` values at midday: zeep writes a ``date`` as a date-only value, which
 KashFlow's ``dateTime`` fields reject, and a time zone could shift the day (API_FACTS.md, section 4.4).
@@ -26,6 +31,7 @@ import datetime
 import hashlib
 import json
 import re
+import unicodedata
 from decimal import ROUND_HALF_UP, Decimal
 from typing import NamedTuple
 
@@ -41,11 +47,46 @@ from .snapshot import (
     PaymentSnapshot,
 )
 
-MAX_DESCRIPTION = 500
-"""Longest line description sent. KashFlow publishes no field lengths; this is a defensive limit."""
+FIELD_LIMITS = {
+    "Customer": {
+        "Code": 20, "Name": 100, "Contact": 100, "Telephone": 50, "Mobile": 50, "Email": 255,
+        "Address1": 100, "Address2": 100, "Address3": 100, "Address4": 100, "Postcode": 20,
+        "CountryName": 100, "CountryCode": 2,
+        "DeliveryAddress1": 100, "DeliveryAddress2": 100, "DeliveryAddress3": 100, "DeliveryAddress4": 100,
+        "DeliveryPostcode": 20, "DeliveryCountryName": 100, "DeliveryCountryCode": 2, "VATNumber": 30,
+    },
+    "Invoice": {"CustomerReference": 100, "CurrencyCode": 3},
+    "DeliveryAddress": {
+        "Name": 100, "Line1": 100, "Line2": 100, "Line3": 100, "Line4": 100, "PostCode": 20, "CountryName": 100,
+        "CountryCode": 2,
+    },
+    "InvoiceLine": {"Description": 500},
+    "Payment": {"PayNote": 255},
+}
+"""The longest text the connector sends in each text field of each KashFlow type, in UTF-16 code units
+(``text_length``). KashFlow publishes no field lengths (API_FACTS.md, section 4.2) and its WSDL has no facets:
+these are conservative guesses, below what KashFlow's own screens accept and what UK addresses, codes and
+numbers need (aypex keeps customer codes to 20 characters; an email address has at most 254). KashFlow runs on
+.NET, whose strings count UTF-16 code units, so an emoji counts 2. The sandbox enforces the same table
+(``kashflow_sandbox/limits.py``; ``tests/test_field_limits.py`` checks the two agree). Fields not listed are
+not sent, or not limited."""
+
+TEXT_FIELDS = frozenset({
+    "Name", "Contact", "Address1", "Address2", "Address3", "Address4", "CountryName", "DeliveryAddress1",
+    "DeliveryAddress2", "DeliveryAddress3", "DeliveryAddress4", "DeliveryCountryName", "Line1", "Line2", "Line3",
+    "Line4", "Description",
+})
+"""The fields of ``FIELD_LIMITS`` that hold free text: longer text is cut to fit, ending with "…". A value of any
+other field that does not fit (a code, reference, email address, phone or VAT number, postcode) is refused:
+cut, it would be wrong, or a reference that finds a document again after a lost answer would no longer be it."""
+
+ELLIPSIS = "…"
+
+MAX_DESCRIPTION = FIELD_LIMITS["InvoiceLine"]["Description"]
+"""Longest line description sent (see ``FIELD_LIMITS``)."""
 
 DEFAULT_CUSTOMER_CODE_PREFIX = "ODOO"
-CUSTOMER_CODE_MAX_LENGTH = 20
+CUSTOMER_CODE_MAX_LENGTH = FIELD_LIMITS["Customer"]["Code"]
 """KashFlow publishes no limit on customer codes; 20 uppercase letters and digits are known to work."""
 
 KASHFLOW_DECIMALS = 2
@@ -76,6 +117,7 @@ _CUSTOMER_DELIVERY_FIELDS = (
 )
 _INVOICE_DELIVERY_FIELDS = ("Line1", "Line2", "Line3", "Line4", "PostCode", "CountryName", "CountryCode")
 # What XML 1.0 cannot carry: C0 controls but tab, line feed and carriage return; lone surrogates; U+FFFE/F.
+_ZERO_WIDTH_JOINER = "\u200d"
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 CUSTOMER_OWNED_FIELDS = (
@@ -189,7 +231,8 @@ def customer_update(current: dict, customer: CustomerSnapshot) -> dict:
 
 
 def customer_fields(customer: CustomerSnapshot) -> dict:
-    """The fields of a KashFlow ``Customer`` the connector owns, from Odoo's contact (empty ones left out).
+    """The fields of a KashFlow ``Customer`` the connector owns, from Odoo's contact (empty ones left out), each
+    fitted to ``FIELD_LIMITS``.
 
     ``EC``/``OutsideEC`` tell KashFlow how to treat VAT on sales to the customer: EC when the customer
     has a VAT number and an EU country, outside the EC when it has a VAT number and a country outside
@@ -204,7 +247,7 @@ def customer_fields(customer: CustomerSnapshot) -> dict:
     country = _iso_country(customer.invoice_address.country_code)
     vat_number = _clean(customer.vat)
     delivery = _delivery_address(customer.delivery_address, customer.invoice_address)
-    return {
+    fields = {
         "Name": name,
         **_non_empty({
             "Contact": _clean(customer.contact_name) or ("" if customer.is_company else name),
@@ -222,6 +265,8 @@ def customer_fields(customer: CustomerSnapshot) -> dict:
         **(_address_fields(_CUSTOMER_DELIVERY_FIELDS, delivery) if delivery is not None else {}),
         **_non_empty({"VATNumber": vat_number}),
     }
+    return _fitted("Customer", fields, owner=f"the contact {fit_text(name, 60)}",
+                   fix="Correct it on the contact in Odoo, then send the order to KashFlow again.")
 
 
 def customer_fingerprint(customer: CustomerSnapshot) -> str:
@@ -250,7 +295,7 @@ def invoice_document(
     ``TotalsMismatch`` when its lines would not add up to Odoo's totals.
     """
     currency = _currency_code(order, document)
-    customer_name = _clean(order.customer.name)
+    customer_name = fit_text(_clean(order.customer.name), FIELD_LIMITS["Customer"]["Name"])
     if not customer_name:
         raise DocumentError(
             f"The customer of order {order.name} has no name. Enter the customer's name (or company name)"
@@ -281,7 +326,7 @@ def invoice_document(
         "Customer": customer_name,
         "CustomerID": customer_id,
         "Paid": 0,
-        "CustomerReference": _clean(document.reference),
+        "CustomerReference": invoice_reference(order, document),
         "SuppressTotal": 0,
         "ProjectID": 0,
         "CurrencyCode": currency,
@@ -290,7 +335,10 @@ def invoice_document(
         "NetAmount": Decimal(0),
         "VATAmount": Decimal(0),
         "AmountPaid": Decimal(0),
-        **({"DeliveryAddress": {"Name": customer_name, **_address_fields(_INVOICE_DELIVERY_FIELDS, delivery)}}
+        **({"DeliveryAddress": _fitted(
+            "DeliveryAddress", {"Name": customer_name, **_address_fields(_INVOICE_DELIVERY_FIELDS, delivery)},
+            owner=f"the delivery address of order {order.name}",
+            fix="Correct the delivery address in Odoo, then send the order to KashFlow again.")}
            if delivery is not None else {}),
         "UseCustomDeliveryAddress": delivery is not None,
         "CISRCNetAmount": None,
@@ -333,9 +381,15 @@ def payment_document(
 
 
 def payment_note(order: OrderSnapshot, payment: PaymentSnapshot) -> str:
-    """The ``PayNote`` of a payment: ``Odoo order S00042, payment PBNK1/2026/00007`` (a refund says so)."""
+    """The ``PayNote`` of a payment: ``Odoo order S00042, payment PBNK1/2026/00007`` (a refund says so).
+
+    It finds the payment again after a lost answer, so it is never cut: one that does not fit is refused."""
     what = "refund" if payment.amount < 0 else "payment"
-    return _clean(f"Odoo order {order.name}, {what} {payment.reference}")
+    note = _clean(f"Odoo order {order.name}, {what} {payment.reference}")
+    return _fitted("Payment", {"PayNote": note},
+                   owner=f"{what} {fit_text(_clean(payment.reference), 40)} of order {fit_text(order.name, 40)}",
+                   fix="Give the order or the payment a shorter reference in Odoo, then send the order to KashFlow"
+                       " again.")["PayNote"]
 
 
 def document_fingerprint(order: OrderSnapshot, document: InvoiceSnapshot) -> str:
@@ -355,6 +409,41 @@ def clean_text(text: str) -> str:
     """``text`` on one line for KashFlow: characters XML cannot carry dropped, runs of whitespace (newlines
     too) made single spaces, ends stripped."""
     return " ".join(_NOT_XML.sub(" ", text or "").split())
+
+
+def text_length(text: str) -> int:
+    """The length of ``text`` as KashFlow (.NET) counts it: in UTF-16 code units, so an emoji counts 2."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def fit_text(text: str, limit: int) -> str:
+    """``text`` if it fits in ``limit`` (``text_length``), else its beginning and "…", within ``limit``.
+
+    The cut falls between characters, never inside one (an emoji stays whole or goes), nor between a character
+    and the accents or joiners that go with it; the space before it is dropped.
+    """
+    if text_length(text) <= limit:
+        return text
+    room, kept = limit - text_length(ELLIPSIS), 0
+    for index, char in enumerate(text):
+        size = text_length(char)
+        if kept + size > room:
+            end = index
+            break
+        kept += size
+    while end and (_joins_previous(text[end]) or text[end - 1] == _ZERO_WIDTH_JOINER):
+        end -= 1  # keep a character and what is joined to it together
+    return text[:end].rstrip() + ELLIPSIS
+
+
+def invoice_reference(order: OrderSnapshot, document: InvoiceSnapshot) -> str:
+    """The ``CustomerReference`` of one of the order's documents, as it is sent: the order's name (and the
+    Odoo document's number), which finds the document again after a lost answer. It is never cut: one that
+    does not fit is refused."""
+    return _fitted("Invoice", {"CustomerReference": _clean(document.reference)},
+                   owner=f"order {fit_text(order.name, 40)}",
+                   fix="Give the order a shorter Order Reference in Odoo, then send it to KashFlow again.",
+                   )["CustomerReference"]
 
 
 # ---------------------------------------------------------------------------- invoices
@@ -448,16 +537,14 @@ def _quantity_and_rate(line: LineSnapshot, amount: Decimal) -> tuple[Decimal, De
 
 
 def _line_description(line: LineSnapshot, unit_note: str) -> str:
-    """The line's text on one line, with its discount and unit note, cut to ``MAX_DESCRIPTION``."""
+    """The line's text on one line, with its discount and unit note, the text cut so that all fits in
+    ``MAX_DESCRIPTION``."""
     text = _clean(line.description) or _clean(line.product_code) or _KIND_LABELS[line.kind]
     notes = [f"{_plain(line.discount)}% discount"] if line.discount else []
     if unit_note:
         notes.append(unit_note)
     suffix = "".join(f" ({note})" for note in notes)
-    room = MAX_DESCRIPTION - len(suffix)
-    if len(text) > room:
-        text = text[: room - 1].rstrip() + "…"
-    return text + suffix
+    return fit_text(text, MAX_DESCRIPTION - text_length(suffix)) + suffix
 
 
 def _check_totals(order: OrderSnapshot, document: InvoiceSnapshot, lines: list[dict]) -> None:
@@ -494,10 +581,11 @@ def _currency_code(order: OrderSnapshot, document: InvoiceSnapshot) -> str:
 
 def _checked_code(customer: CustomerSnapshot) -> str:
     code = customer.code.strip()
-    if not (code.isascii() and code.isalnum()):
+    if not (code.isascii() and code.isalnum() and len(code) <= CUSTOMER_CODE_MAX_LENGTH):
         raise DocumentError(
             f"The KashFlow customer code {code!r} of {_clean(customer.name)} is not valid: KashFlow accepts"
-            " only letters and digits. Correct the customer code, then send the order to KashFlow again."
+            f" only letters and digits, at most {CUSTOMER_CODE_MAX_LENGTH} of them. Correct the customer code, then"
+            " send the order to KashFlow again."
         )
     return code
 
@@ -544,6 +632,40 @@ def _kashflow_country(code: str) -> str:
 # ---------------------------------------------------------------------------- values
 
 _clean = clean_text
+
+
+_FIELD_LABELS = {
+    "Code": "customer code", "Telephone": "phone number", "Mobile": "mobile number", "Email": "email address",
+    "Postcode": "postcode", "DeliveryPostcode": "delivery postcode", "PostCode": "delivery postcode",
+    "CountryCode": "country code", "DeliveryCountryCode": "delivery country code", "VATNumber": "VAT number",
+    "CustomerReference": "reference", "CurrencyCode": "currency code", "PayNote": "note",
+}
+
+
+def _fitted(type_name: str, fields: dict, *, owner: str, fix: str) -> dict:
+    """``fields`` of the KashFlow type ``type_name`` fitted to ``FIELD_LIMITS``: free text (``TEXT_FIELDS``) cut,
+    any other text that does not fit refused with ``DocumentError`` naming ``owner``'s field and saying ``fix``."""
+    limits = FIELD_LIMITS[type_name]
+    fitted = dict(fields)
+    for name, value in fields.items():
+        limit = limits.get(name)
+        if limit is None or not isinstance(value, str) or text_length(value) <= limit:
+            continue
+        if name in TEXT_FIELDS:
+            fitted[name] = fit_text(value, limit)
+            continue
+        raise DocumentError(
+            f"The {_FIELD_LABELS.get(name, name)} of {owner} is {text_length(value)} characters long"
+            f" ({fit_text(value, 40)}); KashFlow takes at most {limit}. {fix}"
+        )
+    return fitted
+
+
+def _joins_previous(char: str) -> bool:
+    """Whether ``char`` belongs with the character before it: a combining mark (an accent), a zero-width joiner,
+    a variation selector or an emoji's skin tone."""
+    return (unicodedata.combining(char) != 0 or char == _ZERO_WIDTH_JOINER or "\ufe00" <= char <= "\ufe0f"
+            or "\U0001f3fb" <= char <= "\U0001f3ff")
 
 
 def _non_empty(fields: dict[str, str]) -> dict[str, str]:
