@@ -792,21 +792,74 @@ def test_payment_note_longer_than_kashflow_takes_is_refused_never_cut():
 
 # --- Customer --------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("country", "vat", "ec", "outside_ec"), [
-    ("FR", "FR40303265045", 1, 0),
-    ("US", "US123456789", 0, 1),
-    ("GB", "GB123456789", 0, 0),
-    ("IM", "GB003123456", 0, 0),
-    ("FR", "", 0, 0),
-    ("US", "", 0, 0),
-    ("", "XX123", 0, 0),
+@pytest.mark.parametrize(("country", "zip_code", "vat", "ec", "outside_ec"), [
+    ("GB", "LS1 4AB", "GB123456789", 0, 0),    # Great Britain, VAT-registered
+    ("GB", "LS1 4AB", "", 0, 0),               # Great Britain, a consumer
+    ("GB", "BT1 1AA", "XI123456789", 0, 0),    # Northern Ireland: in the UK VAT area, XI is a UK VAT number
+    ("GB", "BT1 1AA", "", 0, 0),
+    ("IM", "IM1 1AA", "GB003123456", 0, 0),    # Isle of Man: in the UK VAT area
+    ("FR", "75001", "FR40303265045", 1, 0),    # the EU, VAT-registered: KashFlow's EC
+    ("IE", "D02 X285", "IE6388047V", 1, 0),
+    ("FR", "75001", "", 0, 0),                 # the EU, a consumer
+    ("US", "10001", "US123456789", 0, 1),      # rest of the world, VAT-registered: outside the EC
+    ("CH", "8001", "CHE-123.456.789 MWST", 0, 1),
+    ("US", "10001", "", 0, 0),                 # rest of the world, a consumer
+    ("JE", "JE2 3AB", "", 0, 0),               # Jersey: outside both VAT areas
+    ("", "", "XX123", 0, 0),                   # no country
 ])
-def test_customer_vat_treatment_follows_its_country_and_vat_number(country, vat, ec, outside_ec):
-    address = Address(street="1 Main Street", city="Somewhere", country_code=country)
+def test_customer_vat_treatment_follows_its_country_and_vat_number(country, zip_code, vat, ec, outside_ec):
+    address = Address(street="1 Main Street", city="Somewhere", zip=zip_code, country_code=country)
 
     built = documents.customer_document(customer(vat=vat, invoice_address=address), source_id=11, now=NOW)
 
     assert (built["EC"], built["OutsideEC"]) == (ec, outside_ec)
+
+
+@pytest.mark.parametrize(("country", "vat", "ec", "outside_ec"), [
+    ("GB", "GB123456789", 0, 0),
+    ("GB", "XI123456789", 0, 0),
+    ("FR", "", 0, 0),
+    ("US", "US123456789", 0, 1),
+])
+def test_a_seller_in_northern_ireland_books_its_customers_as_a_great_british_one_does(country, vat, ec, outside_ec):
+    address = Address(street="1 Main Street", city="Somewhere", country_code=country)
+    partner = customer(vat=vat, invoice_address=address, seller_in_northern_ireland=True)
+
+    built = documents.customer_document(partner, source_id=11, now=NOW)
+
+    assert (built["EC"], built["OutsideEC"]) == (ec, outside_ec)
+
+
+def test_a_seller_in_northern_ireland_with_a_customer_vat_registered_in_the_eu_is_refused_not_booked_as_ec():
+    address = Address(street="Hauptstraße 5", city="Berlin", zip="10115", country_code="DE", country_name="Germany")
+    partner = customer(name="Müller GmbH", vat="DE123456789", invoice_address=address,
+                       seller_in_northern_ireland=True)
+
+    with pytest.raises(documents.DocumentError) as caught:
+        documents.customer_document(partner, source_id=11, now=NOW)
+
+    assert str(caught.value) == (
+        "Müller GmbH is VAT-registered in the EU (DE123456789) and your company is in Northern Ireland: KashFlow books"
+        " such a customer with the trade border type NIEU, which the KashFlow calls the connector uses cannot set."
+        " Book this order in KashFlow by hand; the connector has sent nothing of it.")
+
+
+@pytest.mark.parametrize(("address", "vat", "expected"), [
+    (Address(city="Belfast", zip="BT1 1AA", country_code="GB"), "", True),
+    (Address(city="Newry", zip="bt35 6aa", country_code="gb"), "", True),
+    (Address(city="Leeds", zip="LS1 4AB", country_code="GB"), "", False),
+    (Address(city="Bath", zip="BA1 1AA", country_code="GB"), "", False),
+    (Address(city="Omagh", state="County Tyrone", country_code="GB"), "", True),
+    (Address(city="Durham", state="County Durham", country_code="GB"), "", False),  # England, not Ireland
+    (Address(city="Lisburn", state="Northern Ireland", country_code="GB"), "", True),
+    (Address(city="Lisburn", country_code="GB"), "XI 123 4567 89", True),
+    (Address(city="Leeds", zip="LS1 4AB", country_code="GB"), "GB123456789", False),
+    (Address(city="Dublin", zip="D02 X285", country_code="IE"), "", False),
+    (Address(city="Dublin", state="Down", zip="BT1", country_code="IE"), "", False),
+    (Address(), "", False),
+])
+def test_northern_ireland_is_told_by_an_xi_vat_number_a_bt_postcode_or_one_of_its_counties(address, vat, expected):
+    assert documents.is_northern_ireland(address, vat) is expected
 
 
 @pytest.mark.parametrize("odoo_code", ["GR", "gr", "EL"])

@@ -104,6 +104,9 @@ EU_COUNTRY_CODES = frozenset({
 UK_VAT_COUNTRY_CODES = frozenset({"GB", "IM"})
 """Countries in the UK VAT area: the United Kingdom and the Isle of Man, which HMRC treats as part of it."""
 
+NORTHERN_IRELAND_COUNTIES = frozenset({"antrim", "armagh", "down", "fermanagh", "londonderry", "derry", "tyrone"})
+"""Odoo's states of the United Kingdom that are in Northern Ireland (its six counties, "County " left off)."""
+
 _CENT = Decimal("0.01")
 _UNIT_PRICE_STEP = Decimal("0.0001")
 _MIDDAY = datetime.time(12, 0)
@@ -234,9 +237,24 @@ def customer_fields(customer: CustomerSnapshot) -> dict:
     """The fields of a KashFlow ``Customer`` the connector owns, from Odoo's contact (empty ones left out), each
     fitted to ``FIELD_LIMITS``.
 
-    ``EC``/``OutsideEC`` tell KashFlow how to treat VAT on sales to the customer: EC when the customer
-    has a VAT number and an EU country, outside the EC when it has a VAT number and a country outside
-    the EU and the UK VAT area, domestic (0/0) otherwise.
+    ``EC``/``OutsideEC`` say where the customer is VAT-registered, as KashFlow's post-2021 (PVA) rules for a
+    UK-based account read them (``EC`` 1: "VAT registered in an EC member state", ``OutsideEC`` 1: "outside the
+    EC", both 0: "Domestic"); KashFlow applies the VAT rules of the day to them. The country is that of the
+    invoice address:
+
+    - United Kingdom (Northern Ireland included: it is in the UK VAT area, and an ``XI`` VAT number is a UK
+      one) and the Isle of Man: 0/0, with or without a VAT number;
+    - an EU member state, with a VAT number: 1/0 (EC);
+    - an EU member state, without a VAT number (a consumer): 0/0; KashFlow's flags are for VAT-registered
+      customers;
+    - any other country, with a VAT number: 0/1 (outside the EC); without one: 0/0;
+    - no country: 0/0.
+
+    The VAT of each line is never derived from these: it is Odoo's (its fiscal positions make an export 0%).
+    One case cannot be told to KashFlow through these fields: a seller in Northern Ireland with a customer
+    VAT-registered in the EU, whom KashFlow books as ``NIEU`` (a value of its newer ``TradeBorderType``, set only
+    through ``InsertCustomer2``/``UpdateCustomer2``). Such a customer is refused with a message, rather than
+    sent as ``EC``, which KashFlow's VAT return would read wrongly.
     """
     name = _clean(customer.name)
     if not name:
@@ -246,6 +264,14 @@ def customer_fields(customer: CustomerSnapshot) -> dict:
         )
     country = _iso_country(customer.invoice_address.country_code)
     vat_number = _clean(customer.vat)
+    ec = bool(vat_number) and country in EU_COUNTRY_CODES
+    if ec and customer.seller_in_northern_ireland:
+        raise DocumentError(
+            f"{name} is VAT-registered in the EU ({vat_number}) and your company is in Northern Ireland:"
+            " KashFlow books such a customer with the trade border type NIEU, which the KashFlow calls the"
+            " connector uses cannot set. Book this order in KashFlow by hand; the connector has sent nothing"
+            " of it."
+        )
     delivery = _delivery_address(customer.delivery_address, customer.invoice_address)
     fields = {
         "Name": name,
@@ -256,7 +282,7 @@ def customer_fields(customer: CustomerSnapshot) -> dict:
             "Email": _clean(customer.email),
         }),
         **_address_fields(_CUSTOMER_ADDRESS_FIELDS, customer.invoice_address),
-        "EC": int(bool(vat_number) and country in EU_COUNTRY_CODES),
+        "EC": int(ec),
         "OutsideEC": int(
             bool(vat_number) and bool(country)
             and country not in EU_COUNTRY_CODES and country not in UK_VAT_COUNTRY_CODES
@@ -267,6 +293,27 @@ def customer_fields(customer: CustomerSnapshot) -> dict:
     }
     return _fitted("Customer", fields, owner=f"the contact {fit_text(name, 60)}",
                    fix="Correct it on the contact in Odoo, then send the order to KashFlow again.")
+
+
+def is_northern_ireland(address: Address, vat: str = "") -> bool:
+    """Whether ``address`` (with the VAT number ``vat``) is in Northern Ireland.
+
+    Odoo has Northern Ireland as part of the United Kingdom (``GB``), so: a VAT number starting ``XI`` (issued
+    to Northern Ireland's traders in goods), else a ``BT`` postcode (Northern Ireland's and no one else's), else
+    a state that is one of its six counties (``NORTHERN_IRELAND_COUNTIES``, or "Northern Ireland" itself); a
+    country other than the United Kingdom never is.
+    """
+    vat = _clean(vat).upper().replace(" ", "")
+    country = _iso_country(address.country_code)
+    if vat.startswith("XI") and country in ("GB", ""):
+        return True
+    if country != "GB":
+        return False
+    postcode = _clean(address.zip).upper().replace(" ", "")
+    if postcode:
+        return re.fullmatch(r"BT\d.*", postcode) is not None
+    state = _clean(address.state).casefold().removeprefix("county ").removeprefix("co. ")
+    return state in NORTHERN_IRELAND_COUNTIES or state == "northern ireland"
 
 
 def customer_fingerprint(customer: CustomerSnapshot) -> str:
