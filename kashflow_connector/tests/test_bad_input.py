@@ -135,6 +135,23 @@ class TestBadInput(KashFlowCase):
         self.assertSent(order)
         self.assertEqual(self.customer_of(buyer)["Email"], "jane.smith@example.com")
 
+    def test_a_contact_edited_to_a_value_kashflow_cannot_take_leaves_its_customer_as_it_was_and_says_why(self):
+        buyer = self.contact("Jane Smith", email="jane@example.com", phone="0113 496 0000", country_id=self.uk.id)
+        self.send(self.make_order(partner=buyer))
+        buyer.phone = "+44 113 496 0000 (evenings) or +44 113 496 0001 (day)"
+        [job] = self.kashflow_jobs()
+        self.run_jobs()
+
+        self.assertEqual(job.state, "done")
+        self.assertEqual(job.result, (
+            "The phone number of the contact Jane Smith is 53 characters long (+44 113 496 0000 (evenings) or +44"
+            " 113…); KashFlow takes at most 50. Correct it on the contact in Odoo, then send the order to KashFlow"
+            " again."))
+        self.assertEqual(self.customer_of(buyer)["Telephone"], "0113 496 0000")
+        order = self.send(self.make_order(partner=buyer))
+        self.assertEqual((order.kashflow_state, order.kashflow_reason), ("failed", job.result),
+                         "its next order says so")
+
     def test_an_order_reference_longer_than_kashflow_takes_fails_the_order_until_it_is_shortened(self):
         order = self.make_order()
         order.name = "WEBSHOP-UK-" + "0" * 95 + "42"
