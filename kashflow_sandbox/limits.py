@@ -1,7 +1,8 @@
 """The field lengths the sandbox enforces, as KashFlow would: a longer text is refused with Status "NO".
 
 KashFlow publishes no field lengths and its WSDL has no facets (API_FACTS.md, section 4.2), so this table is
-the project's own choice, conservative guesses below what KashFlow's screens accept. The connector keeps to the
+the project's own choice: conservative guesses, long enough for real names, addresses and numbers and short
+enough that KashFlow is unlikely to refuse them. The connector keeps to the
 same table (``FIELD_LIMITS`` in ``kashflow_connector/kashflow/documents.py``; the sandbox imports nothing of the
 addon, and ``tests/test_field_limits.py`` checks that the two agree). Lengths count UTF-16 code units, as .NET
 does (an emoji counts 2). Fields not listed are not limited.

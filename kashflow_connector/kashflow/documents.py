@@ -65,11 +65,11 @@ FIELD_LIMITS = {
 }
 """The longest text the connector sends in each text field of each KashFlow type, in UTF-16 code units
 (``text_length``). KashFlow publishes no field lengths (API_FACTS.md, section 4.2) and its WSDL has no facets:
-these are conservative guesses, below what KashFlow's own screens accept and what UK addresses, codes and
-numbers need (aypex keeps customer codes to 20 characters; an email address has at most 254). KashFlow runs on
-.NET, whose strings count UTF-16 code units, so an emoji counts 2. The sandbox enforces the same table
-(``kashflow_sandbox/limits.py``; ``tests/test_field_limits.py`` checks the two agree). Fields not listed are
-not sent, or not limited."""
+these are conservative guesses, long enough for real names, addresses and numbers (an email address has at most
+254 characters; aypex, tested against live KashFlow, keeps customer codes to 20) and short enough that KashFlow
+is unlikely to refuse them. KashFlow runs on .NET, whose strings count UTF-16 code units, so an emoji counts 2.
+The sandbox enforces the same table (``kashflow_sandbox/limits.py``; ``tests/test_field_limits.py`` checks the
+two agree). Fields not listed are not sent, or not limited."""
 
 TEXT_FIELDS = frozenset({
     "Name", "Contact", "Address1", "Address2", "Address3", "Address4", "CountryName", "DeliveryAddress1",
