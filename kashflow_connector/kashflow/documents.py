@@ -471,7 +471,7 @@ def fit_text(text: str, limit: int) -> str:
     """
     if text_length(text) <= limit:
         return text
-    room, kept = limit - text_length(ELLIPSIS), 0
+    room, kept, end = limit - text_length(ELLIPSIS), 0, len(text)
     for index, char in enumerate(text):
         size = text_length(char)
         if kept + size > room:
