@@ -585,6 +585,20 @@ def test_fault_html_page_and_empty_body_answer_200_and_do_nothing(api, sandbox):
     assert sandbox.state()["invoices"] == []
 
 
+def test_fault_malformed_xml_answers_200_with_a_reply_cut_short_and_does_nothing(api, sandbox):
+    customer_id = api.ok("InsertCustomer", custr=customer(Code="C1"))
+    raw_api = Api(zeep.Client(sandbox.wsdl_url, settings=zeep.Settings(raw_response=True)), sandbox)
+    sandbox.set_faults(operation="InsertInvoice", mode="malformed_xml")
+    cut = raw_api.call("InsertInvoice", Inv=invoice(customer_id, [api.line()]))
+    assert cut.status_code == 200
+    assert cut.headers["Content-Type"].startswith("text/xml")
+    assert cut.content.endswith(b'<InsertInvoiceResponse xmlns="KashFlow"><Status>OK</Sta')
+    with pytest.raises(etree.XMLSyntaxError):
+        etree.fromstring(cut.content)
+    assert sandbox.state()["invoices"] == []
+    assert outcomes(sandbox.calls())[-1] == ("InsertInvoice", "malformed_xml", None)
+
+
 # The record of calls
 
 

@@ -118,6 +118,8 @@ def sync_order(  # noqa: PLR0917 - the job passes the journal by position
     outcome = Outcome()
     for document in order.documents:  # every document checked before the first call
         documents.invoice_document(order, document, customer_id=0, mapping=mapping)
+    for payment in order.payments:
+        documents.payment_note(order, payment)
     customer_id = sync_customer(client, order.customer, customer, journal, source_id=mapping.source_id,
                                 adoptable=adoptable, now=now, outcome=outcome)
     for document in order.documents:
@@ -208,7 +210,7 @@ def _sync_document(client, order, document, mapping, *, customer_id, state, jour
     if state.number and state.fingerprint == fingerprint:
         return
     if not state.number and state.attempt:
-        found = _find_lost_invoice(client, document, customer_id, state.attempt)
+        found = _find_lost_invoice(client, order, document, customer_id, state.attempt)
         if found is not None:
             state.number, state.dbid, state.attempt = found["InvoiceNumber"], found["InvoiceDBID"], None
             journal.save(state)
@@ -240,13 +242,13 @@ def _sync_document(client, order, document, mapping, *, customer_id, state, jour
     outcome.add(document.kind, document.key, "created", state.number)
 
 
-def _find_lost_invoice(client, document: InvoiceSnapshot, customer_id, sent_date):
+def _find_lost_invoice(client, order: OrderSnapshot, document: InvoiceSnapshot, customer_id, sent_date):
     """The invoice an earlier insert of ``document`` left in KashFlow without its answer, or None: among the
     invoices of the date it was sent with, the one of this customer with this reference.
 
     The range runs from midnight to the day's last second: KashFlow may compare instants, or keep an
     invoice's date without the time it was sent with, and a range of midday to midday would then miss it."""
-    reference = documents.clean_text(document.reference)
+    reference = documents.invoice_reference(order, document)
     start = datetime.datetime.combine(sent_date, datetime.time.min)
     end = datetime.datetime.combine(sent_date, datetime.time(23, 59, 59))
     return next((invoice for invoice in client.get_invoices_by_date_range(start, end)

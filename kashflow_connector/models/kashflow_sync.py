@@ -135,7 +135,8 @@ class KashflowSync(models.AbstractModel):
         except UnavailableError as error:
             if self._last_attempt():
                 return self._fail(order, self.env._(
-                    "%s Gave up after repeated attempts; resend the order later.", error.message))
+                    "%(what)s Gave up after %(attempts)s attempts; resend the order later.", what=error.summary,
+                    attempts=self._current_job().retry + 1))
             pause = getattr(error, "retry_after", None)
             raise RetryableJobError(error.message, **({"seconds": pause} if pause else {})) from None
         except (KashFlowError, documents.DocumentError, UserError) as error:
