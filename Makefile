@@ -27,9 +27,10 @@ lint: $(DEPS)
 	$(PYTHON) -m ruff check .
 	$(PYTHON) -m pylint --rcfile=.pylintrc kashflow_connector
 
-## Benchmarks against the sandbox; they print figures.
+## Benchmarks against the sandbox, without Odoo and inside it (a throwaway database; under 10 minutes on two
+## cores); they print figures and write them to docs/benchmarks.md. `make bench ARGS=--no-odoo`: the first ones only.
 bench: $(DEPS)
-	$(PYTHON) tools/bench.py
+	$(PYTHON) tools/bench.py $(ARGS)
 
 ## The KashFlow sandbox alone, on http://127.0.0.1:8089/ (user demo, password demo); SANDBOX_PORT=… for another port.
 sandbox:
