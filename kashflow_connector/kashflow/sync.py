@@ -87,11 +87,37 @@ class Outcome:
 
 
 class Journal:
-    """Where ``sync_order`` saves each state as soon as it changes. The default keeps nothing; the Odoo side
-    writes each state in a transaction of its own."""
+    """Where ``sync_order`` keeps each state it changes (a ``CustomerState`` or ``DocumentState``).
+
+    ``save`` notes a change. ``mark`` makes a state durable at once, with every change noted before it: the
+    marker of an insert (or an application) must be durable before the call that may create something in
+    KashFlow. ``flush`` writes what is noted; ``sync_order`` flushes before it returns or raises. So a run
+    writes once per call that may create something, plus once at the end, and a run that dies between two
+    writes loses no more than what the markers let the next run find again. Subclasses implement ``write``.
+    """
+
+    def __init__(self):
+        self._pending = {}
 
     def save(self, state):
-        """Make ``state`` (a ``CustomerState`` or ``DocumentState``) durable now."""
+        """Note that ``state`` changed."""
+        self._pending.pop(id(state), None)  # kept in the order of their last change
+        self._pending[id(state)] = state
+
+    def mark(self, state):
+        """Note that ``state`` changed, and make it and every noted change durable now."""
+        self.save(state)
+        self.flush()
+
+    def flush(self):
+        """Make every noted change durable now."""
+        if self._pending:
+            states = list(self._pending.values())
+            self._pending.clear()
+            self.write(states)
+
+    def write(self, states):
+        """Make ``states`` durable, together (in one transaction of their own, say). The default keeps nothing."""
 
 
 def sync_order(  # noqa: PLR0917 - the job passes the journal by position
@@ -114,6 +140,14 @@ def sync_order(  # noqa: PLR0917 - the job passes the journal by position
     reached: the states then hold what was done before.
     """
     journal = journal or Journal()
+    try:
+        return _sync_order(client, order, mapping, customer=customer, states=states, journal=journal,
+                           adoptable=adoptable, now=now)
+    finally:
+        journal.flush()
+
+
+def _sync_order(client, order, mapping, *, customer, states, journal, adoptable, now):
     now = now or datetime.datetime.now().replace(microsecond=0)
     outcome = Outcome()
     for document in order.documents:  # every document checked before the first call
@@ -176,7 +210,7 @@ def sync_customer(client, snapshot, state, journal=None, *, source_id=0, adoptab
         found = candidate if candidate is not None and adoptable(candidate) else None
     if found is None:
         state.attempt = True
-        journal.save(state)
+        journal.mark(state)
         document = documents.customer_document(snapshot, source_id=source_id, now=now)
         try:
             customer_id = client.insert_customer(document)
@@ -215,6 +249,8 @@ def _sync_document(client, order, document, mapping, *, customer_id, state, jour
             state.number, state.dbid, state.attempt = found["InvoiceNumber"], found["InvoiceDBID"], None
             journal.save(state)
             outcome.add(document.kind, document.key, "found", state.number)
+            if state.fingerprint == fingerprint:
+                return  # it holds what the attempt sent, which is what Odoo says now
     if state.number:
         if not state.dbid:
             current = client.get_invoice(state.number)
@@ -234,8 +270,8 @@ def _sync_document(client, order, document, mapping, *, customer_id, state, jour
         outcome.add(document.kind, document.key, "updated", state.number)
         return
     body = documents.invoice_document(order, document, customer_id=customer_id, mapping=mapping)
-    state.attempt = document.date
-    journal.save(state)
+    state.attempt, state.fingerprint = document.date, fingerprint  # what the attempt sends, should it be found
+    journal.mark(state)
     state.number = client.insert_invoice(body)
     state.fingerprint, state.attempt = fingerprint, None
     journal.save(state)
@@ -285,7 +321,7 @@ def _apply_credit_note(client, credit_note, invoice, journal, outcome):
         credit_note.applied, credit_note.apply_attempt = True, False  # the earlier application got there
     else:
         credit_note.apply_attempt = True
-        journal.save(credit_note)
+        journal.mark(credit_note)
         client.apply_credit_note(invoice.dbid, credit_note.dbid)
         credit_note.applied, credit_note.apply_attempt = True, False
     journal.save(credit_note)
@@ -337,7 +373,7 @@ def _sync_payment(client, order, payment: PaymentSnapshot, mapping, *, invoice_n
         _delete_payment(client, state, journal, outcome)  # its amount, date or invoice changed: replace it
     state.attempt, state.removed, state.invoice_number, state.note = (
         payment.date, False, invoice_number, body["PayNote"])
-    journal.save(state)
+    journal.mark(state)
     number = client.insert_payment(body)
     _record_payment(state, number, invoice_number, fingerprint, journal)
     outcome.add(PAYMENT, payment.key, "created", number)

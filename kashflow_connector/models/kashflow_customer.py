@@ -102,6 +102,8 @@ class KashflowCustomer(models.Model):
                                                       if getattr(error, "retry_after", None) else {})) from None
         except (KashFlowError, DocumentError) as error:
             return str(error)  # the contact's next order says it too, on the order
+        finally:
+            journal.flush()
         if state.fingerprint == before:
             return self.env._("Nothing changed in what KashFlow holds of %s.", partner.name)
         return self.env._("KashFlow customer %(number)s updated from %(contact)s.", number=state.customer_id,
