@@ -5,9 +5,11 @@ DEPS := .tmp/deps.installed
 .PHONY: demo test screenshots lint bench sandbox install-deps
 
 ## Start everything for a look: PostgreSQL, the KashFlow sandbox, Odoo with the addon and demo data.
-## `make demo RESET=1` starts over from an empty database.
+## `make demo RESET=1` starts over from an empty database; `make demo ODOO_PORT=8070 SANDBOX_PORT=8090`
+## chooses other ports than 8069 and 8089.
 demo: $(DEPS)
-	$(PYTHON) tools/devenv.py demo $(if $(RESET),--reset)
+	$(PYTHON) tools/devenv.py demo $(if $(RESET),--reset) $(if $(ODOO_PORT),--odoo-port $(ODOO_PORT)) \
+		$(if $(SANDBOX_PORT),--sandbox-port $(SANDBOX_PORT))
 
 ## Run the whole test suite in a throwaway database. Extra pytest arguments: make test ARGS="-k resend".
 test: $(DEPS)
@@ -15,7 +17,7 @@ test: $(DEPS)
 
 ## Renew the screenshots of the README (docs/screenshots/) and of the Apps page with the browser test.
 screenshots: $(DEPS)
-	KASHFLOW_SCREENSHOTS=$(CURDIR)/docs/screenshots $(PYTHON) tools/devenv.py test -k browser_journey
+	KASHFLOW_SCREENSHOTS="$(CURDIR)/docs/screenshots" $(PYTHON) tools/devenv.py test -k browser_journey
 	cp docs/screenshots/order_sent.png kashflow_connector/static/description/screenshot_order.png
 	cp docs/screenshots/settings.png kashflow_connector/static/description/screenshot_settings.png
 	cp docs/screenshots/channel_mapping.png kashflow_connector/static/description/screenshot_mapping.png
@@ -25,13 +27,14 @@ lint: $(DEPS)
 	$(PYTHON) -m ruff check .
 	$(PYTHON) -m pylint --rcfile=.pylintrc kashflow_connector
 
-## Benchmarks against the sandbox; they print figures.
+## Benchmarks against the sandbox, without Odoo and inside it (a throwaway database; under 10 minutes on two
+## cores); they print figures and write them to docs/benchmarks.md. `make bench ARGS=--no-odoo`: the first ones only.
 bench: $(DEPS)
-	$(PYTHON) tools/bench.py
+	$(PYTHON) tools/bench.py $(ARGS)
 
-## The KashFlow sandbox alone, on http://127.0.0.1:8089/ (user demo, password demo).
+## The KashFlow sandbox alone, on http://127.0.0.1:8089/ (user demo, password demo); SANDBOX_PORT=… for another port.
 sandbox:
-	mkdir -p .tmp && $(PYTHON) -m kashflow_sandbox --port 8089 --data .tmp/sandbox.sqlite3
+	mkdir -p .tmp && $(PYTHON) -m kashflow_sandbox --port $(or $(SANDBOX_PORT),8089) --data .tmp/sandbox.sqlite3
 
 ## The Python packages the addon, its tests and the tools need (not Odoo itself, see README.md).
 install-deps $(DEPS): requirements.txt requirements-test.txt

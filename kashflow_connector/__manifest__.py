@@ -18,6 +18,7 @@
         "views/kashflow_lookup_views.xml",
         "views/kashflow_channel_views.xml",
         "views/sale_order_views.xml",
+        "views/account_tax_views.xml",
         "views/res_config_settings_views.xml",
         "views/kashflow_menus.xml",
         "views/kashflow_overview_views.xml",

@@ -18,6 +18,9 @@
   - ``html_page``: answer HTTP 200 with an HTML page, as a proxy or captive portal between the caller and
     KashFlow does with its own error page; nothing is done.
   - ``empty_body``: answer HTTP 200 with an empty body; nothing is done.
+  - ``malformed_xml``: answer HTTP 200, as XML, with the start of the operation's SOAP reply cut off in the
+    middle of an element (not well-formed XML), as a proxy or a broken connection that truncates a body
+    leaves it; nothing is done.
 
 ``retry_after`` is whole seconds (an int >= 0) or a text sent as it is (e.g. an HTTP date); it is accepted
 for ``http429`` and ``http503`` only. Each call a mode answers is recorded with an outcome (see
@@ -27,7 +30,8 @@ for ``http429`` and ``http503`` only. Each call a mode answers is recorded with 
 import threading
 from dataclasses import asdict, dataclass
 
-MODES = ("http500", "http503", "http429", "timeout", "drop_after_commit", "soap_fault", "html_page", "empty_body")
+MODES = ("http500", "http503", "http429", "timeout", "drop_after_commit", "soap_fault", "html_page", "empty_body",
+         "malformed_xml")
 #: The outcome each mode's calls are recorded with.
 OUTCOMES = {**{mode: mode for mode in MODES}, "drop_after_commit": "dropped", "soap_fault": "fault"}
 DEFAULT_STALL_SECONDS = 60.0

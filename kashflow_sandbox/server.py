@@ -56,6 +56,12 @@ _PROXY_ERROR_PAGE = (
 _logger = logging.getLogger(__name__)
 
 
+def _truncated_reply(operation):
+    """The start of a SOAP reply to ``operation``, cut off in the middle of an element: not well-formed XML."""
+    return (f'<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/'
+            f'envelope/"><soap:Body><{operation}Response xmlns="KashFlow"><Status>OK</Sta').encode()
+
+
 def _named_operation(soap_action):
     """The operation a SOAPAction header names (``"KashFlow/GetInvoice"`` -> ``GetInvoice``), or None."""
     name = (soap_action or "").strip().strip('"').rsplit("/", 1)[-1]
@@ -220,6 +226,8 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
             self._send(HTTPStatus.OK, _PROXY_ERROR_PAGE, _HTML)
         elif fault.mode == "empty_body":
             self._send(HTTPStatus.OK, b"", _XML)
+        elif fault.mode == "malformed_xml":
+            self._send(HTTPStatus.OK, _truncated_reply(operation), _XML)
         else:
             raise AssertionError(f"unhandled fault mode {fault.mode}")
 

@@ -31,6 +31,10 @@ Where KashFlow's behaviour is not known (see ``API_FACTS.md``), the sandbox foll
   time-zone shift) falls between the days of ``StartDate`` and ``EndDate``, both included. Payments come
   oldest first (by payment number), :data:`PAYMENTS_PAGE_SIZE` to a page, pages numbered from 1; a page past
   the end is empty, and a ``PageNumber`` below 1 is refused.
+- **Field lengths.** KashFlow publishes none; the sandbox refuses (Status NO) a text longer than the table of
+  :mod:`.limits` allows, in ``InsertCustomer``/``UpdateCustomer``, ``InsertInvoice``/``UpdateInvoice`` (header,
+  delivery address and each line) and ``InsertInvoicePayment``, with a StatusDetail naming the field and the
+  limit ("Customer Name is too long: 120 characters, at most 100 allowed"). Lengths count UTF-16 code units.
 - **Deleting an invoice.** ``DeleteInvoice(InvoiceNumber)`` removes the invoice (or credit note), its lines
   and the payments recorded against it (what KashFlow does with an invoice's payments is unconfirmed), and
   answers ``DeleteInvoiceResult`` 1. The payment a credit note application left on the *other* document
@@ -46,7 +50,7 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from functools import partial
 
-from . import seed
+from . import limits, seed
 from .soap import TypedValue
 
 NO_SUCH_CUSTOMER_CODE = "There is no customer with that code"
@@ -204,6 +208,7 @@ class KashFlowService:
 
     def _insert_customer(self, params):
         customer = self._required(params, "custr", "customer")
+        self._check_lengths("Customer", customer)
         code = (customer.get("Code") or "").strip()
         if code:
             self._check_code(code)
@@ -217,6 +222,7 @@ class KashFlowService:
 
     def _update_customer(self, params):
         customer = self._required(params, "custr", "customer")
+        self._check_lengths("Customer", customer)
         existing = self._store.customer_by_id(customer["CustomerID"])
         if existing is None:
             raise BusinessError(NO_SUCH_CUSTOMER_ID)
@@ -306,6 +312,9 @@ class KashFlowService:
         """The header to keep and the lines of an invoice sent to Insert/UpdateInvoice, once checked."""
         if self._store.customer_by_id(invoice["CustomerID"]) is None:
             raise BusinessError(NO_SUCH_CUSTOMER_ID)
+        self._check_lengths("Invoice", invoice)
+        if invoice.get("DeliveryAddress"):
+            self._check_lengths("DeliveryAddress", invoice["DeliveryAddress"], "Invoice DeliveryAddress")
         currency = (invoice.get("CurrencyCode") or seed.HOME_CURRENCY).strip().upper()
         if currency not in {entry["CurrencyCode"] for entry in self._store.lookup("currencies")}:
             raise BusinessError(f"The currency code {currency} is not set up in this account")
@@ -320,6 +329,7 @@ class KashFlowService:
         if not isinstance(item, TypedValue) or item.type_name != "InvoiceLine":
             raise BusinessError(f"Line {position} is not an InvoiceLine")
         line = item.value
+        KashFlowService._check_lengths("InvoiceLine", line, f"Line {line['Sort'] or position}")
         charge_type = line["ChargeType"]
         if charge_type != 0 and charge_type not in nominal_ids:
             raise BusinessError(f"Invalid ChargeType {charge_type} on line {line['Sort'] or position}")
@@ -386,6 +396,7 @@ class KashFlowService:
 
     def _insert_invoice_payment(self, params):
         payment = self._required(params, "InvoicePayment", "payment")
+        self._check_lengths("Payment", payment)
         if self._store.invoice(payment["PayInvoice"]) is None:
             raise BusinessError(NO_SUCH_INVOICE)
         if payment["PayMethod"] not in {entry["MethodID"] for entry in self._store.lookup("payment_methods")}:
@@ -431,6 +442,12 @@ class KashFlowService:
 
     def _lookup(self, operation, kind, item_name, params):
         return {f"{operation}Result": {item_name: self._store.lookup(kind)}}
+
+    @staticmethod
+    def _check_lengths(type_name, record, where=None):
+        detail = limits.too_long(type_name, record, where)
+        if detail:
+            raise BusinessError(detail)
 
     @staticmethod
     def _required(params, name, what):

@@ -1,5 +1,6 @@
-"""Fixtures shared by the project's tests: a KashFlow sandbox running in a subprocess."""
+"""Fixtures shared by the project's tests: a KashFlow sandbox running in a subprocess, and KashFlow's real WSDLs."""
 
+import os
 import sys
 from pathlib import Path
 
@@ -14,6 +15,26 @@ for path in (REPOSITORY, REPOSITORY / "kashflow_connector"):
 
 SANDBOX_USERNAME = "tester"
 SANDBOX_PASSWORD = "s3cret-pass"
+
+#: Where the copies of KashFlow's real WSDLs (KashFlow-2017.wsdl, KashFlow-2026.wsdl) are: reference data kept
+#: outside the project, in shared/kashflow/ beside the checkout, or in the folder this environment variable names.
+REFERENCE_WSDL_VARIABLE = "KASHFLOW_REFERENCE_WSDL_DIR"
+REFERENCE_WSDL_DIRECTORY = Path(os.environ.get(REFERENCE_WSDL_VARIABLE) or REPOSITORY.parent / "shared" / "kashflow")
+
+
+@pytest.fixture(scope="session")
+def kashflow_wsdl():
+    """``kashflow_wsdl(year)``: the path of KashFlow's real WSDL of that year (2017 or 2026). Where it is missing,
+    the test is skipped, and pytest's summary says where the file was looked for."""
+
+    def path(year):
+        found = REFERENCE_WSDL_DIRECTORY / f"KashFlow-{year}.wsdl"
+        if not found.is_file():
+            pytest.skip(f"KashFlow's reference WSDL {found.name} is not in {REFERENCE_WSDL_DIRECTORY}; put the copies "
+                        f"in shared/kashflow/ beside the checkout, or name their folder in {REFERENCE_WSDL_VARIABLE}")
+        return found
+
+    return path
 
 
 @pytest.fixture(scope="session")

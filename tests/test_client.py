@@ -397,6 +397,7 @@ def test_retry_after_as_an_http_date(sandbox, kf):
 @pytest.mark.parametrize(("mode", "words"), [
     ("html_page", "with a web page instead of KashFlow's reply"),
     ("empty_body", "sent an empty answer"),
+    ("malformed_xml", "sent an answer to InsertCustomer that is not valid XML"),
 ])
 def test_an_answer_that_is_not_kashflows_is_transient(sandbox, kf, mode, words):
     # Before: zeep's "invalid XML" TransportError on HTTP 200 became a RejectedError ("check the address").
@@ -434,13 +435,29 @@ def test_dropped_answer_after_commit_is_transient_and_the_work_is_done(sandbox, 
     assert kf.get_customer_by_code("ODOO7") is not None
 
 
-def test_soap_fault_is_a_request_error_with_kashflow_words(sandbox, kf):
+def test_soap_fault_of_kashflow_failing_itself_is_transient_with_kashflow_words(sandbox, kf):
+    # soap:Server, "Server was unable to process request": KashFlow read the request, then failed on its side.
     sandbox.set_faults(operation="InsertCustomer", mode="soap_fault", count=1)
-    with pytest.raises(RequestError) as caught:
+    with pytest.raises(UnavailableError) as caught:
         kf.insert_customer(customer())
-    assert "Server was unable to process request" in str(caught.value)
-    assert not caught.value.transient
+    assert str(caught.value) == (
+        "KashFlow failed while handling InsertCustomer, an error on its side: Server was unable to process request."
+        " ---> Object reference not set to an instance of an object. It will be tried again.")
+    assert caught.value.transient
     assert kf.get_customer_by_code("ODOO7") is None  # KashFlow did nothing
+    kf.insert_customer(customer())  # the fault has passed
+    assert kf.get_customer_by_code("ODOO7") is not None
+
+
+def test_soap_fault_of_a_request_kashflow_cannot_read_is_a_request_error_with_kashflow_words(sandbox, kf):
+    # soap:Client, "Server was unable to read request": the same request would fail again. A dateTime written
+    # with a zone name is what KashFlow refused live (API_FACTS.md, section 1.4).
+    with pytest.raises(RequestError) as caught:
+        kf.insert_customer(customer(Created="2026-08-18 10:53:48 UTC"))
+    assert str(caught.value).startswith("KashFlow could not read the InsertCustomer request: Server was unable to"
+                                        " read request. ---> There is an error in XML document.")
+    assert not caught.value.transient
+    assert kf.get_customer_by_code("ODOO7") is None
 
 
 def test_request_that_does_not_fit_the_contract(kf):

@@ -281,14 +281,37 @@ def test_fractional_quantity_whose_net_is_not_exact_at_two_decimals_becomes_one_
     (item,) = invoice(order(line("Fabric (metres)", "2.5", "3.99")))["Lines"]
 
     assert (item["Quantity"], item["Rate"]) == (1, Decimal("9.98"))
-    assert item["Description"] == "Fabric (metres) (2.5 × 3.992)"
+    assert item["Description"] == "Fabric (metres) (2.5 × 3.99)", "Odoo's unit price, which makes the amount"
+
+
+def test_a_unit_price_of_a_tenth_of_a_penny_is_named_as_odoo_holds_it():
+    snapshot = order(line("Brass screw", "1000", "0.001"), line("Brass screw", "7", "0.001"))
+
+    thousand, seven = invoice(snapshot)["Lines"]
+
+    assert (thousand["Quantity"], thousand["Rate"], thousand["VatAmount"], thousand["Description"]) == (
+        1, Decimal("1.00"), Decimal("0.20"), "Brass screw (1000 × 0.001)")
+    assert (seven["Quantity"], seven["Rate"], seven["VatAmount"], seven["Description"]) == (
+        1, Decimal("0.01"), Decimal("0.00"), "Brass screw (7 × 0.001)")
+    assert invoice_totals(invoice(snapshot)) == (Decimal("1.01"), Decimal("0.20"), Decimal("1.21"))
+
+
+def test_a_price_including_vat_is_noted_as_the_net_unit_price_kashflow_holds():
+    # 3 at 24.99 including 20% VAT: Odoo's net 62.48 and VAT 12.49; KashFlow's rate is net.
+    towels = LineSnapshot("product", "Tea towel", Decimal(3), Decimal("24.99"), Decimal(0), Decimal("62.48"),
+                          Decimal("12.49"), Decimal(20))
+
+    (item,) = invoice(order(towels))["Lines"]
+
+    assert (item["Quantity"], item["Rate"], item["VatAmount"]) == (1, Decimal("62.48"), Decimal("12.49"))
+    assert item["Description"] == "Tea towel (3 × 20.8267)"
 
 
 def test_discounted_line_with_an_uneven_unit_price_names_both_the_discount_and_the_unit_price():
     (item,) = invoice(order(line("Mug", "7", "3.33", discount="10")))["Lines"]
 
     assert (item["Quantity"], item["Rate"]) == (1, Decimal("20.98"))
-    assert item["Description"] == "Mug (10% discount) (7 × 2.9971)"
+    assert item["Description"] == "Mug (10% discount) (7 × 3.33)"
 
 
 def test_free_item_is_invoiced_at_zero():
@@ -330,9 +353,9 @@ def test_multiline_description_is_sent_on_one_line():
 def test_overlong_description_is_shortened_but_keeps_the_discount_and_unit_price():
     (item,) = invoice(order(line("Very long name " * 60, "7", "3.33", discount="10")))["Lines"]
 
-    assert len(item["Description"]) <= documents.MAX_DESCRIPTION
+    assert len(item["Description"]) == documents.MAX_DESCRIPTION
     assert item["Description"].startswith("Very long name Very long name")
-    assert item["Description"].endswith("… (10% discount) (7 × 2.9971)")
+    assert item["Description"].endswith(" Very lon… (10% discount) (7 × 3.33)")
 
 
 def test_description_of_exactly_the_limit_is_kept_whole():
@@ -612,23 +635,231 @@ def test_no_character_xml_cannot_carry_reaches_a_customer_invoice_or_payment():
     assert payment_built["PayNote"] == "Odoo order S00042, refund PBNK1 7"
 
 
+# --- Text of any kind and length (KashFlow's field lengths: documents.FIELD_LIMITS) ------------------------
+
+# XML's own characters, accents, CJK, right-to-left scripts, emoji (one joined from three).
+EXOTIC = "Zoë & Søn <Ltd> \"quoted\" 'single' 株式会社テスト شركة الاختبار חברת בדיקה 🦊 👩\u200d👩\u200d👧"
+
+
+@pytest.mark.parametrize(("text", "limit", "fitted"), [
+    ("Oak chopping board", 18, "Oak chopping board"),
+    ("Oak chopping board", 10, "Oak chopp…"),
+    ("Oak board   and more", 11, "Oak board…"),
+    ("aaaa🦊b", 6, "aaaa…"),
+    ("aaa🦊bc", 6, "aaa🦊…"),
+    ("Cafe\u0301 au lait", 5, "Caf…"),
+    ("ab👩\u200d👩\u200d👧", 6, "ab…"),
+    ("ab❤\ufe0fcd", 5, "ab❤\ufe0f…"),
+    ("株式会社テスト", 5, "株式会社…"),
+    ("שלום עולם", 5, "שלום…"),
+    ("مرحبا بالعالم", 7, "مرحبا…"),
+])
+def test_free_text_is_cut_to_its_limit_in_utf16_units_ending_with_an_ellipsis(text, limit, fitted):
+    assert documents.fit_text(text, limit) == fitted
+    assert documents.text_length(documents.fit_text(text, limit)) <= limit
+
+
+def test_text_of_any_script_goes_as_it_is_when_it_fits():
+    address = Address(street=EXOTIC, city="Belfast", zip="BT1 1AA", country_code="GB",
+                      country_name="United Kingdom")
+    partner = customer(name=EXOTIC, contact_name=EXOTIC, invoice_address=address)
+    snapshot = order(line(EXOTIC, "1", "24.99"), customer=partner, reference="S00042")
+
+    built_customer = documents.customer_document(partner, source_id=11, now=NOW)
+    built_invoice = invoice(snapshot)
+
+    assert (built_customer["Name"], built_customer["Contact"], built_customer["Address1"]) == (EXOTIC,) * 3
+    assert (built_invoice["Customer"], built_invoice["Lines"][0]["Description"]) == (EXOTIC, EXOTIC)
+
+
+def test_customer_free_text_longer_than_kashflow_takes_is_cut():
+    long_name = "The Very Long Named Artisan Cheese and Charcuterie Emporium of the Yorkshire Dales " * 2
+    address = Address(street="Unit 7, The Old Granary Business Park, Station Road Industrial Estate, " * 2,
+                      street2="🦊" * 60, city="Llanfairpwllgwyngyll" * 6, zip="LL61 5UJ", country_code="GB",
+                      country_name="United Kingdom")
+    partner = customer(name=long_name, contact_name="Bartholomew " * 10, is_company=True, invoice_address=address)
+
+    built = documents.customer_document(partner, source_id=11, now=NOW)
+
+    assert built["Name"] == ("The Very Long Named Artisan Cheese and Charcuterie Emporium of the Yorkshire Dales The"
+                             " Very Long Na…")
+    assert built["Contact"] == "Bartholomew " * 8 + "Bar…"
+    assert built["Address1"] == ("Unit 7, The Old Granary Business Park, Station Road Industrial Estate, Unit 7,"
+                                 " The Old Granary Busi…")
+    assert built["Address2"] == "🦊" * 49 + "…"
+    assert built["Address3"] == "Llanfairpwllgwyngyll" * 4 + "Llanfairpwllgwyngyl…"
+    for name, limit in documents.FIELD_LIMITS["Customer"].items():
+        assert documents.text_length(built.get(name) or "") <= limit, name
+
+
+@pytest.mark.parametrize(("change", "label", "length", "limit"), [
+    ({"email": "orders." * 40 + "@example.com"}, "email address", 292, 255),
+    ({"phone": "+44 113 496 0000 (evenings) or +44 113 496 0001 (day)"}, "phone number", 53, 50),
+    ({"mobile": "07700 900123 / 07700 900456 / 07700 900789 / 07700 900000"}, "mobile number", 57, 50),
+    ({"vat": "GB 123 4567 89 (registered 2019, group 12345)"}, "VAT number", 45, 30),
+    ({"invoice_address": Address(street="1 High Street", zip="SW1A 1AA, PO Box 12345", country_code="GB")},
+     "postcode", 22, 20),
+    ({"delivery_address": Address(street="Warehouse 2", zip="LS1 4AP (use the rear gate)", country_code="GB")},
+     "delivery postcode", 27, 20),
+])
+def test_customer_value_that_would_be_wrong_once_cut_is_refused_saying_what_to_shorten(change, label, length, limit):
+    partner = customer(**change)
+
+    with pytest.raises(documents.DocumentError) as caught:
+        documents.customer_document(partner, source_id=11, now=NOW)
+
+    assert str(caught.value).startswith(f"The {label} of the contact Jane Smith is {length} characters long (")
+    assert str(caught.value).endswith(f"); KashFlow takes at most {limit}. Correct it on the contact in Odoo, then"
+                                      " send the order to KashFlow again.")
+
+
+def test_refused_email_address_message_in_full():
+    with pytest.raises(documents.DocumentError) as caught:
+        documents.customer_fields(customer(email="orders." * 40 + "@example.com"))
+
+    assert str(caught.value) == (
+        "The email address of the contact Jane Smith is 292 characters long (orders.orders.orders.orders.orders.orde…);"
+        " KashFlow takes at most 255. Correct it on the contact in Odoo, then send the order to KashFlow again.")
+
+
+def test_customer_code_longer_than_twenty_characters_is_refused():
+    with pytest.raises(documents.DocumentError, match="at most 20 of them"):
+        documents.customer_document(customer(code="ODOO" + "1" * 17), source_id=11, now=NOW)
+
+
+def test_invoice_header_and_delivery_address_are_fitted_and_the_customer_name_cut_alike():
+    elsewhere = Address(street="Loading Bay 4, " * 10, city="Leeds", zip="LS1 4AP", country_code="GB",
+                        country_name="United Kingdom")
+    snapshot = order(line("Kettle", "1", "24.99"), customer=customer(name="Ó Súilleabháin " * 10),
+                     delivery_address=elsewhere)
+
+    built = invoice(snapshot)
+
+    assert built["Customer"] == built["DeliveryAddress"]["Name"] == "Ó Súilleabháin " * 6 + "Ó Súillea…"
+    assert built["DeliveryAddress"]["Line1"] == "Loading Bay 4, " * 6 + "Loading B…"
+    assert built["Customer"] == documents.customer_fields(snapshot.customer)["Name"]
+
+
+def test_invoice_delivery_postcode_that_does_not_fit_is_refused():
+    elsewhere = Address(street="Warehouse 2", zip="LS1 4AP (use the rear gate)", country_code="GB")
+
+    with pytest.raises(documents.DocumentError) as caught:
+        invoice(order(line("Kettle", "1", "24.99"), delivery_address=elsewhere))
+
+    assert str(caught.value) == (
+        "The delivery postcode of the delivery address of order S00042 is 27 characters long (LS1 4AP (use the rear"
+        " gate)); KashFlow takes at most 20. Correct the delivery address in Odoo, then send the order to KashFlow"
+        " again.")
+
+
+def test_description_counts_an_emoji_as_two_and_never_cuts_one_in_half():
+    (item,) = invoice(order(line("🦊" * 300, "1", "24.99")))["Lines"]
+
+    assert item["Description"] == "🦊" * 249 + "…"
+
+
+def test_order_reference_longer_than_kashflow_takes_is_refused_never_cut():
+    reference = "WEBSHOP-2026-" + "0" * 100
+
+    with pytest.raises(documents.DocumentError) as caught:
+        invoice(order(line("Kettle", "1", "24.99"), reference=reference))
+
+    assert str(caught.value) == (
+        "The reference of order S00042 is 113 characters long (WEBSHOP-2026-00000000000000000000000000…); KashFlow"
+        " takes at most 100. Give the order a shorter Order Reference in Odoo, then send it to KashFlow again.")
+
+
+def test_reference_of_exactly_the_limit_is_sent_whole():
+    reference = "S" * 100
+
+    assert invoice(order(line("Kettle", "1", "24.99"), reference=reference))["CustomerReference"] == reference
+    assert documents.invoice_reference(order(line(), reference=reference), document(line(),
+                                                                                      reference=reference)) == reference
+
+
+def test_payment_note_longer_than_kashflow_takes_is_refused_never_cut():
+    snapshot = order(line("Kettle", "1", "24.99"))
+
+    with pytest.raises(documents.DocumentError) as caught:
+        documents.payment_document(snapshot, payment("29.99", reference="TX-" + "9" * 240), invoice_number=315,
+                                   mapping=MAPPING)
+
+    assert str(caught.value) == (
+        f"The note of payment TX-{'9' * 36}… of order S00042 is 270 characters long (Odoo order S00042, payment"
+        " TX-999999999…); KashFlow takes at most 255. Give the order or the payment a shorter reference in Odoo, then"
+        " send the order to KashFlow again.")
+
+
 # --- Customer --------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("country", "vat", "ec", "outside_ec"), [
-    ("FR", "FR40303265045", 1, 0),
-    ("US", "US123456789", 0, 1),
-    ("GB", "GB123456789", 0, 0),
-    ("IM", "GB003123456", 0, 0),
-    ("FR", "", 0, 0),
-    ("US", "", 0, 0),
-    ("", "XX123", 0, 0),
+@pytest.mark.parametrize(("country", "zip_code", "vat", "ec", "outside_ec"), [
+    ("GB", "LS1 4AB", "GB123456789", 0, 0),    # Great Britain, VAT-registered
+    ("GB", "LS1 4AB", "", 0, 0),               # Great Britain, a consumer
+    ("GB", "BT1 1AA", "XI123456789", 0, 0),    # Northern Ireland: in the UK VAT area, XI is a UK VAT number
+    ("GB", "BT1 1AA", "", 0, 0),
+    ("IM", "IM1 1AA", "GB003123456", 0, 0),    # Isle of Man: in the UK VAT area
+    ("FR", "75001", "FR40303265045", 1, 0),    # the EU, VAT-registered: KashFlow's EC
+    ("IE", "D02 X285", "IE6388047V", 1, 0),
+    ("FR", "75001", "", 0, 0),                 # the EU, a consumer
+    ("US", "10001", "US123456789", 0, 1),      # rest of the world, VAT-registered: outside the EC
+    ("CH", "8001", "CHE-123.456.789 MWST", 0, 1),
+    ("US", "10001", "", 0, 0),                 # rest of the world, a consumer
+    ("JE", "JE2 3AB", "", 0, 0),               # Jersey: outside both VAT areas
+    ("", "", "XX123", 0, 0),                   # no country
 ])
-def test_customer_vat_treatment_follows_its_country_and_vat_number(country, vat, ec, outside_ec):
-    address = Address(street="1 Main Street", city="Somewhere", country_code=country)
+def test_customer_vat_treatment_follows_its_country_and_vat_number(country, zip_code, vat, ec, outside_ec):
+    address = Address(street="1 Main Street", city="Somewhere", zip=zip_code, country_code=country)
 
     built = documents.customer_document(customer(vat=vat, invoice_address=address), source_id=11, now=NOW)
 
     assert (built["EC"], built["OutsideEC"]) == (ec, outside_ec)
+
+
+@pytest.mark.parametrize(("country", "vat", "ec", "outside_ec"), [
+    ("GB", "GB123456789", 0, 0),
+    ("GB", "XI123456789", 0, 0),
+    ("FR", "", 0, 0),
+    ("US", "US123456789", 0, 1),
+])
+def test_a_seller_in_northern_ireland_books_its_customers_as_a_great_british_one_does(country, vat, ec, outside_ec):
+    address = Address(street="1 Main Street", city="Somewhere", country_code=country)
+    partner = customer(vat=vat, invoice_address=address, seller_in_northern_ireland=True)
+
+    built = documents.customer_document(partner, source_id=11, now=NOW)
+
+    assert (built["EC"], built["OutsideEC"]) == (ec, outside_ec)
+
+
+def test_a_seller_in_northern_ireland_with_a_customer_vat_registered_in_the_eu_is_refused_not_booked_as_ec():
+    address = Address(street="Hauptstraße 5", city="Berlin", zip="10115", country_code="DE", country_name="Germany")
+    partner = customer(name="Müller GmbH", vat="DE123456789", invoice_address=address,
+                       seller_in_northern_ireland=True)
+
+    with pytest.raises(documents.DocumentError) as caught:
+        documents.customer_document(partner, source_id=11, now=NOW)
+
+    assert str(caught.value) == (
+        "Müller GmbH is VAT-registered in the EU (DE123456789) and your company is in Northern Ireland: KashFlow books"
+        " such a customer with the trade border type NIEU, which the KashFlow calls the connector uses cannot set."
+        " Book this order in KashFlow by hand; the connector has sent nothing of it.")
+
+
+@pytest.mark.parametrize(("address", "vat", "expected"), [
+    (Address(city="Belfast", zip="BT1 1AA", country_code="GB"), "", True),
+    (Address(city="Newry", zip="bt35 6aa", country_code="gb"), "", True),
+    (Address(city="Leeds", zip="LS1 4AB", country_code="GB"), "", False),
+    (Address(city="Bath", zip="BA1 1AA", country_code="GB"), "", False),
+    (Address(city="Omagh", state="County Tyrone", country_code="GB"), "", True),
+    (Address(city="Durham", state="County Durham", country_code="GB"), "", False),  # England, not Ireland
+    (Address(city="Lisburn", state="Northern Ireland", country_code="GB"), "", True),
+    (Address(city="Lisburn", country_code="GB"), "XI 123 4567 89", True),
+    (Address(city="Leeds", zip="LS1 4AB", country_code="GB"), "GB123456789", False),
+    (Address(city="Dublin", zip="D02 X285", country_code="IE"), "", False),
+    (Address(city="Dublin", state="Down", zip="BT1", country_code="IE"), "", False),
+    (Address(), "", False),
+])
+def test_northern_ireland_is_told_by_an_xi_vat_number_a_bt_postcode_or_one_of_its_counties(address, vat, expected):
+    assert documents.is_northern_ireland(address, vat) is expected
 
 
 @pytest.mark.parametrize("odoo_code", ["GR", "gr", "EL"])

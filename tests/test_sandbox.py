@@ -1,11 +1,9 @@
 """The KashFlow sandbox over real HTTP, driven by plain zeep clients."""
 
-import os
 import threading
 import time
 from datetime import datetime
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 import requests
@@ -16,8 +14,6 @@ from zeep.transports import Transport
 
 from kashflow_sandbox import seed
 
-#: Where copies of KashFlow's real WSDLs are (reference data, not part of the project).
-REAL_WSDL_DIRECTORY = Path(os.environ.get("KASHFLOW_REAL_WSDL_DIR", "/work/shared/kashflow"))
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 
 
@@ -605,6 +601,20 @@ def test_fault_html_page_and_empty_body_answer_200_and_do_nothing(api, sandbox):
     assert sandbox.state()["invoices"] == []
 
 
+def test_fault_malformed_xml_answers_200_with_a_reply_cut_short_and_does_nothing(api, sandbox):
+    customer_id = api.ok("InsertCustomer", custr=customer(Code="C1"))
+    raw_api = Api(zeep.Client(sandbox.wsdl_url, settings=zeep.Settings(raw_response=True)), sandbox)
+    sandbox.set_faults(operation="InsertInvoice", mode="malformed_xml")
+    cut = raw_api.call("InsertInvoice", Inv=invoice(customer_id, [api.line()]))
+    assert cut.status_code == 200
+    assert cut.headers["Content-Type"].startswith("text/xml")
+    assert cut.content.endswith(b'<InsertInvoiceResponse xmlns="KashFlow"><Status>OK</Sta')
+    with pytest.raises(etree.XMLSyntaxError):
+        etree.fromstring(cut.content)
+    assert sandbox.state()["invoices"] == []
+    assert outcomes(sandbox.calls())[-1] == ("InsertInvoice", "malformed_xml", None)
+
+
 # The record of calls
 
 
@@ -745,10 +755,8 @@ class _OfflineTransport(Transport):
 
 
 @pytest.mark.parametrize("year", [2017, 2026])
-def test_a_client_of_kashflows_real_wsdl(sandbox, year):
-    path = REAL_WSDL_DIRECTORY / f"KashFlow-{year}.wsdl"
-    if not path.exists():
-        pytest.skip(f"{path} is not on this machine")
+def test_a_client_of_kashflows_real_wsdl(sandbox, kashflow_wsdl, year):
+    path = kashflow_wsdl(year)  # skips where the reference copy is missing
     # KashFlow answers with today's Invoice (with the CIS fields of 2026), which a strict 2017 client refuses.
     real = zeep.Client(str(path), transport=_OfflineTransport(), settings=zeep.Settings(strict=year > 2017))
     api = Api(real, sandbox, real.create_service("{KashFlow}KashFlowAPISoap", sandbox.service_url))

@@ -2,19 +2,27 @@
 
 ``tools/devenv.py demo`` runs it with the demo's Odoo configuration file, whose database it works on:
 
-``python3 tools/demo_data.py -c CONFIG build --sandbox-url URL``
+``python3 tools/demo_data.py -c CONFIG build --sandbox-url URL --summary FILE``
     Creates the database as Odoo's database manager does (country United Kingdom, login admin / admin, no
     Odoo demo data), installs the connector and the UK chart of accounts, then loads the demo: sales
     channels, products, customers, the KashFlow settings pointed at the sandbox, *Download Data*, the channel
     mapping, and orders in different KashFlow states. The KashFlow jobs of the paid orders run at once, so that the
     demo starts with orders in KashFlow. :data:`LOADED_KEY` is written last, in the same transaction: a
     database without it is incomplete.
-``python3 tools/demo_data.py -c CONFIG connect --sandbox-url URL``
+``python3 tools/demo_data.py -c CONFIG connect --sandbox-url URL --summary FILE``
     Points the company of a built demo database at the sandbox again (its port may have changed).
+``python3 tools/demo_data.py -c CONFIG serve [ODOO OPTIONS]``
+    Odoo's server, as ``odoo -c CONFIG`` runs it, but for a quiet shutdown (see :func:`serve`).
+
+``build`` and ``connect`` also make the screens match README.md's walk-through (:func:`present`) and write,
+as JSON in ``FILE``, what the welcome message names: the order awaiting payment and its invoice.
 """
 
 import argparse
+import json
+import sys
 from contextlib import contextmanager
+from pathlib import Path
 from typing import NamedTuple
 
 from odoo import SUPERUSER_ID, Command, api, fields
@@ -52,10 +60,13 @@ PRODUCTS = {
 }
 DELIVERY = Product("Royal Mail Tracked 48", "DEL-RM48", 3.95, STANDARD_RATE)
 
-# Customers: in the UK, but for one in Japan, whose orders are priced in yen.
+# Customers: in the UK, but for one in Japan, whose orders are priced in yen. Their orders are delivered to
+# their own address; Hannah also has a workshop, the delivery address README.md's walk-through switches to.
 CUSTOMERS = {
     "hannah": {"name": "Hannah Fletcher", "street": "12 Mill Lane", "city": "Leeds", "zip": "LS6 2AB",
-               "country": "GB", "email": "hannah.fletcher@example.co.uk", "phone": "0113 496 0000"},
+               "country": "GB", "email": "hannah.fletcher@example.co.uk", "phone": "0113 496 0000",
+               "other_addresses": ({"type": "delivery", "name": "Workshop", "street": "Unit 7, Aire Street Studios",
+                                    "city": "Leeds", "zip": "LS1 4PR"},)},
     "oliver": {"name": "Oliver Bennett", "street": "4 Royal York Crescent", "city": "Bristol", "zip": "BS8 4JY",
                "country": "GB", "email": "oliver.bennett@example.co.uk", "phone": "0117 496 0123"},
     "priya": {"name": "Priya Shah", "street": "27 Wilmslow Road", "city": "Manchester", "zip": "M14 5TB",
@@ -115,7 +126,7 @@ ORDERS = (
 # ---------------------------------------------------------------------------- commands
 
 def build(db_name, sandbox_url):
-    """Create the demo database, install the modules and load the demo."""
+    """Create the demo database, install the modules and load the demo; what :func:`summary` says."""
     config["list_db"] = True  # database management on, as Odoo's own ``odoo-bin db`` command does
     db.exp_create_database(db_name, demo=False, lang="en_GB", user_password=ADMIN_PASSWORD, login=ADMIN_LOGIN,
                            country_code="GB")
@@ -123,11 +134,64 @@ def build(db_name, sandbox_url):
         env["ir.module.module"].search([("name", "in", MODULES)]).button_immediate_install()
     with environment(db_name) as env:
         load(env, sandbox_url)
+        present(env)
+        return summary(env)
 
 
-def connect(env, sandbox_url):
-    """Point the demo company at the sandbox's SOAP service."""
-    env.company.kashflow_url = sandbox_url
+def connect(db_name, sandbox_url):
+    """Point the demo company at the sandbox's SOAP service; what :func:`summary` says."""
+    with environment(db_name) as env:
+        env.company.kashflow_url = sandbox_url
+        present(env)  # a database built by an older version of this file gets them too
+        return summary(env)
+
+
+def present(env):
+    """The screens README.md's walk-through describes: the administrator lands on Sales > Orders, and orders
+    show their invoice and delivery addresses (Settings > Invoicing > Customer Addresses, which is off in a new
+    database)."""
+    admin = env.ref("base.user_admin")
+    admin.action_id = env.ref("sale.action_orders").id  # a window action, set as the generic action it is
+    if not admin.has_group("account.group_delivery_invoice_address"):
+        env["res.config.settings"].create({"group_sale_delivery_address": True}).execute()
+
+
+def summary(env):
+    """What the welcome message names: the first demo order whose invoice awaits payment, and that invoice
+    (None once every order is paid)."""
+    order = env["sale.order"].search(
+        [("invoice_ids", "any", [("state", "=", "posted"), ("payment_state", "=", "not_paid")])], order="id", limit=1)
+    invoice = order.invoice_ids.filtered(lambda move: move.payment_state == "not_paid")[:1]
+    return {"order_to_pay": order.name or None, "customer_to_pay": order.partner_id.name or None,
+            "invoice_to_pay": invoice.name or None}
+
+
+def serve(odoo_options):
+    """Run Odoo's server with ``odoo_options``, letting its cron threads end quietly when it stops.
+
+    On its way out, Odoo's threaded server closes every database connection while its cron threads (daemon
+    threads) still wait on theirs; one that wakes before the process is gone dies on the closed connection, and
+    its traceback lands in the demo's log ("connection already closed"; odoo/odoo#96146, a limit Odoo keeps for
+    its development server). Nothing is lost then: the process is ending. Here such an error, once the server
+    has been asked to stop, just ends the thread.
+    """
+    import psycopg2
+
+    from odoo import cli
+    from odoo.service import server
+
+    cron_thread = server.ThreadedServer.cron_thread
+
+    def quiet_cron_thread(self, number):
+        try:
+            cron_thread(self, number)
+        except (psycopg2.Error, OSError):  # poll() on the closed connection, or select() on its closed socket
+            if not self.quit_signals_received:
+                raise
+
+    server.ThreadedServer.cron_thread = quiet_cron_thread
+    sys.argv = ["odoo", *odoo_options]
+    cli.main()
 
 
 @contextmanager
@@ -181,9 +245,12 @@ def create_carrier(env, taxes):
     return env["delivery.carrier"].create({"name": DELIVERY.name, "product_id": product.id, "delivery_type": "fixed"})
 
 
-def create_customer(env, country, currency=None, **values):
-    """A customer in ``country`` (its code); one paying in a foreign ``currency`` gets a pricelist in it."""
+def create_customer(env, country, currency=None, other_addresses=(), **values):
+    """A customer in ``country`` (its code), with ``other_addresses`` in the same country; one paying in a
+    foreign ``currency`` gets a pricelist in it."""
     values["country_id"] = env["res.country"].search([("code", "=", country)]).id
+    values["child_ids"] = [Command.create({**address, "country_id": values["country_id"]})
+                           for address in other_addresses]
     if currency:
         values["property_product_pricelist"] = foreign_pricelist(env, currency).id
     return env["res.partner"].create(values)
@@ -240,8 +307,10 @@ def kashflow_value(lookups, kind, wanted):
 
 def place_order(env, order, catalogue):
     """A sale order, confirmed and invoiced; paid the way orders get paid in Odoo: a payment of its invoice."""
+    customer = catalogue.customers[order.customer]
     sale = env["sale.order"].create({
-        "partner_id": catalogue.customers[order.customer].id,
+        "partner_id": customer.id,
+        "partner_shipping_id": customer.id,  # the customer's own address, not one of their others (see CUSTOMERS)
         "team_id": catalogue.teams[order.channel].id,
         "user_id": env.ref("base.user_admin").id,  # the demo's salesperson: the administrator, who logs in
         "order_line": [Command.create({"product_id": catalogue.products[product].id, "product_uom_qty": quantity})
@@ -275,16 +344,22 @@ def perform_kashflow_jobs(env):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("-c", "--config", required=True, help="Odoo's configuration file; its db_name is used")
-    parser.add_argument("command", choices=["build", "connect"])
-    parser.add_argument("--sandbox-url", required=True, help="the sandbox's SOAP service URL")
-    args = parser.parse_args()
+    commands = parser.add_subparsers(dest="command", required=True)
+    for name, help_text in (("build", "create the demo database"), ("connect", "point a built one at the sandbox")):
+        command = commands.add_parser(name, help=help_text)
+        command.add_argument("--sandbox-url", required=True, help="the sandbox's SOAP service URL")
+        command.add_argument("--summary", required=True, type=Path,
+                             help="where to write, as JSON, what the welcome message names")
+    commands.add_parser("serve", help="Odoo's server; other arguments are Odoo's options")
+    args, odoo_options = parser.parse_known_args()
+    if args.command == "serve":
+        serve(["-c", args.config, *odoo_options])
+        return
+    if odoo_options:
+        parser.error(f"unrecognised arguments: {' '.join(odoo_options)}")
     config.parse_config(["-c", args.config], setup_logging=True)
-    db_name = config["db_name"]
-    if args.command == "build":
-        build(db_name, args.sandbox_url)
-    else:
-        with environment(db_name) as env:
-            connect(env, args.sandbox_url)
+    run = build if args.command == "build" else connect
+    args.summary.write_text(json.dumps(run(config["db_name"], args.sandbox_url)))
 
 
 if __name__ == "__main__":

@@ -1,26 +1,35 @@
 """Developer entry points: ``python3 tools/devenv.py test`` and ``demo`` (what ``make test`` and ``make demo`` run).
 
-Both make sure PostgreSQL is there (the server the usual PG* environment variables name, if it answers and
-accepts an Odoo user; else a private throwaway cluster under ``.tmp/``, which git ignores).
+Both make sure PostgreSQL is there: the server the usual PG* environment variables name, if it answers and
+accepts an Odoo user; else a private throwaway cluster (see :class:`PrivateCluster`: under ``.tmp/``, which
+git ignores, or for a run as root in a folder PostgreSQL's user cannot enter, under the temporary folder).
+They work from any folder the user can write, as root or not; what the machine lacks stops them with a
+message that says what to install or change.
 
 ``test`` creates a throwaway database, installs the addon with its dependencies, runs every test (``tests/``
 and the addon's Odoo tests, through pytest-odoo) and drops the database. It ends with pytest's summary line
-and pytest's exit status.
+(skipped tests listed with their reason) and pytest's exit status.
 
 ``demo`` starts a KashFlow sandbox and an Odoo serving the database ``kashflow_demo``: a UK company with the
 connector set up, and orders in each KashFlow state (``tools/demo_data.py``), the paid ones already in the
 sandbox. The database and the sandbox's account are kept for the next run; ``--reset`` starts over, and a
-database an interrupted run left half-built is built again. It prints where to log in and runs until Ctrl-C
-(or SIGTERM), which stops everything it started.
+database an interrupted run left half-built is built again. Odoo listens on port 8069 and the sandbox on 8089
+(``--odoo-port``, ``--sandbox-port``; a port that is taken stops the demo before it starts anything). It
+prints where to log in and runs until Ctrl-C (or SIGTERM), which stops everything it started.
 """
 
 import argparse
+import json
 import os
+import pwd
+import re
+import shlex
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 import uuid
@@ -94,9 +103,9 @@ class Postgres:
         if self._usable():
             print(f"devenv: using the PostgreSQL server at {self.host or 'the default socket'} as {self.user}")
             return self
-        self.private = PrivateCluster(WORK / "pg")
+        self.private = PrivateCluster()
         self.private.start()
-        self.host, self.port, self.user, self.password = str(self.private.socket_dir), "5432", "odoo", ""
+        self.host, self.port, self.user, self.password = str(self.private.socket_dir), self.private.port, "odoo", ""
         return self
 
     def execute(self, sql):
@@ -122,55 +131,145 @@ class Postgres:
             self.private.stop()
 
 
+INSTALL_POSTGRES = ("install PostgreSQL's server programs (Debian, Ubuntu: apt-get install postgresql; Fedora: "
+                    "dnf install postgresql-server), or point PGHOST, PGPORT, PGUSER and PGPASSWORD at a PostgreSQL "
+                    "server whose user (not 'postgres') may create databases")
+
+
 def _pg_binary(name):
     found = shutil.which(name)
     if found:
         return found
     candidates = sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"), reverse=True)
     if not candidates:
-        fail(f"PostgreSQL's {name} was not found: install the PostgreSQL server (Debian: apt-get install postgresql).")
+        fail(f"no PostgreSQL server answers and PostgreSQL's {name} was not found: {INSTALL_POSTGRES}.")
     return str(candidates[0])
 
 
 class PrivateCluster:
-    """A throwaway PostgreSQL cluster listening on a Unix socket only, run as a non-root user."""
+    """A throwaway PostgreSQL cluster of this checkout, listening on a Unix socket only.
 
-    def __init__(self, base):
-        self.base = base
-        self.data = base / "data"
-        self.socket_dir = base / "run"
-        self.log = base / "postgres.log"
+    PostgreSQL refuses to run as root: as root, the cluster belongs to the system user ``postgres``; otherwise
+    to the user running this. Its data directory is ``.tmp/pg/data``, kept from one run to the next (the demo's
+    database lives there), as long as that user can reach it. As root in a folder ``postgres`` cannot enter (a
+    home folder of mode 0700, say), it is made instead in a new directory under the system's temporary folder,
+    removed when the run ends. The socket is in a directory of its own under the temporary folder (a socket's
+    path must be short, and reachable by the server), removed when the server stops.
+    """
+
+    SERVER_USER = "postgres"  # the system user PostgreSQL's packages run the server as
+
+    def __init__(self):
+        self.as_root = os.geteuid() == 0
+        self.owner = self._owner()
+        self.as_owner = ["runuser", "-u", self.owner.pw_name, "--"] if self.as_root else []
+        self.base = self.data = self.log = self.socket_dir = None
+        self.port = "5432"
+        self.throwaway = False  # the whole cluster is removed by stop()
         self.started_here = False
-        self.as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
 
-    def _run(self, *args):
-        subprocess.run([*self.as_user, *args], check=True, stdout=subprocess.DEVNULL)
+    def _owner(self):
+        """The account the server runs as (see the class), checked to be usable."""
+        if not self.as_root:
+            return pwd.getpwuid(os.geteuid())
+        if not shutil.which("runuser"):
+            fail("as root, the private PostgreSQL cluster is run as the user 'postgres' through runuser, which this "
+                 "machine lacks: install it (Debian, Ubuntu: apt-get install util-linux), or run make as another "
+                 "user than root")
+        try:
+            return pwd.getpwnam(self.SERVER_USER)
+        except KeyError:
+            fail("as root, the private PostgreSQL cluster is run as the system user 'postgres', which this machine "
+                 "lacks: install PostgreSQL's server package, which creates it (Debian, Ubuntu: apt-get install "
+                 "postgresql), or create it (useradd --system --user-group postgres), or run make as another user "
+                 "than root")
+
+    def _as_owner(self, *args, check=False, **options):
+        """Run a program as the cluster's owner, from a folder it can enter (the current one may be private)."""
+        return subprocess.run([*self.as_owner, *args], check=check, cwd="/", **options)
+
+    def _run(self, *args, what):
+        """Run a PostgreSQL program as the cluster's owner; stop with a plain message if it fails."""
+        try:
+            self._as_owner(*args, check=True, stdout=subprocess.DEVNULL)
+        except subprocess.CalledProcessError as error:
+            log = self.log.read_text(errors="replace").strip().splitlines()[-10:] if self.log.exists() else []
+            fail("\n    ".join([f"{what} failed (exit {error.returncode}); see its message above.", *log]))
+
+    def _can_use(self, path, write=True):
+        """Whether the cluster's owner can enter ``path`` (every folder above it included) and, with ``write``,
+        create files in it."""
+        if not self.as_root:
+            return os.access(path, os.W_OK | os.X_OK if write else os.X_OK)
+        test = ["test", "-x", str(path), *(["-a", "-w", str(path)] if write else [])]
+        return self._as_owner(*test).returncode == 0
+
+    def _new_private_directory(self, prefix):
+        """A new directory under the system's temporary folder that only the cluster's owner can use."""
+        path = Path(tempfile.mkdtemp(prefix=prefix))  # mode 0700
+        if self.as_root:
+            os.chown(path, self.owner.pw_uid, self.owner.pw_gid)
+        if not self._can_use(path):
+            shutil.rmtree(path, ignore_errors=True)
+            fail(f"the user {self.owner.pw_name!r} cannot enter the temporary folder {path.parent}, where the private "
+                 "PostgreSQL cluster keeps its socket: point TMPDIR at a folder it can enter, e.g. TMPDIR=/tmp")
+        return path
+
+    def _place(self):
+        """The cluster's directory, and whether it is a throwaway one (see the class)."""
+        WORK.mkdir(parents=True, exist_ok=True)
+        base = WORK / "pg"
+        if not self.as_root or self._can_use(WORK, write=False):
+            base.mkdir(exist_ok=True)
+            if self.as_root and base.stat().st_uid != self.owner.pw_uid:
+                os.chown(base, self.owner.pw_uid, self.owner.pw_gid)
+            return base, False
+        base = self._new_private_directory("kashflow-pg-")
+        print(f"devenv: the user 'postgres', which runs PostgreSQL for root, cannot reach {WORK}: this run's "
+              f"PostgreSQL cluster is in {base}, removed with its databases at the end (in a folder 'postgres' can "
+              "reach, the cluster and the demo's database are kept from one run to the next)")
+        return base, True
 
     def start(self):
-        self.socket_dir.mkdir(parents=True, exist_ok=True)
-        if self.as_user:
-            shutil.chown(self.base, "postgres")
-            shutil.chown(self.socket_dir, "postgres")
+        self.base, self.throwaway = self._place()
+        self.data, self.log = self.base / "data", self.base / "postgres.log"
         if not (self.data / "PG_VERSION").exists():
             print(f"devenv: creating a private PostgreSQL cluster in {self.data}")
             self._run(_pg_binary("initdb"), "-D", str(self.data), "-U", "odoo", "-A", "trust", "-E", "UTF8",
-                      "--locale=C.UTF-8")
-        if not self._running():
+                      "--locale=C.UTF-8", what="initdb")
+        if self._running():
+            self.socket_dir, self.port = self._socket_of_running_server()
+        else:
+            self.socket_dir = self._new_private_directory("kashflow-pg-socket-")
             self.started_here = True
-            self._run(_pg_binary("pg_ctl"), "-D", str(self.data), "-l", str(self.log), "-w", "start", "-o",
-                      f"-k {self.socket_dir} -c listen_addresses='' -c fsync=off -c full_page_writes=off")
+            options = f"-k {shlex.quote(str(self.socket_dir))} -p {self.port} -c listen_addresses='' -c fsync=off " \
+                      "-c full_page_writes=off"
+            self._run(_pg_binary("pg_ctl"), "-D", str(self.data), "-l", str(self.log), "-w", "start", "-o", options,
+                      what="starting PostgreSQL (pg_ctl start)")
         print(f"devenv: private PostgreSQL cluster running (socket in {self.socket_dir})")
 
     def _running(self):
         """Whether the cluster's server is up (a socket file left by a killed server does not count)."""
-        status = subprocess.run([*self.as_user, _pg_binary("pg_ctl"), "-D", str(self.data), "status"],
-                                check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        status = self._as_owner(_pg_binary("pg_ctl"), "-D", str(self.data), "status", stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
         return status.returncode == 0
 
+    def _socket_of_running_server(self):
+        """The socket directory and port of the cluster's running server (another run started it)."""
+        # postmaster.pid: PID, data directory, start time, port, socket directory, ...
+        lines = (self.data / "postmaster.pid").read_text().splitlines()
+        return Path(lines[4]), lines[3]
+
     def stop(self):
-        """Stop the cluster if this run started it (another run may still be using one it found running)."""
-        if self.started_here:
-            self._run(_pg_binary("pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
+        """Stop the cluster if this run started it (another run may still be using one it found running), and
+        remove what was for this run only."""
+        if self.started_here and self._running():
+            self._run(_pg_binary("pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop",
+                      what="stopping PostgreSQL (pg_ctl stop)")
+        if self.started_here and self.socket_dir:
+            shutil.rmtree(self.socket_dir, ignore_errors=True)
+        if self.throwaway:
+            shutil.rmtree(self.base, ignore_errors=True)
 
 
 # ---------------------------------------------------------------------------- Odoo
@@ -196,7 +295,17 @@ def odoo_command(config, *args):
 
 def test(pytest_args):
     odoo = require_odoo()
-    pg = Postgres().ensure()
+    _warn_without_browser()
+    pg = Postgres()
+    try:
+        pg.ensure()
+        return _run_tests(pg, odoo, pytest_args)
+    finally:
+        pg.stop()
+
+
+def _run_tests(pg, odoo, pytest_args):
+    """Install the addon in a new database, run the tests, drop the database; pytest's exit status."""
     dbname = f"kashflow_test_{uuid.uuid4().hex[:8]}"
     config = write_config(WORK / "odoo-test.conf", pg, odoo, dbname)
     started = time.monotonic()
@@ -208,8 +317,9 @@ def test(pytest_args):
         if install.returncode:
             fail(f"installing {ADDON} failed (exit {install.returncode}); see the log above")
         print(f"devenv: database ready in {time.monotonic() - started:.0f} s; running the tests")
+        # -rs: the summary lists every skipped test with its reason (a missing browser, missing reference data).
         result = subprocess.run(
-            [sys.executable, "-m", "pytest", "tests", f"{ADDON}/tests", f"--odoo-config={config}",
+            [sys.executable, "-m", "pytest", "-rs", "tests", f"{ADDON}/tests", f"--odoo-config={config}",
              f"--odoo-database={dbname}", "--odoo-log-level=warn", "--odoo-http", *pytest_args], check=False, cwd=ROOT)
         return result.returncode
     finally:
@@ -217,7 +327,16 @@ def test(pytest_args):
             pg.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
         finally:
             shutil.rmtree(ODOO_DATA / "filestore" / dbname, ignore_errors=True)
-            pg.stop()
+
+
+BROWSERS = ("google-chrome", "chromium", "chromium-browser", "google-chrome-stable")  # those Odoo's tests look for
+
+
+def _warn_without_browser():
+    """Say up front what to install when the browser test will be skipped for want of a browser."""
+    if not any(shutil.which(name) for name in BROWSERS):
+        print("devenv: no Chrome or Chromium found: the browser test will be skipped. Install Chromium to run it "
+              "(Debian, Ubuntu: apt-get install chromium).")
 
 
 # ---------------------------------------------------------------------------- demo
@@ -226,7 +345,9 @@ DEMO = WORK / "demo"
 DEMO_DB = "kashflow_demo"
 DEMO_CONFIG = DEMO / "odoo.conf"
 DEMO_LOG = DEMO / "odoo.log"
+DEMO_SUMMARY = DEMO / "summary.json"  # what demo_data.py tells the welcome message
 SANDBOX_DATA = DEMO / "sandbox.sqlite3"
+DEMO_DATA_SCRIPT = Path(__file__).with_name("demo_data.py")
 ODOO_PORT = 8069
 SANDBOX_PORT = 8089
 ODOO_START_TIMEOUT = 120  # seconds
@@ -236,17 +357,20 @@ JOB_CHANNELS = {"queue_job": {"channels": "root:2,root.kashflow:1"}}
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
-def demo(reset):
+def demo(reset, odoo_port, sandbox_port):
     """Run the demo until Ctrl-C or SIGTERM; whatever it started is stopped on the way out."""
     odoo = require_odoo()
     import demo_data  # beside this file; it imports Odoo, so only once Odoo is known to be there
 
     sys.stdout.reconfigure(line_buffering=True)
+    # Before anything starts: a port that is taken stops the demo at once, with what to do about it.
+    check_port(odoo_port, "Odoo", "ODOO_PORT", "--odoo-port")
+    check_port(sandbox_port, "KashFlow sandbox", "SANDBOX_PORT", "--sandbox-port")
     for stop_signal in STOP_SIGNALS:
         signal.signal(stop_signal, _interrupt)
     with ExitStack() as running:
         try:
-            _serve_demo(odoo, demo_data, reset, running)
+            _serve_demo(odoo, demo_data, reset, running, ports=(odoo_port, sandbox_port))
         except KeyboardInterrupt:
             print("devenv: stopping the demo")
     print("devenv: the demo is stopped")
@@ -259,42 +383,61 @@ def _interrupt(_signum, _frame):
     raise KeyboardInterrupt
 
 
-def _serve_demo(odoo, demo_data, reset, running):
-    """Start PostgreSQL, the sandbox and Odoo (``running`` stops them), with the demo database; serve until stopped."""
+def _serve_demo(odoo, demo_data, reset, running, ports):
+    """Start PostgreSQL, the sandbox and Odoo (``running`` stops them), with the demo database; serve until stopped.
+
+    ``ports``: Odoo's and the sandbox's."""
     started = time.monotonic()
+    odoo_port, sandbox_port = ports
     pg = Postgres()
     running.callback(pg.stop)  # registered first: it also stops a cluster whose start was interrupted
     pg.ensure()
     build = _prepare_demo_database(pg, demo_data.LOADED_KEY, reset)
-    sandbox = running.enter_context(_sandbox(demo_data))
-    odoo_port = free_port(ODOO_PORT)
+    sandbox = running.enter_context(_sandbox(demo_data, sandbox_port))
     config = write_config(DEMO_CONFIG, pg, odoo, DEMO_DB, sections=JOB_CHANNELS, logfile=DEMO_LOG,
                           http_interface="127.0.0.1", http_port=odoo_port, **JOB_RUNNER)
     if build:
         print(f"devenv: building the demo database {DEMO_DB}: UK company and chart of accounts, the connector, "
               "demo data (about a minute)")
-    _run_demo_data(config, "build" if build else "connect", sandbox.service_url)
+    summary = _run_demo_data(config, "build" if build else "connect", sandbox.service_url)
     # A reused database gets the addon's current code (views, fields) before it is served.
     server = running.enter_context(_odoo_server(config, *(() if build else ("-u", ADDON))))
     odoo_url = f"http://127.0.0.1:{odoo_port}"
     _wait_until_answering(server, f"{odoo_url}/web/login")
-    _print_welcome(odoo_url, sandbox.url, demo_data, time.monotonic() - started)
+    _print_welcome(odoo_url, sandbox.url, demo_data, summary, time.monotonic() - started)
     server.wait()
     fail(f"Odoo stopped by itself (exit {server.returncode}); see {DEMO_LOG}")
 
 
-def _print_welcome(odoo_url, sandbox_url, demo_data, seconds):
-    """Where to look, and how to log in."""
+def _print_welcome(odoo_url, sandbox_url, demo_data, summary, seconds):
+    """Where to look, how to log in, and what to try first."""
+    order, customer, invoice = summary["order_to_pay"], summary["customer_to_pay"], summary["invoice_to_pay"]
+    if order:
+        first_step = (f"{order} ({customer}) is not paid yet. Open it, click its Invoices button, then Pay on its\n"
+                      f"    invoice {invoice}, and Create Payment: within seconds {order} is Sent, and its invoice is\n"
+                      "    on the sandbox's page.")
+    else:
+        first_step = "Every demo order is paid by now (make demo RESET=1 starts over)."
     print(f"""
 devenv: the KashFlow demo is ready ({seconds:.0f} s)
 
     Odoo              {odoo_url}    login {demo_data.ADMIN_LOGIN}, password {demo_data.ADMIN_PASSWORD}
     KashFlow sandbox  {sandbox_url}/    what the KashFlow account holds: customers, invoices, payments
 
-    Sales > Orders shows each order's KashFlow state. Register the payment of the order awaiting it: within
-    seconds it is Sent, and its invoice is on the sandbox's page.
-    Odoo's log: {DEMO_LOG.relative_to(ROOT)}. Ctrl-C stops the demo.
+    Odoo opens on Sales > Orders, where each order shows its KashFlow state.
+    {first_step}
+    README.md, "Trying the demo", shows what else to try.
+
+    Odoo's log: {_shown(DEMO_LOG)}. Ctrl-C stops the demo.
 """)
+
+
+def _shown(path):
+    """``path`` relative to the current folder where it is below it, else in full."""
+    try:
+        return path.relative_to(Path.cwd())
+    except ValueError:
+        return path
 
 
 def _prepare_demo_database(pg, loaded_key, reset):
@@ -331,48 +474,63 @@ def _demo_state(pg, loaded_key):
     return "ready" if loaded and SANDBOX_DATA.exists() else "incomplete"
 
 
-def _sandbox(demo_data):
-    """The demo's KashFlow sandbox (entering the context starts it), on port 8089 unless that is taken."""
+def _sandbox(demo_data, port):
+    """The demo's KashFlow sandbox on ``port`` (entering the context starts it)."""
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
     from kashflow_sandbox.testing import SandboxProcess  # a package beside tools/, not an installed one
 
     DEMO.mkdir(parents=True, exist_ok=True)
     return SandboxProcess(SANDBOX_DATA, username=demo_data.SANDBOX_USERNAME, password=demo_data.SANDBOX_PASSWORD,
-                          port=free_port(SANDBOX_PORT))
+                          port=port)
 
 
-def free_port(preferred):
-    """``preferred`` if a server can listen there on the loopback interface, else a free port the system picks."""
+def check_port(port, server, make_variable, option):
+    """Stop, saying what to do, unless a server can listen on ``port`` of the loopback interface."""
     with socket.socket() as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            probe.bind(("127.0.0.1", preferred))
-        except OSError:
-            probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+            probe.bind(("127.0.0.1", port))
+            return
+        except OSError as error:
+            reason = error.strerror
+    holder = _listener(port)
+    fail(f"port {port}, where the demo's {server} listens, is taken ({holder or reason}). Stop what holds it "
+         f"(another demo still running?{'' if holder else f' ss -ltnp sport=:{port} names it'}), or choose another "
+         f"port: make demo {make_variable}={port + 1}   (or: python3 tools/devenv.py demo {option} {port + 1})")
+
+
+def _listener(port):
+    """The program listening on TCP ``port``, as ``ss`` names it; None where that cannot be told."""
+    if not shutil.which("ss"):
+        return None
+    found = subprocess.run(["ss", "-Hltnp", f"sport = :{port}"], capture_output=True, text=True, check=False).stdout
+    program = re.search(r'users:\(\("([^"]+)",pid=(\d+)', found)
+    return f"by {program[1]}, process {program[2]}" if program else None
 
 
 def _run_demo_data(config, command, sandbox_url):
     """Run ``tools/demo_data.py COMMAND`` against the demo database, in a session of its own (so that Ctrl-C
-    reaches it only through this process, which then kills it)."""
-    script = Path(__file__).with_name("demo_data.py")
-    result = subprocess.run([sys.executable, str(script), "-c", str(config), command, "--sandbox-url", sandbox_url],
+    reaches it only through this process, which then kills it); what it tells the welcome message."""
+    result = subprocess.run([sys.executable, str(DEMO_DATA_SCRIPT), "-c", str(config), command,
+                             "--sandbox-url", sandbox_url, "--summary", str(DEMO_SUMMARY)],
                             check=False, cwd=ROOT, start_new_session=True)
     if result.returncode:
-        fail(f"{script.name} {command} failed (exit {result.returncode}); see the lines above and {DEMO_LOG}")
+        fail(f"{DEMO_DATA_SCRIPT.name} {command} failed (exit {result.returncode}); see the lines above and "
+             f"{DEMO_LOG}")
+    return json.loads(DEMO_SUMMARY.read_text())
 
 
 @contextmanager
 def _odoo_server(config, *options):
     """Odoo serving the demo, with queue_job's runner, in a session of its own; stopped when the context ends.
 
-    What Odoo prints goes to its log, as its logging does: that includes the traceback its threaded server
-    sometimes prints on the way out (a cron thread polling a connection the shutdown has closed).
+    It is Odoo's own server, started by ``demo_data.py serve`` so that it stops without a traceback. What Odoo
+    prints outside its logging (a crash before its logging is set up, say) goes to its log too.
     """
+    command = [sys.executable, str(DEMO_DATA_SCRIPT), "-c", str(config), "serve", *options]
     with DEMO_LOG.open("a") as log:
-        process = subprocess.Popen(odoo_command(config, *options), cwd=ROOT, start_new_session=True, stdout=log,
-                                   stderr=subprocess.STDOUT)
+        process = subprocess.Popen(command, cwd=ROOT, start_new_session=True, stdout=log, stderr=subprocess.STDOUT)
     try:
         yield process
     finally:
@@ -405,12 +563,15 @@ def main():
     run_demo = commands.add_parser("demo", help="run Odoo with the connector, demo data and a KashFlow sandbox")
     run_demo.add_argument("--reset", action="store_true",
                           help="drop the demo database and the sandbox's account first, and build them again")
+    run_demo.add_argument("--odoo-port", type=int, default=ODOO_PORT, help="Odoo's port (default: %(default)s)")
+    run_demo.add_argument("--sandbox-port", type=int, default=SANDBOX_PORT,
+                          help="the KashFlow sandbox's port (default: %(default)s)")
     args, pytest_args = parser.parse_known_args()
     if args.command == "test":
         sys.exit(test(pytest_args))
     if pytest_args:
         parser.error(f"unrecognised arguments: {' '.join(pytest_args)}")
-    demo(args.reset)
+    demo(args.reset, args.odoo_port, args.sandbox_port)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,10 @@ the project's own WSDL (``wsdl/kashflow.wsdl``, the subset of KashFlow's contrac
   timeouts are explicit.
 - KashFlow reports business failures in-band (HTTP 200, ``Status`` ``NO`` and a ``StatusDetail`` text);
   they become typed errors (see ``exceptions.py``), as do network errors, timeouts and HTTP 5xx answers
-  (``UnavailableError``, transient). An identifier of 0 is never taken for success.
+  (``UnavailableError``, transient). An identifier of 0 is never taken for success. A SOAP fault is a
+  ``RequestError`` when KashFlow could not read the request (``soap:Client``: "Server was unable to read
+  request", the same request would fail again) and an ``UnavailableError`` when it read it and then failed
+  itself (``soap:Server``: "Server was unable to process request").
 - Every answer is looked at before zeep reads it (:class:`_Transport`): HTTP 429 and 503 become an
   ``UnavailableError`` carrying the ``Retry-After`` pause (``retry_after``, seconds, or None), as do an
   error page that is not a SOAP fault, an empty answer and a web page answered with HTTP 200 (a proxy's
@@ -225,29 +228,26 @@ class KashFlowClient:
             response = method(UserName=self.username, Password=self.__password, **params)
         except requests.Timeout:
             raise UnavailableError(
-                f"KashFlow did not answer within {self.timeout[1]} seconds ({operation}). It will be tried again.",
+                f"KashFlow did not answer within {self.timeout[1]} seconds ({operation}).",
                 detail=f"no answer within {self.timeout[1]} seconds", operation=operation) from None
         except requests.ConnectionError:
             raise UnavailableError(
-                f"KashFlow could not be reached at {self.url} ({operation}): the connection failed. "
-                "It will be tried again.", detail="the connection failed", operation=operation) from None
+                f"KashFlow could not be reached at {self.url} ({operation}): the connection failed.",
+                detail="the connection failed", operation=operation) from None
         except requests.RequestException as exc:  # a broken answer (e.g. cut short): the network, not the data
             raise UnavailableError(
-                f"KashFlow's answer to {operation} was broken off ({type(exc).__name__}). It will be tried again.",
+                f"KashFlow's answer to {operation} was broken off ({type(exc).__name__}).",
                 detail="a broken answer", operation=operation) from None
         except _UnexpectedAnswer as answer:
             raise self._unexpected_answer_error(operation, answer) from None
         except zeep.exceptions.TransportError as exc:
             if exc.status_code == 200:  # an answer that is not XML at all
                 raise UnavailableError(
-                    f"KashFlow sent an answer to {operation} that is not valid XML. It will be tried again.",
+                    f"KashFlow sent an answer to {operation} that is not valid XML.",
                     detail="an answer that is not valid XML", operation=operation) from None
             raise self._unexpected_answer_error(operation, _UnexpectedAnswer(exc.status_code)) from None
         except zeep.exceptions.Fault as exc:
-            detail = self._scrub(exc.message or "")
-            raise RequestError(
-                f"KashFlow could not read the {operation} request: {detail}", detail=detail,
-                operation=operation) from None
+            raise self._fault_error(operation, exc) from None
         except zeep.exceptions.ValidationError as exc:
             detail = self._scrub(str(exc))
             raise RequestError(
@@ -255,11 +255,11 @@ class KashFlowClient:
                 operation=operation) from None
         except zeep.exceptions.XMLSyntaxError:
             raise UnavailableError(
-                f"KashFlow sent an answer to {operation} that is not valid XML. It will be tried again.",
+                f"KashFlow sent an answer to {operation} that is not valid XML.",
                 detail="an answer that is not valid XML", operation=operation) from None
         except zeep.exceptions.XMLParseError:  # XML, but not a SOAP envelope
             raise UnavailableError(
-                f"KashFlow sent an answer to {operation} that is not a SOAP message. It will be tried again.",
+                f"KashFlow sent an answer to {operation} that is not a SOAP message.",
                 detail="an answer that is not a SOAP message", operation=operation) from None
         status = (getattr(response, "Status", None) or "").strip().upper()
         detail = self._scrub((getattr(response, "StatusDetail", None) or "").strip())
@@ -269,22 +269,30 @@ class KashFlowClient:
             _logger.debug("KashFlow %s: %s", operation, detail)
         return response
 
+    def _fault_error(self, operation, fault):
+        """The typed error for a SOAP fault: KashFlow failed itself (``soap:Server``), or could not read the
+        request (``soap:Client``)."""
+        detail = self._scrub(fault.message or "")
+        if (fault.code or "").rpartition(":")[2] == "Server":  # KashFlow read the request, then failed itself
+            return UnavailableError(f"KashFlow failed while handling {operation}, an error on its side: {detail}",
+                                    detail=detail, operation=operation)
+        return RequestError(f"KashFlow could not read the {operation} request: {detail}", detail=detail,
+                            operation=operation)
+
     @staticmethod
     def _unexpected_answer_error(operation, answer):
         """The typed error for an HTTP answer that is not KashFlow's SOAP reply."""
         status, retry_after = answer.status_code, answer.retry_after
-        again = "It will be tried again" + (
-            f" (KashFlow asked for a pause of {retry_after} seconds)." if retry_after else ".")
         if answer.what == _EMPTY_ANSWER:
             message = (f"KashFlow sent an empty answer to {operation}; something between this server and KashFlow "
-                       f"(a proxy or the network) may have failed. {again}")
+                       "(a proxy or the network) may have failed.")
         elif answer.what == _WEB_PAGE:
             message = (f"KashFlow's address answered {operation} with a web page instead of KashFlow's reply, "
-                       f"probably the error page of a proxy between this server and KashFlow. {again}")
+                       "probably the error page of a proxy between this server and KashFlow.")
         elif status == 429:
-            message = f"KashFlow asked to slow down (HTTP 429, too many requests, on {operation}). {again}"
+            message = f"KashFlow asked to slow down (HTTP 429, too many requests, on {operation})."
         elif status >= 500:
-            message = f"KashFlow is busy or down (HTTP {status} on {operation}). {again}"
+            message = f"KashFlow is busy or down (HTTP {status} on {operation})."
         else:
             return RejectedError(
                 f"KashFlow answered HTTP {status} to {operation}. Check the KashFlow address in Settings.",

@@ -13,7 +13,12 @@ credit note is an invoice whose lines have a negative ``Rate`` and ``VatAmount``
 Odoo's: one that would not add up raises ``TotalsMismatch`` and nothing is sent.
 
 Text goes to KashFlow on one line, without the characters XML 1.0 cannot carry (control characters, say,
-from an import): they are dropped wherever text is sent.
+from an import): they are dropped wherever text is sent. Any other character goes as it is (emoji, CJK,
+right-to-left scripts, ``& < > " '``: zeep escapes what XML needs escaped). KashFlow publishes no field
+lengths, so the connector keeps to its own table (``FIELD_LIMITS``): free text longer than its field (a
+name, an address line, a line's description) is cut, ending with "…"; a value that would be wrong once cut
+(an email address, a postcode, a phone or VAT number, the order's reference) is refused with a message that
+says what to shorten.
 
 Dates are naive ``datetime`` values at midday: zeep writes a ``date`` as a date-only value, which
 KashFlow's ``dateTime`` fields reject, and a time zone could shift the day (API_FACTS.md, section 4.4).
@@ -26,6 +31,7 @@ import datetime
 import hashlib
 import json
 import re
+import unicodedata
 from decimal import ROUND_HALF_UP, Decimal
 from typing import NamedTuple
 
@@ -41,11 +47,46 @@ from .snapshot import (
     PaymentSnapshot,
 )
 
-MAX_DESCRIPTION = 500
-"""Longest line description sent. KashFlow publishes no field lengths; this is a defensive limit."""
+FIELD_LIMITS = {
+    "Customer": {
+        "Code": 20, "Name": 100, "Contact": 100, "Telephone": 50, "Mobile": 50, "Email": 255,
+        "Address1": 100, "Address2": 100, "Address3": 100, "Address4": 100, "Postcode": 20,
+        "CountryName": 100, "CountryCode": 2,
+        "DeliveryAddress1": 100, "DeliveryAddress2": 100, "DeliveryAddress3": 100, "DeliveryAddress4": 100,
+        "DeliveryPostcode": 20, "DeliveryCountryName": 100, "DeliveryCountryCode": 2, "VATNumber": 30,
+    },
+    "Invoice": {"CustomerReference": 100, "CurrencyCode": 3},
+    "DeliveryAddress": {
+        "Name": 100, "Line1": 100, "Line2": 100, "Line3": 100, "Line4": 100, "PostCode": 20, "CountryName": 100,
+        "CountryCode": 2,
+    },
+    "InvoiceLine": {"Description": 500},
+    "Payment": {"PayNote": 255},
+}
+"""The longest text the connector sends in each text field of each KashFlow type, in UTF-16 code units
+(``text_length``). KashFlow publishes no field lengths (API_FACTS.md, section 4.2) and its WSDL has no facets:
+these are conservative guesses, long enough for real names, addresses and numbers (an email address has at most
+254 characters; aypex, tested against live KashFlow, keeps customer codes to 20) and short enough that KashFlow
+is unlikely to refuse them. KashFlow runs on .NET, whose strings count UTF-16 code units, so an emoji counts 2.
+The sandbox enforces the same table (``kashflow_sandbox/limits.py``; ``tests/test_field_limits.py`` checks the
+two agree). Fields not listed are not sent, or not limited."""
+
+TEXT_FIELDS = frozenset({
+    "Name", "Contact", "Address1", "Address2", "Address3", "Address4", "CountryName", "DeliveryAddress1",
+    "DeliveryAddress2", "DeliveryAddress3", "DeliveryAddress4", "DeliveryCountryName", "Line1", "Line2", "Line3",
+    "Line4", "Description",
+})
+"""The fields of ``FIELD_LIMITS`` that hold free text: longer text is cut to fit, ending with "…". A value of any
+other field that does not fit (a code, reference, email address, phone or VAT number, postcode) is refused:
+cut, it would be wrong, or a reference that finds a document again after a lost answer would no longer be it."""
+
+ELLIPSIS = "…"
+
+MAX_DESCRIPTION = FIELD_LIMITS["InvoiceLine"]["Description"]
+"""Longest line description sent (see ``FIELD_LIMITS``)."""
 
 DEFAULT_CUSTOMER_CODE_PREFIX = "ODOO"
-CUSTOMER_CODE_MAX_LENGTH = 20
+CUSTOMER_CODE_MAX_LENGTH = FIELD_LIMITS["Customer"]["Code"]
 """KashFlow publishes no limit on customer codes; 20 uppercase letters and digits are known to work."""
 
 KASHFLOW_DECIMALS = 2
@@ -63,6 +104,9 @@ EU_COUNTRY_CODES = frozenset({
 UK_VAT_COUNTRY_CODES = frozenset({"GB", "IM"})
 """Countries in the UK VAT area: the United Kingdom and the Isle of Man, which HMRC treats as part of it."""
 
+NORTHERN_IRELAND_COUNTIES = frozenset({"antrim", "armagh", "down", "fermanagh", "londonderry", "derry", "tyrone"})
+"""Odoo's states of the United Kingdom that are in Northern Ireland (its six counties, "County " left off)."""
+
 _CENT = Decimal("0.01")
 _UNIT_PRICE_STEP = Decimal("0.0001")
 _MIDDAY = datetime.time(12, 0)
@@ -76,6 +120,7 @@ _CUSTOMER_DELIVERY_FIELDS = (
 )
 _INVOICE_DELIVERY_FIELDS = ("Line1", "Line2", "Line3", "Line4", "PostCode", "CountryName", "CountryCode")
 # What XML 1.0 cannot carry: C0 controls but tab, line feed and carriage return; lone surrogates; U+FFFE/F.
+_ZERO_WIDTH_JOINER = "\u200d"
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 CUSTOMER_OWNED_FIELDS = (
@@ -189,11 +234,27 @@ def customer_update(current: dict, customer: CustomerSnapshot) -> dict:
 
 
 def customer_fields(customer: CustomerSnapshot) -> dict:
-    """The fields of a KashFlow ``Customer`` the connector owns, from Odoo's contact (empty ones left out).
+    """The fields of a KashFlow ``Customer`` the connector owns, from Odoo's contact (empty ones left out), each
+    fitted to ``FIELD_LIMITS``.
 
-    ``EC``/``OutsideEC`` tell KashFlow how to treat VAT on sales to the customer: EC when the customer
-    has a VAT number and an EU country, outside the EC when it has a VAT number and a country outside
-    the EU and the UK VAT area, domestic (0/0) otherwise.
+    ``EC``/``OutsideEC`` say where the customer is VAT-registered, as KashFlow's post-2021 (PVA) rules for a
+    UK-based account read them (``EC`` 1: "VAT registered in an EC member state", ``OutsideEC`` 1: "outside the
+    EC", both 0: "Domestic"); KashFlow applies the VAT rules of the day to them. The country is that of the
+    invoice address:
+
+    - United Kingdom (Northern Ireland included: it is in the UK VAT area, and an ``XI`` VAT number is a UK
+      one) and the Isle of Man: 0/0, with or without a VAT number;
+    - an EU member state, with a VAT number: 1/0 (EC);
+    - an EU member state, without a VAT number (a consumer): 0/0; KashFlow's flags are for VAT-registered
+      customers;
+    - any other country, with a VAT number: 0/1 (outside the EC); without one: 0/0;
+    - no country: 0/0.
+
+    The VAT of each line is never derived from these: it is Odoo's (its fiscal positions make an export 0%).
+    One case cannot be told to KashFlow through these fields: a seller in Northern Ireland with a customer
+    VAT-registered in the EU, whom KashFlow books as ``NIEU`` (a value of its newer ``TradeBorderType``, set only
+    through ``InsertCustomer2``/``UpdateCustomer2``). Such a customer is refused with a message, rather than
+    sent as ``EC``, which KashFlow's VAT return would read wrongly.
     """
     name = _clean(customer.name)
     if not name:
@@ -203,8 +264,16 @@ def customer_fields(customer: CustomerSnapshot) -> dict:
         )
     country = _iso_country(customer.invoice_address.country_code)
     vat_number = _clean(customer.vat)
+    ec = bool(vat_number) and country in EU_COUNTRY_CODES
+    if ec and customer.seller_in_northern_ireland:
+        raise DocumentError(
+            f"{name} is VAT-registered in the EU ({vat_number}) and your company is in Northern Ireland:"
+            " KashFlow books such a customer with the trade border type NIEU, which the KashFlow calls the"
+            " connector uses cannot set. Book this order in KashFlow by hand; the connector has sent nothing"
+            " of it."
+        )
     delivery = _delivery_address(customer.delivery_address, customer.invoice_address)
-    return {
+    fields = {
         "Name": name,
         **_non_empty({
             "Contact": _clean(customer.contact_name) or ("" if customer.is_company else name),
@@ -213,7 +282,7 @@ def customer_fields(customer: CustomerSnapshot) -> dict:
             "Email": _clean(customer.email),
         }),
         **_address_fields(_CUSTOMER_ADDRESS_FIELDS, customer.invoice_address),
-        "EC": int(bool(vat_number) and country in EU_COUNTRY_CODES),
+        "EC": int(ec),
         "OutsideEC": int(
             bool(vat_number) and bool(country)
             and country not in EU_COUNTRY_CODES and country not in UK_VAT_COUNTRY_CODES
@@ -222,6 +291,29 @@ def customer_fields(customer: CustomerSnapshot) -> dict:
         **(_address_fields(_CUSTOMER_DELIVERY_FIELDS, delivery) if delivery is not None else {}),
         **_non_empty({"VATNumber": vat_number}),
     }
+    return _fitted("Customer", fields, owner=f"the contact {fit_text(name, 60)}",
+                   fix="Correct it on the contact in Odoo, then send the order to KashFlow again.")
+
+
+def is_northern_ireland(address: Address, vat: str = "") -> bool:
+    """Whether ``address`` (with the VAT number ``vat``) is in Northern Ireland.
+
+    Odoo has Northern Ireland as part of the United Kingdom (``GB``), so: a VAT number starting ``XI`` (issued
+    to Northern Ireland's traders in goods), else a ``BT`` postcode (Northern Ireland's and no one else's), else
+    a state that is one of its six counties (``NORTHERN_IRELAND_COUNTIES``, or "Northern Ireland" itself); a
+    country other than the United Kingdom never is.
+    """
+    vat = _clean(vat).upper().replace(" ", "")
+    country = _iso_country(address.country_code)
+    if vat.startswith("XI") and country in ("GB", ""):
+        return True
+    if country != "GB":
+        return False
+    postcode = _clean(address.zip).upper().replace(" ", "")
+    if postcode:
+        return re.fullmatch(r"BT\d.*", postcode) is not None
+    state = _clean(address.state).casefold().removeprefix("county ").removeprefix("co. ")
+    return state in NORTHERN_IRELAND_COUNTIES or state == "northern ireland"
 
 
 def customer_fingerprint(customer: CustomerSnapshot) -> str:
@@ -250,7 +342,7 @@ def invoice_document(
     ``TotalsMismatch`` when its lines would not add up to Odoo's totals.
     """
     currency = _currency_code(order, document)
-    customer_name = _clean(order.customer.name)
+    customer_name = fit_text(_clean(order.customer.name), FIELD_LIMITS["Customer"]["Name"])
     if not customer_name:
         raise DocumentError(
             f"The customer of order {order.name} has no name. Enter the customer's name (or company name)"
@@ -281,7 +373,7 @@ def invoice_document(
         "Customer": customer_name,
         "CustomerID": customer_id,
         "Paid": 0,
-        "CustomerReference": _clean(document.reference),
+        "CustomerReference": invoice_reference(order, document),
         "SuppressTotal": 0,
         "ProjectID": 0,
         "CurrencyCode": currency,
@@ -290,7 +382,10 @@ def invoice_document(
         "NetAmount": Decimal(0),
         "VATAmount": Decimal(0),
         "AmountPaid": Decimal(0),
-        **({"DeliveryAddress": {"Name": customer_name, **_address_fields(_INVOICE_DELIVERY_FIELDS, delivery)}}
+        **({"DeliveryAddress": _fitted(
+            "DeliveryAddress", {"Name": customer_name, **_address_fields(_INVOICE_DELIVERY_FIELDS, delivery)},
+            owner=f"the delivery address of order {order.name}",
+            fix="Correct the delivery address in Odoo, then send the order to KashFlow again.")}
            if delivery is not None else {}),
         "UseCustomDeliveryAddress": delivery is not None,
         "CISRCNetAmount": None,
@@ -333,9 +428,15 @@ def payment_document(
 
 
 def payment_note(order: OrderSnapshot, payment: PaymentSnapshot) -> str:
-    """The ``PayNote`` of a payment: ``Odoo order S00042, payment PBNK1/2026/00007`` (a refund says so)."""
+    """The ``PayNote`` of a payment: ``Odoo order S00042, payment PBNK1/2026/00007`` (a refund says so).
+
+    It finds the payment again after a lost answer, so it is never cut: one that does not fit is refused."""
     what = "refund" if payment.amount < 0 else "payment"
-    return _clean(f"Odoo order {order.name}, {what} {payment.reference}")
+    note = _clean(f"Odoo order {order.name}, {what} {payment.reference}")
+    return _fitted("Payment", {"PayNote": note},
+                   owner=f"{what} {fit_text(_clean(payment.reference), 40)} of order {fit_text(order.name, 40)}",
+                   fix="Give the order or the payment a shorter reference in Odoo, then send the order to KashFlow"
+                       " again.")["PayNote"]
 
 
 def document_fingerprint(order: OrderSnapshot, document: InvoiceSnapshot) -> str:
@@ -355,6 +456,41 @@ def clean_text(text: str) -> str:
     """``text`` on one line for KashFlow: characters XML cannot carry dropped, runs of whitespace (newlines
     too) made single spaces, ends stripped."""
     return " ".join(_NOT_XML.sub(" ", text or "").split())
+
+
+def text_length(text: str) -> int:
+    """The length of ``text`` as KashFlow (.NET) counts it: in UTF-16 code units, so an emoji counts 2."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def fit_text(text: str, limit: int) -> str:
+    """``text`` if it fits in ``limit`` (``text_length``), else its beginning and "…", within ``limit``.
+
+    The cut falls between characters, never inside one (an emoji stays whole or goes), nor between a character
+    and the accents or joiners that go with it; the space before it is dropped.
+    """
+    if text_length(text) <= limit:
+        return text
+    room, kept, end = limit - text_length(ELLIPSIS), 0, len(text)
+    for index, char in enumerate(text):
+        size = text_length(char)
+        if kept + size > room:
+            end = index
+            break
+        kept += size
+    while end and (_joins_previous(text[end]) or text[end - 1] == _ZERO_WIDTH_JOINER):
+        end -= 1  # keep a character and what is joined to it together
+    return text[:end].rstrip() + ELLIPSIS
+
+
+def invoice_reference(order: OrderSnapshot, document: InvoiceSnapshot) -> str:
+    """The ``CustomerReference`` of one of the order's documents, as it is sent: the order's name (and the
+    Odoo document's number), which finds the document again after a lost answer. It is never cut: one that
+    does not fit is refused."""
+    return _fitted("Invoice", {"CustomerReference": _clean(document.reference)},
+                   owner=f"order {fit_text(order.name, 40)}",
+                   fix="Give the order a shorter Order Reference in Odoo, then send it to KashFlow again.",
+                   )["CustomerReference"]
 
 
 # ---------------------------------------------------------------------------- invoices
@@ -400,7 +536,7 @@ def _invoice_line(
     else:
         vat_rate = VAT_EXEMPT if line.vat_rate is None else _plain(line.vat_rate)
         amount, vat_amount = line.net, line.vat
-    quantity, rate, unit_note = _quantity_and_rate(line.quantity, amount)
+    quantity, rate, unit_note = _quantity_and_rate(line, amount)
     document_line = {
         "Quantity": quantity,
         "Description": _line_description(line, unit_note),
@@ -426,33 +562,36 @@ def _nominal(line: LineSnapshot, mapping: Mapping) -> int:
     return mapping.goods_nominal_id
 
 
-def _quantity_and_rate(quantity: Decimal, amount: Decimal) -> tuple[Decimal, Decimal, str]:
-    """The ``Quantity`` and two-decimal ``Rate`` whose product is exactly ``amount``, and a note.
+def _quantity_and_rate(line: LineSnapshot, amount: Decimal) -> tuple[Decimal, Decimal, str]:
+    """The ``Quantity`` and two-decimal ``Rate`` whose product is exactly ``amount`` (the line's), and a note.
 
     The quantity is kept, made positive (a negative line has a negative rate), when a two-decimal rate
     times it gives the amount exactly. Otherwise the line is one unit at the amount, and the note gives
-    the real quantity and unit price for the description. A line without quantity is one unit too.
+    the real quantity and unit price for the description: Odoo's unit price when it, the quantity and the
+    discount make the amount (``2.5 × 3.99``, ``7 × 0.001``), else the amount's own unit price (a price that
+    includes VAT, say, while the amount does not). A line without quantity is one unit too.
     """
+    quantity = line.quantity
     if not quantity:
         return Decimal(1), amount, ""
     count = abs(quantity)
     rate = _round_cent(amount / count)
     if rate * count == amount:
         return _plain(count), rate, ""
-    return Decimal(1), amount, f"{_plain(count)} × {_unit_price(amount / count)}"
+    odoo_amount = _round_cent(line.price_unit * quantity * (100 - line.discount) / 100)
+    unit = _price(abs(line.price_unit)) if odoo_amount == amount else _unit_price(amount / count)
+    return Decimal(1), amount, f"{_plain(count)} × {unit}"
 
 
 def _line_description(line: LineSnapshot, unit_note: str) -> str:
-    """The line's text on one line, with its discount and unit note, cut to ``MAX_DESCRIPTION``."""
+    """The line's text on one line, with its discount and unit note, the text cut so that all fits in
+    ``MAX_DESCRIPTION``."""
     text = _clean(line.description) or _clean(line.product_code) or _KIND_LABELS[line.kind]
     notes = [f"{_plain(line.discount)}% discount"] if line.discount else []
     if unit_note:
         notes.append(unit_note)
     suffix = "".join(f" ({note})" for note in notes)
-    room = MAX_DESCRIPTION - len(suffix)
-    if len(text) > room:
-        text = text[: room - 1].rstrip() + "…"
-    return text + suffix
+    return fit_text(text, MAX_DESCRIPTION - text_length(suffix)) + suffix
 
 
 def _check_totals(order: OrderSnapshot, document: InvoiceSnapshot, lines: list[dict]) -> None:
@@ -489,10 +628,11 @@ def _currency_code(order: OrderSnapshot, document: InvoiceSnapshot) -> str:
 
 def _checked_code(customer: CustomerSnapshot) -> str:
     code = customer.code.strip()
-    if not (code.isascii() and code.isalnum()):
+    if not (code.isascii() and code.isalnum() and len(code) <= CUSTOMER_CODE_MAX_LENGTH):
         raise DocumentError(
             f"The KashFlow customer code {code!r} of {_clean(customer.name)} is not valid: KashFlow accepts"
-            " only letters and digits. Correct the customer code, then send the order to KashFlow again."
+            f" only letters and digits, at most {CUSTOMER_CODE_MAX_LENGTH} of them. Correct the customer code, then"
+            " send the order to KashFlow again."
         )
     return code
 
@@ -541,6 +681,40 @@ def _kashflow_country(code: str) -> str:
 _clean = clean_text
 
 
+_FIELD_LABELS = {
+    "Code": "customer code", "Telephone": "phone number", "Mobile": "mobile number", "Email": "email address",
+    "Postcode": "postcode", "DeliveryPostcode": "delivery postcode", "PostCode": "delivery postcode",
+    "CountryCode": "country code", "DeliveryCountryCode": "delivery country code", "VATNumber": "VAT number",
+    "CustomerReference": "reference", "CurrencyCode": "currency code", "PayNote": "note",
+}
+
+
+def _fitted(type_name: str, fields: dict, *, owner: str, fix: str) -> dict:
+    """``fields`` of the KashFlow type ``type_name`` fitted to ``FIELD_LIMITS``: free text (``TEXT_FIELDS``) cut,
+    any other text that does not fit refused with ``DocumentError`` naming ``owner``'s field and saying ``fix``."""
+    limits = FIELD_LIMITS[type_name]
+    fitted = dict(fields)
+    for name, value in fields.items():
+        limit = limits.get(name)
+        if limit is None or not isinstance(value, str) or text_length(value) <= limit:
+            continue
+        if name in TEXT_FIELDS:
+            fitted[name] = fit_text(value, limit)
+            continue
+        raise DocumentError(
+            f"The {_FIELD_LABELS.get(name, name)} of {owner} is {text_length(value)} characters long"
+            f" ({fit_text(value, 40)}); KashFlow takes at most {limit}. {fix}"
+        )
+    return fitted
+
+
+def _joins_previous(char: str) -> bool:
+    """Whether ``char`` belongs with the character before it: a combining mark (an accent), a zero-width joiner,
+    a variation selector or an emoji's skin tone."""
+    return (unicodedata.combining(char) != 0 or char == _ZERO_WIDTH_JOINER or "\ufe00" <= char <= "\ufe0f"
+            or "\U0001f3fb" <= char <= "\U0001f3ff")
+
+
 def _non_empty(fields: dict[str, str]) -> dict[str, str]:
     """``fields`` without its empty values: KashFlow has rejected requests carrying empty strings."""
     return {name: value for name, value in fields.items() if value}
@@ -562,6 +736,12 @@ def _plain(value: Decimal) -> Decimal:
         return Decimal(0)
     value = value.normalize()
     return value.quantize(Decimal(1)) if value.as_tuple().exponent > 0 else value
+
+
+def _price(value: Decimal) -> Decimal:
+    """A price as Odoo holds it, for a description: all its decimals, two at least (``0.001``, ``5.00``)."""
+    value = _plain(value)
+    return value if value.as_tuple().exponent <= -2 else value.quantize(_CENT)
 
 
 def _unit_price(value: Decimal) -> Decimal:

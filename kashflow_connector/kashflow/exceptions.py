@@ -41,15 +41,19 @@ class RequestError(KashFlowError):
 
 
 class UnavailableError(KashFlowError):
-    """KashFlow could not be reached or was busy: network error, timeout, HTTP 5xx or 429, or an answer that
-    is not KashFlow's (an empty one, a proxy's web page). Retry later.
+    """KashFlow could not be reached or was busy: network error, timeout, HTTP 5xx or 429, an answer that is
+    not KashFlow's (an empty one, a proxy's web page, broken XML), or a failure on KashFlow's side. Retry later.
 
-    ``retry_after`` is the pause KashFlow asked for (its ``Retry-After`` header, in whole seconds) when it
-    asked for one, else None.
+    ``summary`` says what happened; the message adds that it will be tried again (and the pause KashFlow asked
+    for), which a caller that gives up says otherwise. ``retry_after`` is the pause KashFlow asked for (its
+    ``Retry-After`` header, in whole seconds) when it asked for one, else None.
     """
 
     transient = True
 
-    def __init__(self, message, detail=None, operation=None, retry_after=None):
-        super().__init__(message, detail=detail, operation=operation)
+    def __init__(self, summary, detail=None, operation=None, retry_after=None):
+        again = "It will be tried again" + (
+            f" (KashFlow asked for a pause of {retry_after} seconds)." if retry_after else ".")
+        super().__init__(f"{summary} {again}", detail=detail, operation=operation)
+        self.summary = summary
         self.retry_after = retry_after

@@ -48,6 +48,8 @@ class CustomerSnapshot:
 
     ``code`` is the connector's KashFlow customer code for that contact (``documents.customer_code``).
     ``delivery_address`` is the contact's own delivery address when it differs from ``invoice_address``.
+    ``seller_in_northern_ireland`` tells whether the seller (the company whose KashFlow account it is) is in
+    Northern Ireland (``documents.is_northern_ireland``), which changes how KashFlow books EU customers.
     """
 
     code: str
@@ -60,6 +62,7 @@ class CustomerSnapshot:
     is_company: bool = False
     invoice_address: Address = field(default_factory=Address)
     delivery_address: Address | None = None
+    seller_in_northern_ireland: bool = False
 
 
 @dataclass(frozen=True)

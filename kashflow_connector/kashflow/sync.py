@@ -87,11 +87,37 @@ class Outcome:
 
 
 class Journal:
-    """Where ``sync_order`` saves each state as soon as it changes. The default keeps nothing; the Odoo side
-    writes each state in a transaction of its own."""
+    """Where ``sync_order`` keeps each state it changes (a ``CustomerState`` or ``DocumentState``).
+
+    ``save`` notes a change. ``mark`` makes a state durable at once, with every change noted before it: the
+    marker of an insert (or an application) must be durable before the call that may create something in
+    KashFlow. ``flush`` writes what is noted; ``sync_order`` flushes before it returns or raises. So a run
+    writes once per call that may create something, plus once at the end, and a run that dies between two
+    writes loses no more than what the markers let the next run find again. Subclasses implement ``write``.
+    """
+
+    def __init__(self):
+        self._pending = {}
 
     def save(self, state):
-        """Make ``state`` (a ``CustomerState`` or ``DocumentState``) durable now."""
+        """Note that ``state`` changed."""
+        self._pending.pop(id(state), None)  # kept in the order of their last change
+        self._pending[id(state)] = state
+
+    def mark(self, state):
+        """Note that ``state`` changed, and make it and every noted change durable now."""
+        self.save(state)
+        self.flush()
+
+    def flush(self):
+        """Make every noted change durable now."""
+        if self._pending:
+            states = list(self._pending.values())
+            self._pending.clear()
+            self.write(states)
+
+    def write(self, states):
+        """Make ``states`` durable, together (in one transaction of their own, say). The default keeps nothing."""
 
 
 def sync_order(  # noqa: PLR0917 - the job passes the journal by position
@@ -114,10 +140,20 @@ def sync_order(  # noqa: PLR0917 - the job passes the journal by position
     reached: the states then hold what was done before.
     """
     journal = journal or Journal()
+    try:
+        return _sync_order(client, order, mapping, customer=customer, states=states, journal=journal,
+                           adoptable=adoptable, now=now)
+    finally:
+        journal.flush()
+
+
+def _sync_order(client, order, mapping, *, customer, states, journal, adoptable, now):
     now = now or datetime.datetime.now().replace(microsecond=0)
     outcome = Outcome()
     for document in order.documents:  # every document checked before the first call
         documents.invoice_document(order, document, customer_id=0, mapping=mapping)
+    for payment in order.payments:
+        documents.payment_note(order, payment)
     customer_id = sync_customer(client, order.customer, customer, journal, source_id=mapping.source_id,
                                 adoptable=adoptable, now=now, outcome=outcome)
     for document in order.documents:
@@ -174,7 +210,7 @@ def sync_customer(client, snapshot, state, journal=None, *, source_id=0, adoptab
         found = candidate if candidate is not None and adoptable(candidate) else None
     if found is None:
         state.attempt = True
-        journal.save(state)
+        journal.mark(state)
         document = documents.customer_document(snapshot, source_id=source_id, now=now)
         try:
             customer_id = client.insert_customer(document)
@@ -208,16 +244,18 @@ def _sync_document(client, order, document, mapping, *, customer_id, state, jour
     if state.number and state.fingerprint == fingerprint:
         return
     if not state.number and state.attempt:
-        found = _find_lost_invoice(client, document, customer_id, state.attempt)
+        found = _find_lost_invoice(client, order, document, customer_id, state.attempt)
         if found is not None:
             state.number, state.dbid, state.attempt = found["InvoiceNumber"], found["InvoiceDBID"], None
             journal.save(state)
             outcome.add(document.kind, document.key, "found", state.number)
+            if state.fingerprint == fingerprint:
+                return  # it holds what the attempt sent, which is what Odoo says now
     if state.number:
         if not state.dbid:
             current = client.get_invoice(state.number)
             if current is None:
-                raise RejectedError(_deleted_message(order, document, state.number))
+                _forget_deleted(order, document, state, journal)
             state.dbid = current["InvoiceDBID"]
         body = documents.invoice_document(order, document, customer_id=customer_id, mapping=mapping,
                                           invoice_number=state.number, invoice_id=state.dbid)
@@ -225,28 +263,28 @@ def _sync_document(client, order, document, mapping, *, customer_id, state, jour
             client.update_invoice(body)
         except RejectedError as error:
             if client.is_not_found(error):
-                raise RejectedError(_deleted_message(order, document, state.number)) from None
+                _forget_deleted(order, document, state, journal)
             raise
         state.fingerprint = fingerprint
         journal.save(state)
         outcome.add(document.kind, document.key, "updated", state.number)
         return
     body = documents.invoice_document(order, document, customer_id=customer_id, mapping=mapping)
-    state.attempt = document.date
-    journal.save(state)
+    state.attempt, state.fingerprint = document.date, fingerprint  # what the attempt sends, should it be found
+    journal.mark(state)
     state.number = client.insert_invoice(body)
     state.fingerprint, state.attempt = fingerprint, None
     journal.save(state)
     outcome.add(document.kind, document.key, "created", state.number)
 
 
-def _find_lost_invoice(client, document: InvoiceSnapshot, customer_id, sent_date):
+def _find_lost_invoice(client, order: OrderSnapshot, document: InvoiceSnapshot, customer_id, sent_date):
     """The invoice an earlier insert of ``document`` left in KashFlow without its answer, or None: among the
     invoices of the date it was sent with, the one of this customer with this reference.
 
     The range runs from midnight to the day's last second: KashFlow may compare instants, or keep an
     invoice's date without the time it was sent with, and a range of midday to midday would then miss it."""
-    reference = documents.clean_text(document.reference)
+    reference = documents.invoice_reference(order, document)
     start = datetime.datetime.combine(sent_date, datetime.time.min)
     end = datetime.datetime.combine(sent_date, datetime.time(23, 59, 59))
     return next((invoice for invoice in client.get_invoices_by_date_range(start, end)
@@ -254,10 +292,15 @@ def _find_lost_invoice(client, document: InvoiceSnapshot, customer_id, sent_date
                 None)
 
 
-def _deleted_message(order, document, number):
+def _forget_deleted(order, document, state, journal):
+    """The document is no longer in KashFlow (deleted there): forget its number, so that the next run creates it
+    again, and say so. Nothing is created now: a bookkeeper may have deleted it on purpose."""
+    number = state.number
+    state.number, state.dbid, state.fingerprint, state.applied = 0, 0, "", False
+    journal.save(state)
     what = "Credit note" if document.kind == CREDIT_NOTE else "Invoice"
-    return (f"{what} {number} of order {order.name} is no longer in KashFlow (deleted there?). Restore it in "
-            "KashFlow, or have an administrator clear its KashFlow number on the order, then resend.")
+    raise RejectedError(f"{what} {number} of order {order.name} is no longer in KashFlow (deleted there?). Resend "
+                        "the order to create it again, or restore it in KashFlow.")
 
 
 def _apply_credit_note(client, credit_note, invoice, journal, outcome):
@@ -278,7 +321,7 @@ def _apply_credit_note(client, credit_note, invoice, journal, outcome):
         credit_note.applied, credit_note.apply_attempt = True, False  # the earlier application got there
     else:
         credit_note.apply_attempt = True
-        journal.save(credit_note)
+        journal.mark(credit_note)
         client.apply_credit_note(invoice.dbid, credit_note.dbid)
         credit_note.applied, credit_note.apply_attempt = True, False
     journal.save(credit_note)
@@ -313,7 +356,8 @@ def _sync_payments(client, order, mapping, states, *, journal, outcome):
 
 def _sync_payment(client, order, payment: PaymentSnapshot, mapping, *, invoice_number, state, journal, outcome):
     fingerprint = documents.payment_fingerprint(payment)
-    if state.number and not state.removed and state.fingerprint == fingerprint:
+    if state.number and not state.removed and state.fingerprint == fingerprint \
+            and state.invoice_number == invoice_number:
         return
     body = documents.payment_document(order, payment, invoice_number=invoice_number, mapping=mapping)
     if not state.number and state.attempt:
@@ -329,7 +373,7 @@ def _sync_payment(client, order, payment: PaymentSnapshot, mapping, *, invoice_n
         _delete_payment(client, state, journal, outcome)  # its amount, date or invoice changed: replace it
     state.attempt, state.removed, state.invoice_number, state.note = (
         payment.date, False, invoice_number, body["PayNote"])
-    journal.save(state)
+    journal.mark(state)
     number = client.insert_payment(body)
     _record_payment(state, number, invoice_number, fingerprint, journal)
     outcome.add(PAYMENT, payment.key, "created", number)

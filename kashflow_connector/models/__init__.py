@@ -15,3 +15,4 @@ from . import sale_order_reconcile
 from . import sale_order_line
 from . import account_move
 from . import payment_transaction
+from . import queue_job

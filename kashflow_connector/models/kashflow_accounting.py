@@ -202,9 +202,10 @@ class KashflowAccounting(models.AbstractModel):
         and their VAT in total.
 
         A line's net and VAT are those the engine dispatched (under *Round Globally* the rounding difference
-        goes to some lines). A tax that is not VAT (``account.tax._kashflow_treatment``) becomes a line of its
-        own, one per tax, without VAT. A line with two VAT taxes, or a tax the connector cannot represent, is
-        refused with a message that names it.
+        goes to some lines). A line whose VAT tax is exempt (``account.tax._kashflow_treatment``) has no VAT rate
+        (KashFlow's exempt rate). A tax that is not VAT becomes a line of its own, one per tax, without VAT. A
+        line with two VAT taxes, or a tax the connector cannot represent, is refused with a message that names
+        it.
         """
         lines, charges, vat_total = [], defaultdict(float), Decimal(0)
         for base_line in base_lines:
@@ -214,7 +215,7 @@ class KashflowAccounting(models.AbstractModel):
             for tax_data in details["taxes_data"]:
                 tax = tax_data["tax"]
                 treatment = tax._kashflow_treatment()
-                if treatment == "vat":
+                if treatment in ("vat", "exempt"):
                     vat_taxes |= tax
                     vat += tax_data["tax_amount_currency"]
                 else:
@@ -236,7 +237,8 @@ class KashflowAccounting(models.AbstractModel):
                 discount=Decimal(float_repr(base_line["discount"], 2)),
                 net=_money(net, currency),
                 vat=line_vat,
-                vat_rate=Decimal(float_repr(vat_taxes.amount, 4)) if vat_taxes else None,
+                vat_rate=Decimal(float_repr(vat_taxes.amount, 4))
+                if vat_taxes.kashflow_treatment == "vat" else None,
                 product_code=base_line["product_id"].default_code or "",
             ))
         for tax, raw_amount in charges.items():

@@ -1,4 +1,5 @@
 from odoo import api, fields, models
+from odoo.exceptions import ValidationError
 from odoo.osv import expression
 
 from ..kashflow.snapshot import Mapping
@@ -27,21 +28,27 @@ class KashflowChannel(models.Model):
         domain="[('company_id', '=', company_id), ('kind', '=', 'customer_source')]")
     goods_nominal_id = fields.Many2one(
         "kashflow.lookup", string="Sales Nominal (goods)", ondelete="restrict",
-        domain="[('company_id', '=', company_id), ('kind', '=', 'nominal_code')]")
+        domain="[('company_id', '=', company_id), ('kind', '=', 'nominal_code'), ('is_income', '=', True)]")
     delivery_nominal_id = fields.Many2one(
         "kashflow.lookup", string="Sales Nominal (delivery)", ondelete="restrict",
         help="Where delivery charges are booked; the goods nominal when left empty.",
-        domain="[('company_id', '=', company_id), ('kind', '=', 'nominal_code')]")
+        domain="[('company_id', '=', company_id), ('kind', '=', 'nominal_code'), ('is_income', '=', True)]")
     charge_nominal_id = fields.Many2one(
         "kashflow.lookup", string="Sales Nominal (other charges)", ondelete="restrict",
         help="Where taxes that are not VAT (a recycling fee, say) are booked, each as a line of its own without VAT; "
              "the goods nominal when left empty.",
-        domain="[('company_id', '=', company_id), ('kind', '=', 'nominal_code')]")
+        domain="[('company_id', '=', company_id), ('kind', '=', 'nominal_code'), ('is_income', '=', True)]")
     marketplace_fulfilled = fields.Boolean(
         string="Marketplace-fulfilled (FBA)",
         help="This channel's orders are fulfilled by the marketplace (e.g. Amazon FBA). They are sent only when "
              "Settings > KashFlow > Send marketplace-fulfilled orders is on.")
     is_complete = fields.Boolean(compute="_compute_is_complete", store=True, string="Mapped")
+    to_send_count = fields.Integer(string="To Send", compute="_compute_progress",
+                                   help="Orders paid since the start date, not yet queued for KashFlow.")
+    queued_count = fields.Integer(string="Queued", compute="_compute_progress")
+    sent_count = fields.Integer(string="Sent", compute="_compute_progress")
+    failed_count = fields.Integer(string="Failed", compute="_compute_progress")
+    excluded_count = fields.Integer(string="Excluded", compute="_compute_progress")
     held_order_count = fields.Integer(compute="_compute_held_order_count",
                                       help="Paid orders of this channel waiting for the mapping to be completed.")
 
@@ -63,6 +70,34 @@ class KashflowChannel(models.Model):
         held = {(company, team): count for company, team, count in groups}
         for channel in self:
             channel.held_order_count = held.get((channel.company_id, channel.team_id), 0)
+
+    @api.constrains("goods_nominal_id", "delivery_nominal_id", "charge_nominal_id")
+    def _check_income_nominals(self):
+        """Sales are booked to income codes only: never to a bank, VAT or other balance-sheet account."""
+        for channel in self:
+            for name in ("goods_nominal_id", "delivery_nominal_id", "charge_nominal_id"):
+                nominal = channel[name]
+                if nominal and not nominal.is_income:
+                    raise ValidationError(self.env._(
+                        "%(code)s is not a sales (income) nominal code, so %(channel)s's sales cannot be booked to it "
+                        "(KashFlow's UK chart keeps sales in 4000-4999). Choose a sales nominal code; if %(code)s is "
+                        "an income code of your own, tick Income on it in Sales > Configuration > KashFlow > "
+                        "KashFlow Data first.", code=nominal.display_name, channel=channel.team_id.name))
+
+    def _compute_progress(self):
+        """How many of each channel's paid orders are to send, queued, sent, failed and excluded: one query."""
+        groups = self.env["sale.order"].sudo()._read_group(
+            [("team_id", "in", self.team_id.ids), ("company_id", "in", self.company_id.ids),
+             ("kashflow_paid_date", "!=", False)],
+            ["company_id", "team_id", "kashflow_state"], ["__count"])
+        counts = {(company, team, state): count for company, team, state, count in groups}
+        for channel in self:
+            key = (channel.company_id, channel.team_id)
+            channel.to_send_count = counts.get((*key, "not_paid"), 0)
+            channel.queued_count = counts.get((*key, "queued"), 0)
+            channel.sent_count = counts.get((*key, "sent"), 0) + counts.get((*key, "changed"), 0)
+            channel.failed_count = counts.get((*key, "failed"), 0)
+            channel.excluded_count = counts.get((*key, "excluded"), 0)
 
     def _kashflow_mapping(self):
         """The KashFlow ids of this (complete) mapping; delivery charges go to the goods nominal if none is set."""
@@ -111,7 +146,16 @@ class KashflowChannel(models.Model):
                                   for channel in complete])
         held = self.env["sale.order"].sudo().search(
             expression.AND([[("kashflow_state", "=", "needs_mapping")], channels]))
+        if not held:
+            return
         held._kashflow_route(self.env._("Sales channel mapped."))
+        released = held.filtered(lambda order: order.kashflow_state == "queued")
+        self.env.user._bus_send("simple_notification", {
+            "type": "success", "sticky": False,
+            "title": self.env._("KashFlow"),
+            "message": self.env._("%(count)s held order(s) of %(channels)s will now go to KashFlow.",
+                                  count=len(released), channels=", ".join(complete.team_id.mapped("name"))),
+        })
 
     def action_open_held_orders(self):
         return {

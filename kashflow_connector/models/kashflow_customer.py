@@ -4,6 +4,7 @@ from odoo import api, fields, models
 
 from odoo.addons.queue_job.exception import RetryableJobError
 
+from ..kashflow.documents import DocumentError
 from ..kashflow.exceptions import KashFlowError, UnavailableError
 from ..kashflow.sync import CustomerState, sync_customer
 from .kashflow_sync import CUSTOMER_LOCK_CLASS, LOCKED_PAUSE, SWITCHED_OFF_PAUSE, KashFlowJournal, try_lock
@@ -99,8 +100,10 @@ class KashflowCustomer(models.Model):
         except UnavailableError as error:
             raise RetryableJobError(error.message, **({"seconds": error.retry_after}
                                                       if getattr(error, "retry_after", None) else {})) from None
-        except KashFlowError as error:
-            return str(error)
+        except (KashFlowError, DocumentError) as error:
+            return str(error)  # the contact's next order says it too, on the order
+        finally:
+            journal.flush()
         if state.fingerprint == before:
             return self.env._("Nothing changed in what KashFlow holds of %s.", partner.name)
         return self.env._("KashFlow customer %(number)s updated from %(contact)s.", number=state.customer_id,

@@ -1,5 +1,8 @@
 from odoo import api, fields, models
 
+INCOME_CODES = range(4000, 5000)
+"""KashFlow's UK chart of accounts keeps sales (income) nominal codes in 4000-4999; GetNominalCodes gives no type."""
+
 LOOKUP_KINDS = [
     ("payment_method", "Payment method"),
     ("bank_account", "Bank account"),
@@ -24,11 +27,21 @@ class KashflowLookup(models.Model):
     code = fields.Char(help="The nominal or bank account code, or the currency code.")
     name = fields.Char(required=True)
     active = fields.Boolean(default=True, help="Cleared when KashFlow no longer lists this value.")
+    is_income = fields.Boolean(
+        string="Income", compute="_compute_is_income", store=True, readonly=False,
+        help="A sales (income) nominal code, which channels may book sales to. KashFlow's UK chart keeps them in "
+             "4000-4999; tick it for an income code of your own outside that range.")
 
     _sql_constraints = [
         ("kashflow_id_unique", "unique(company_id, kind, kashflow_id)",
          "A KashFlow value is stored once per company."),
     ]
+
+    @api.depends("kind", "code")
+    def _compute_is_income(self):
+        for lookup in self:
+            code = (lookup.code or "").strip()
+            lookup.is_income = lookup.kind == "nominal_code" and code.isdigit() and int(code) in INCOME_CODES
 
     @api.depends("code", "name")
     def _compute_display_name(self):

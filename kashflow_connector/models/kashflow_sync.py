@@ -22,6 +22,7 @@ ADVISORY_LOCK_CLASS = 0x4B46  # "KF": the first key of the advisory locks the co
 CUSTOMER_LOCK_CLASS = 0x4B43  # "KC": ... and on contacts, while their KashFlow customer may be created
 SWITCHED_OFF_PAUSE = 3600
 LOCKED_PAUSE = 30
+CUSTOMER_KEY = "customer"  # the contact's customer among the journal's records
 _WHAT = {"customer": "customer", "invoice": "invoice", "credit_note": "credit note", "payment": "payment"}
 
 
@@ -44,8 +45,8 @@ def try_lock(cr, lock_class, key):
 
 
 class KashFlowJournal(Journal):
-    """Saves each state ``sync_order`` hands over, at once, in a transaction of its own: the order's
-    ``kashflow.document`` records and its contact's ``kashflow.customer``.
+    """Keeps the states ``sync_order`` hands over: the order's ``kashflow.document`` records and its contact's
+    ``kashflow.customer``, each write (``Journal.write``) in a transaction of its own, committed at once.
 
     The job's own transaction never writes those records (two transactions writing one row would wait for
     each other), and reads them through such a transaction too: it sees what an earlier job left, even one
@@ -53,10 +54,12 @@ class KashFlowJournal(Journal):
     """
 
     def __init__(self, company, partner, order=None):
+        super().__init__()
         self.env = company.env
         self.company_id, self.partner_id = company.id, partner.id
         self.order_id, self.currency_id = (order.id, order.currency_id.id) if order else (False, False)
         self.values = {}
+        self.record_ids = {}  # state key ("customer" for the contact's) -> id of its record, once known
         self.snapshot = None
 
     def describe(self, snapshot, sources):
@@ -82,31 +85,38 @@ class KashFlowJournal(Journal):
                 [("company_id", "=", self.company_id), ("partner_id", "=", self.partner_id)])
             records = env["kashflow.document"].search([("order_id", "=", self.order_id)]) if self.order_id \
                 else env["kashflow.document"]
+            self.record_ids = {record.key: record.id for record in records}
+            if binding:
+                self.record_ids[CUSTOMER_KEY] = binding.id
             states = {record.key: record._kashflow_state() for record in records}
             bound = {record.key: self.env["account.move"].browse(record.move_id.id) for record in records
                      if record.kashflow_number or record.attempt_date}
             return binding._kashflow_state(), states, bound
 
-    def save(self, state):
+    def write(self, states):
         with own_transaction(self.env) as env:
             now = fields.Datetime.now()
-            if isinstance(state, CustomerState):
-                Binding = env["kashflow.customer"]
-                values = {**Binding._kashflow_state_values(state), "sent_at": now}
-                binding = Binding.search([("company_id", "=", self.company_id), ("partner_id", "=", self.partner_id)])
-                if binding:
-                    binding.write(values)
+            for state in states:
+                if isinstance(state, CustomerState):
+                    self._write(env["kashflow.customer"], CUSTOMER_KEY, {
+                        **env["kashflow.customer"]._kashflow_state_values(state), "sent_at": now}, {
+                        "company_id": self.company_id, "partner_id": self.partner_id})
                 else:
-                    Binding.create({**values, "company_id": self.company_id, "partner_id": self.partner_id})
-                return
-            Document = env["kashflow.document"]
-            values = {**Document._kashflow_state_values(state), **self.values.get(state.key, {}), "sent_at": now}
-            record = Document.search([("order_id", "=", self.order_id), ("key", "=", state.key)])
-            if record:
-                record.write(values)
-            else:
-                record = Document.create({**values, "order_id": self.order_id, "key": state.key, "kind": state.kind})
-            record._kashflow_sent(self.snapshot, state)
+                    Document = env["kashflow.document"]
+                    record = self._write(Document, state.key, {
+                        **Document._kashflow_state_values(state), **self.values.get(state.key, {}), "sent_at": now}, {
+                        "order_id": self.order_id, "key": state.key, "kind": state.kind})
+                    record._kashflow_sent(self.snapshot, state)
+
+    def _write(self, model, key, values, new_values):
+        """The record of ``key``, written (created the first time it is written); returned."""
+        if key in self.record_ids:
+            record = model.browse(self.record_ids[key])
+            record.write(values)
+            return record
+        record = model.create({**values, **new_values})
+        self.record_ids[key] = record.id
+        return record
 
 
 class KashflowSync(models.AbstractModel):
@@ -138,7 +148,8 @@ class KashflowSync(models.AbstractModel):
         except UnavailableError as error:
             if self._last_attempt():
                 return self._fail(order, self.env._(
-                    "%s Gave up after repeated attempts; resend the order later.", error.message))
+                    "%(what)s Gave up after %(attempts)s attempts; resend the order later.", what=error.summary,
+                    attempts=self._current_job().retry + 1))
             pause = getattr(error, "retry_after", None)
             raise RetryableJobError(error.message, **({"seconds": pause} if pause else {})) from None
         except (KashFlowError, documents.DocumentError, UserError) as error:

@@ -1,4 +1,4 @@
-from odoo import fields, models
+from odoo import api, fields, models
 
 from ..kashflow.exceptions import (
     AuthenticationError,
@@ -23,6 +23,37 @@ class ResConfigSettings(models.TransientModel):
     kashflow_include_vat = fields.Boolean(related="company_id.kashflow_include_vat", readonly=False)
     kashflow_send_fba = fields.Boolean(related="company_id.kashflow_send_fba", readonly=False)
     kashflow_customer_prefix = fields.Char(related="company_id.kashflow_customer_prefix", readonly=False)
+    kashflow_to_send_count = fields.Integer(compute="_compute_kashflow_progress")
+    kashflow_queued_count = fields.Integer(compute="_compute_kashflow_progress")
+    kashflow_sent_count = fields.Integer(compute="_compute_kashflow_progress")
+    kashflow_failed_count = fields.Integer(compute="_compute_kashflow_progress")
+    kashflow_held_count = fields.Integer(compute="_compute_kashflow_progress")
+    kashflow_excluded_count = fields.Integer(compute="_compute_kashflow_progress")
+
+    @api.depends("company_id")
+    def _compute_kashflow_progress(self):
+        """The company's paid orders by KashFlow state, in one query ("to send": paid since the start date, not
+        queued yet)."""
+        for settings in self:
+            counts = dict(self.env["sale.order"].sudo()._read_group(
+                [("company_id", "=", settings.company_id.id), ("kashflow_paid_date", "!=", False)],
+                ["kashflow_state"], ["__count"]))
+            start = settings.company_id.kashflow_start_date
+            settings.kashflow_to_send_count = self.env["sale.order"].sudo().search_count(
+                [("company_id", "=", settings.company_id.id), ("kashflow_state", "=", "not_paid"),
+                 ("state", "=", "sale"), ("kashflow_paid_date", "!=", False)]
+                + ([("kashflow_paid_date", ">=", start)] if start else []))
+            settings.kashflow_queued_count = counts.get("queued", 0)
+            settings.kashflow_sent_count = counts.get("sent", 0) + counts.get("changed", 0)
+            settings.kashflow_failed_count = counts.get("failed", 0)
+            settings.kashflow_held_count = counts.get("needs_mapping", 0)
+            settings.kashflow_excluded_count = counts.get("excluded", 0)
+
+    def action_kashflow_open_progress(self):
+        """The company's orders by sales channel and KashFlow state, in a pivot table (and as a list)."""
+        action = self.env["ir.actions.act_window"]._for_xml_id("kashflow_connector.sale_order_action_kashflow_progress")
+        action["domain"] = [("company_id", "=", self.company_id.id), ("kashflow_paid_date", "!=", False)]
+        return action
 
     def action_kashflow_test_connection(self):
         """Check the address, the login and the IP access with one cheap call; say the outcome in plain words."""

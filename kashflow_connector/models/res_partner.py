@@ -1,6 +1,6 @@
 from odoo import models
 
-from ..kashflow.documents import customer_code
+from ..kashflow.documents import customer_code, is_northern_ireland
 from ..kashflow.snapshot import CustomerSnapshot
 from .kashflow_accounting import address_snapshot
 
@@ -24,7 +24,8 @@ class ResPartner(models.Model):
 
     def _kashflow_customer_snapshot(self, company):
         """This commercial contact as KashFlow's customer in ``company``'s account: its name, invoice contact
-        and addresses (the contact's own, the same for all its orders)."""
+        and addresses (the contact's own, the same for all its orders), and whether the company is in Northern
+        Ireland."""
         self.ensure_one()
         addresses = self.address_get(["invoice", "delivery"])
         invoice = self.browse(addresses["invoice"])
@@ -40,4 +41,5 @@ class ResPartner(models.Model):
             is_company=self.is_company,
             invoice_address=address_snapshot(invoice),
             delivery_address=address_snapshot(delivery) if delivery != invoice else None,
+            seller_in_northern_ireland=is_northern_ireland(address_snapshot(company.partner_id), company.vat or ""),
         )

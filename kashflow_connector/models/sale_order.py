@@ -18,6 +18,7 @@ KASHFLOW_STATES = [
     ("cancelled", "Cancelled"),
 ]
 JOB_CHANNEL = "root.kashflow"
+JOB_IDENTITY_PREFIX = "kashflow_connector:sale.order:"  # then the order's id: one waiting job per order
 JOB_MAX_RETRIES = 8
 BACKFILL_BATCH = 500
 # Order fields whose change alters the invoice KashFlow holds for an order sent from its own lines.
@@ -49,16 +50,19 @@ class SaleOrder(models.Model):
 
     def _kashflow_identity_key(self):
         self.ensure_one()
-        return f"kashflow_connector:sale.order:{self.id}"
+        return f"{JOB_IDENTITY_PREFIX}{self.id}"
 
     def action_kashflow_open_history(self):
-        """The order's KashFlow jobs: when they ran, how often, and what they said."""
+        """The order's KashFlow history, in the user's words: each attempt, when it ran and what it said (the
+        documents KashFlow holds are on the order's KashFlow tab). The technical job is one click away."""
         self.ensure_one()
         return {
             "type": "ir.actions.act_window",
             "name": self.env._("KashFlow history of %s", self.name),
             "res_model": "queue.job",
             "view_mode": "list,form",
+            "views": [(self.env.ref("kashflow_connector.queue_job_view_list_kashflow_history").id, "list"),
+                      (False, "form")],
             "domain": [("identity_key", "=", self._kashflow_identity_key())],
             "context": {"create": False},
         }
@@ -126,13 +130,15 @@ class SaleOrder(models.Model):
             reason = self.env._("Cancelled in Odoo before it was sent to KashFlow: nothing was sent.")
             unsent.write({"kashflow_state": "cancelled", "kashflow_reason": reason})
             unsent._kashflow_log(reason)
-        sent.filtered("company_id.kashflow_enabled")._kashflow_route(self.env._("Order cancelled."))
+        sent.filtered("company_id.kashflow_enabled")._kashflow_route(self.env._("Order cancelled."), note_queued=True)
         return result
 
     # ------------------------------------------------------------------ routing
 
-    def _kashflow_route(self, event):
-        """Decide for each order: excluded, waiting for a mapping, or queued for KashFlow; say so in the chatter."""
+    def _kashflow_route(self, event, note_queued=False):
+        """Decide for each order: excluded, waiting for a mapping, or queued for KashFlow; say in the chatter why an
+        order is held or left out. A queued order gets a note only when ``note_queued`` (a person asked for it):
+        its job notes what it did, and an order just paid costs its payment no more than needed."""
         channels = self.env["kashflow.channel"].sudo().search(
             [("company_id", "in", self.company_id.ids), ("team_id", "in", self.team_id.ids)])
         channel_of = {(channel.company_id, channel.team_id): channel for channel in channels}
@@ -144,7 +150,9 @@ class SaleOrder(models.Model):
             decisions[(state, reason)] |= order
         for (state, reason), orders in decisions.items():
             orders.write({"kashflow_state": state, "kashflow_reason": reason})
-            orders._kashflow_log(self.env._("%(event)s KashFlow: %(state)s.", event=event, state=labels[state]), reason)
+            if state != "queued" or note_queued:
+                orders._kashflow_log(self.env._("%(event)s KashFlow: %(state)s.", event=event, state=labels[state]),
+                                     reason)
             if state == "queued":
                 orders._kashflow_enqueue()
 
@@ -217,50 +225,45 @@ class SaleOrder(models.Model):
         for order in orders.filtered(lambda order: not order.kashflow_paid_date):
             order.kashflow_paid_date = settled[order][1] or fields.Date.context_today(order)
         orders = orders.filtered(lambda order: order.kashflow_state != "queued" or not order._kashflow_has_live_job())
-        orders._kashflow_route(self.env._("Resend requested by %s.", self.env.user.name))
+        orders._kashflow_route(self.env._("Resend requested by %s.", self.env.user.name), note_queued=True)
         return True
 
     # ------------------------------------------------------------------ back-fill
 
     @api.model
     def _kashflow_backfill(self, batch_size=BACKFILL_BATCH):
-        """Scheduled action: queue the paid orders since each company's start date that are not in KashFlow yet.
+        """Scheduled action: queue the paid orders since each company's start date that are not in KashFlow yet;
+        returns how many it queued.
 
         Orders paid before the connector was switched on, or while it was off, are caught up this way, oldest
-        payment first. The work is paged in SQL (by paid day and id), a batch at a time with the rows locked
-        (``SKIP LOCKED``: an order the payment hook is queuing at that moment is left to it), so memory stays
-        flat and a run that stops resumes where it stopped: a queued order has left *Not paid yet*. Orders paid
-        before the connector was installed are given their paid date first (``_kashflow_discover_paid``).
-        Progress goes to Odoo's cron progress (``_notify_progress``).
+        payment first. Each call does one batch of each step, paged in SQL, and reports its progress with Odoo
+        18's cron progress (``_notify_progress``): the cron commits and calls again while some remain, so memory
+        stays flat, and a run that stops resumes where it stopped (a queued order has left *Not paid yet*). The
+        rows of a batch are locked (``SKIP LOCKED``): an order the payment hook is queuing at that moment is left
+        to it. The steps: orders paid before the connector was installed get their paid date
+        (``_kashflow_discover_paid``); orders paid before the start date become *Excluded*; the others are
+        queued; orders left *Queued* without a job are queued again.
         """
         self.env.flush_all()
-        self._kashflow_discover_paid(batch_size)
-        self._kashflow_exclude_before_start(batch_size)
-        Cron = self.env["ir.cron"]
-        done = 0
-        while True:
-            ids = [row[0] for row in self.env.execute_query(SQL(
-                """SELECT so.id FROM sale_order so JOIN res_company c ON c.id = so.company_id
-                    WHERE so.kashflow_state = 'not_paid' AND so.state = 'sale' AND c.kashflow_enabled
-                      AND so.kashflow_paid_date IS NOT NULL
-                      AND (c.kashflow_start_date IS NULL OR so.kashflow_paid_date >= c.kashflow_start_date)
-                 ORDER BY so.kashflow_paid_date, so.id LIMIT %s FOR UPDATE OF so SKIP LOCKED""", batch_size))]
-            if not ids:
-                break
-            batch = self.sudo().browse(ids)
-            batch._kashflow_route(self.env._("Paid order caught up by the back-fill."))
-            done += len(batch)
-            remaining = self._kashflow_backfill_remaining()
-            Cron._notify_progress(done=done, remaining=remaining)
-            self.env.flush_all()
-            self.env.invalidate_all()
-            if not remaining:
-                break
-        self._kashflow_requeue_stranded()
-        return done
+        discovered, to_discover = self._kashflow_discover_paid(batch_size)
+        excluded = self._kashflow_exclude_before_start(batch_size)
+        ids = [row[0] for row in self.env.execute_query(SQL(
+            """SELECT so.id FROM sale_order so JOIN res_company c ON c.id = so.company_id
+                WHERE so.kashflow_state = 'not_paid' AND so.state = 'sale' AND c.kashflow_enabled
+                  AND so.kashflow_paid_date IS NOT NULL
+                  AND (c.kashflow_start_date IS NULL OR so.kashflow_paid_date >= c.kashflow_start_date)
+             ORDER BY so.kashflow_paid_date, so.id LIMIT %s FOR UPDATE OF so SKIP LOCKED""", batch_size))]
+        batch = self.sudo().browse(ids)
+        batch._kashflow_route(self.env._("Paid order caught up by the back-fill."))
+        requeued = self._kashflow_requeue_stranded(batch_size)
+        self.env.flush_all()
+        remaining = self._kashflow_backfill_remaining() + to_discover
+        self.env["ir.cron"]._notify_progress(done=len(batch) + discovered + excluded + requeued, remaining=remaining)
+        return len(batch)
 
     @api.model
     def _kashflow_backfill_remaining(self):
+        """How many paid orders since their company's start date are not queued yet."""
         self.env.flush_all()
         return self.env.execute_query(SQL(
             """SELECT count(*) FROM sale_order so JOIN res_company c ON c.id = so.company_id
@@ -270,51 +273,58 @@ class SaleOrder(models.Model):
 
     @api.model
     def _kashflow_exclude_before_start(self, batch_size=BACKFILL_BATCH):
-        """Paid orders not in KashFlow whose payment came before their company's start date are *Excluded*, a
-        batch at a time, without a note each (there may be years of them)."""
+        """Paid orders not in KashFlow whose payment came before their company's start date become *Excluded*, a
+        batch at a time, without a note each (there may be years of them); returns how many."""
+        excluded = 0
         for company in self.env["res.company"].sudo().search([("kashflow_enabled", "=", True),
                                                                ("kashflow_start_date", "!=", False)]):
-            reason = self.env._("Paid before the KashFlow start date %s.", company.kashflow_start_date)
-            while True:
-                ids = [row[0] for row in self.env.execute_query(SQL(
-                    """SELECT id FROM sale_order WHERE company_id = %s AND kashflow_state = 'not_paid'
-                          AND state = 'sale' AND kashflow_paid_date < %s
-                        LIMIT %s FOR UPDATE SKIP LOCKED""", company.id, company.kashflow_start_date, batch_size))]
-                if not ids:
-                    break
-                self.sudo().browse(ids).write({"kashflow_state": "excluded", "kashflow_reason": reason})
-                self.env.flush_all()
-                self.env.invalidate_all()
+            ids = [row[0] for row in self.env.execute_query(SQL(
+                """SELECT id FROM sale_order WHERE company_id = %s AND kashflow_state = 'not_paid'
+                      AND state = 'sale' AND kashflow_paid_date < %s
+                    LIMIT %s FOR UPDATE SKIP LOCKED""", company.id, company.kashflow_start_date, batch_size))]
+            self.sudo().browse(ids).write({"kashflow_state": "excluded", "kashflow_reason": self.env._(
+                "Paid before the KashFlow start date %s.", company.kashflow_start_date)})
+            excluded += len(ids)
+        return excluded
 
     @api.model
     def _kashflow_discover_paid(self, batch_size=BACKFILL_BATCH):
-        """Give a paid date to the paid orders that have none (paid before the connector was installed), a batch
-        at a time from where the last run stopped (``kashflow_connector.discover_from``, an order id)."""
-        self.env.flush_all()
+        """Give a paid date to a batch of the paid orders that have none (paid before the connector was installed),
+        from where the last call stopped (``kashflow_connector.discover_from``, an order id). Returns how many it
+        looked at and how many are left to look at."""
         params = self.env["ir.config_parameter"].sudo()
         start = int(params.get_param("kashflow_connector.discover_from", 0))
-        while True:
-            ids = [row[0] for row in self.env.execute_query(SQL(
-                """SELECT so.id FROM sale_order so JOIN res_company c ON c.id = so.company_id
-                    WHERE so.id > %s AND so.state = 'sale' AND so.kashflow_state = 'not_paid'
-                      AND so.kashflow_paid_date IS NULL AND c.kashflow_enabled
-                 ORDER BY so.id LIMIT %s""", start, batch_size))]
-            if not ids:
-                return
-            for order in self.sudo().browse(ids):
-                is_paid, paid_on = order._kashflow_settlement()
-                if is_paid and paid_on:
-                    order.kashflow_paid_date = paid_on
-            start = ids[-1]
-            params.set_param("kashflow_connector.discover_from", start)
-            self.env.flush_all()
-            self.env.invalidate_all()
+        condition = SQL("""so.id > %s AND so.state = 'sale' AND so.kashflow_state = 'not_paid'
+                           AND so.kashflow_paid_date IS NULL AND c.kashflow_enabled""", start)
+        ids = [row[0] for row in self.env.execute_query(SQL(
+            "SELECT so.id FROM sale_order so JOIN res_company c ON c.id = so.company_id WHERE %s ORDER BY so.id "
+            "LIMIT %s", condition, batch_size))]
+        if not ids:
+            return 0, 0
+        for order in self.sudo().browse(ids):
+            is_paid, paid_on = order._kashflow_settlement()
+            if is_paid and paid_on:
+                order.kashflow_paid_date = paid_on
+        params.set_param("kashflow_connector.discover_from", ids[-1])
+        self.env.flush_all()
+        left = self.env.execute_query(SQL(
+            "SELECT count(*) FROM sale_order so JOIN res_company c ON c.id = so.company_id WHERE %s AND so.id > %s",
+            condition, ids[-1]))[0][0]
+        return len(ids), left
 
     @api.model
-    def _kashflow_requeue_stranded(self):
-        """Orders left *Queued* without a job (cancelled in Job Queue, or a job that died for good) go out again."""
-        stranded = self.sudo().search([("company_id.kashflow_enabled", "=", True), ("kashflow_state", "=", "queued")])
-        stranded.filtered(lambda order: not order._kashflow_has_live_job())._kashflow_enqueue()
+    def _kashflow_requeue_stranded(self, batch_size=BACKFILL_BATCH):
+        """Orders left *Queued* without a job (cancelled in Job Queue, or a job that died for good) go out again,
+        a batch at a time; returns how many."""
+        ids = [row[0] for row in self.env.execute_query(SQL(
+            """SELECT so.id FROM sale_order so JOIN res_company c ON c.id = so.company_id
+                WHERE so.kashflow_state = 'queued' AND c.kashflow_enabled
+                  AND NOT EXISTS (SELECT 1 FROM queue_job job
+                                   WHERE job.identity_key = %s || so.id
+                                     AND job.state IN ('wait_dependencies', 'pending', 'enqueued', 'started'))
+                LIMIT %s""", JOB_IDENTITY_PREFIX, batch_size))]
+        self.sudo().browse(ids)._kashflow_enqueue()
+        return len(ids)
 
     # ------------------------------------------------------------------ change detection
 

@@ -416,3 +416,35 @@ class TestOrderLife(KashFlowCase):
         customer = self.state()["customers"][0]
         self.assertEqual((customer["Name"], customer["Address1"], customer["Address3"]),
                          ("Aoife Byrne", "2 Quay Street", "Belfast"))
+
+    # ------------------------------------------------------------------ invoiced by Odoo after or with the payment
+
+    def test_automatic_invoice_on_online_payment_books_one_invoice(self):
+        self.env["ir.config_parameter"].sudo().set_param("sale.automatic_invoice", True)
+        order = self.make_order()
+        self.pay_online(order)
+        self.assertEqual(len(order.invoice_ids), 1, "Odoo invoiced the order as it was paid")
+        self.run_jobs()
+        self.run_jobs()
+        self.assertEqual(order.kashflow_state, "sent", order.kashflow_reason)
+        [invoice] = self.documents_of(order)
+        self.assertEqual(self.totals(invoice), (D("54.99"), D("11.00"), D("65.99")))
+        self.assertEqual(len(self.money_payments(order)), 1)
+        self.assertBooksMatch(order)
+
+    def test_invoiced_in_odoo_after_it_was_sent_updates_the_same_invoice(self):
+        order = self.make_order()
+        self.pay_online(order)
+        self.run_jobs()
+        number = order.kashflow_invoice_number
+        invoice = order._create_invoices()
+        invoice.invoice_date = "2026-11-27"
+        invoice.action_post()
+        self.assertEqual(order.kashflow_state, "queued", "a posted invoice of a sent order goes to KashFlow")
+        self.run_jobs()
+        self.assertEqual(order.kashflow_state, "sent", order.kashflow_reason)
+        [kashflow_invoice] = self.documents_of(order)
+        self.assertEqual(kashflow_invoice["InvoiceNumber"], number, "the order's invoice, not a second one")
+        self.assertTrue(kashflow_invoice["InvoiceDate"].startswith("2026-11-27"), "now dated as Odoo's invoice")
+        self.assertEqual(len(self.money_payments(order)), 1)
+        self.assertBooksMatch(order)

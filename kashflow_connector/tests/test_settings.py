@@ -1,3 +1,6 @@
+from unittest.mock import patch
+
+from odoo.exceptions import ValidationError
 from odoo.modules.neutralize import neutralize_database
 from odoo.tests import tagged
 
@@ -69,3 +72,49 @@ class TestSettings(KashFlowCase):
         company = self.company.sudo()
         self.assertFalse(company.kashflow_enabled)
         self.assertFalse(company.kashflow_password)
+
+    # ------------------------------------------------------------------ channel mapping: income codes, progress
+
+    def test_sales_are_booked_to_income_codes_only(self):
+        self.download_and_map()
+        channel = self.env["kashflow.channel"].search([("team_id", "=", self.webshop.id)])
+        lookups = self.env["kashflow.lookup"].search([("kind", "=", "nominal_code")])
+        bank = lookups.filtered(lambda lookup: lookup.code == "1200")
+        self.assertFalse(bank.is_income)
+        self.assertEqual(sorted(lookups.filtered("is_income").mapped("code")), ["4000", "4010", "4900", "4905"])
+        offered = self.env["kashflow.lookup"].search(
+            [("company_id", "=", self.company.id), ("kind", "=", "nominal_code"), ("is_income", "=", True)])
+        self.assertNotIn(bank, offered)
+        with self.assertRaisesRegex(ValidationError, "1200 Bank Current Account is not a sales .income. nominal"), \
+                self.env.cr.savepoint():
+            channel.goods_nominal_id = bank
+        self.env.invalidate_all()
+        other = lookups.filtered(lambda lookup: lookup.code == "7500")
+        other.is_income = True  # the bookkeeper says so: the search is widened to it
+        channel.delivery_nominal_id = other
+        self.assertEqual(channel.delivery_nominal_id, other)
+
+    def test_mapping_a_channel_says_how_many_held_orders_go_out(self):
+        order = self.make_order(team=self.ebay)
+        self.pay_online(order)
+        self.assertEqual(order.kashflow_state, "needs_mapping")
+        with patch.object(type(self.env.user), "_bus_send") as bus:
+            self.download_and_map(teams=self.ebay)
+        self.assertEqual(order.kashflow_state, "queued")
+        [(kind, message), _kwargs] = bus.call_args
+        self.assertEqual(kind, "simple_notification")
+        self.assertEqual(message["message"], "1 held order(s) of eBay will now go to KashFlow.")
+
+    def test_progress_per_channel_and_in_settings(self):
+        self.download_and_map()
+        sent, queued, unmapped = self.make_order(), self.make_order(), self.make_order(team=self.amazon_fba)
+        for order in (sent, queued, unmapped):
+            self.pay_online(order)
+        sent.kashflow_state = "sent"
+        channel = self.env["kashflow.channel"].search([("team_id", "=", self.webshop.id)])
+        self.assertEqual((channel.sent_count, channel.queued_count, channel.failed_count), (1, 1, 0))
+        settings = self._settings()
+        self.assertEqual((settings.kashflow_sent_count, settings.kashflow_queued_count,
+                          settings.kashflow_held_count), (1, 1, 1))
+        action = settings.action_kashflow_open_progress()
+        self.assertEqual(action["res_model"], "sale.order")

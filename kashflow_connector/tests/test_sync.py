@@ -260,8 +260,8 @@ class TestPaidOrderToKashFlow(KashFlowCase):
         self.assertEqual(order.kashflow_state, "queued")
         self.run_jobs()
         self.assertEqual(order.kashflow_state, "failed")
-        self.assertIn("HTTP 500", order.kashflow_reason)
-        self.assertIn("Gave up after repeated attempts", order.kashflow_reason)
+        self.assertEqual(order.kashflow_reason, "KashFlow is busy or down (HTTP 500 on GetCustomerByEmail). Gave up"
+                                                " after 2 attempts; resend the order later.")
         self.assertFalse(self.kashflow_jobs(), "the order is failed, not left in the queue")
 
     def test_answer_lost_after_kashflow_did_the_work_never_duplicates(self):
@@ -324,8 +324,14 @@ class TestPaidOrderToKashFlow(KashFlowCase):
         self.assertEqual((first | second | before_start).mapped("kashflow_state"), ["not_paid"] * 3)
 
         self.company.kashflow_enabled = True
-        backfill = self.env["sale.order"]._kashflow_backfill
-        self.assertEqual(backfill(batch_size=1), 2, "two batches of one")
+        cron = self.env.ref("kashflow_connector.ir_cron_kashflow_backfill")
+        cron, progress = cron._add_progress()
+        backfill = self.env["sale.order"].with_context(ir_cron_progress_id=progress.id)._kashflow_backfill
+        self.assertEqual(backfill(batch_size=1), 1)
+        self.assertEqual((progress.done, progress.remaining), (3, 1),
+                         "one looked at for a paid date, one excluded, one queued; one to go")
+        self.assertEqual([backfill(batch_size=1) for _call in range(2)], [1, 0], "a batch of one per call")
+        self.assertEqual(progress.remaining, 0)
         self.assertFalse(backfill(batch_size=1), "a second run queues nothing twice")
         self.assertEqual((first | second).mapped("kashflow_state"), ["queued", "queued"])
         self.assertEqual(before_start.kashflow_state, "excluded")

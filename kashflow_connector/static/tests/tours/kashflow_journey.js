@@ -115,6 +115,15 @@ tours.add("kashflow_map_channel", {
         ...pick(EDITED_ROW, "payment_method_id", "Card", "Card"),
         ...pick(EDITED_ROW, "bank_account_id", "Current", "1200 Current Account"),
         ...pick(EDITED_ROW, "source_id", "Web", "Web shop"),
+        {
+            content: "a bank account is no place for sales: look for 1200 as the goods nominal",
+            trigger: `${EDITED_ROW} .o_field_widget[name='goods_nominal_id'] input`,
+            run: "edit 1200",
+        },
+        {
+            content: "only income codes are offered: nothing to choose",
+            trigger: ".o-autocomplete--dropdown-menu .o_m2o_no_result",
+        },
         ...pick(EDITED_ROW, "goods_nominal_id", "4000", "4000 Sales - Goods"),
         ...pick(EDITED_ROW, "delivery_nominal_id", "4900", "4900 Carriage/Delivery charges"),
         {
@@ -181,6 +190,20 @@ tours.add("kashflow_order_sent", {
         {
             content: "with its KashFlow invoice number",
             trigger: `${KASHFLOW_BUTTON} .o_stat_text:contains(KashFlow) .o_field_integer:contains(/^\\d+$/)`,
+        },
+        {
+            content: "open the order's KashFlow history",
+            trigger: KASHFLOW_BUTTON,
+            run: "click",
+        },
+        {
+            content: "the attempt says, in words, what it did in KashFlow",
+            trigger: ".o_list_view .o_data_row td[name='result']:contains(/invoice \\d+ created, payment \\d+ created/)",
+        },
+        {
+            content: "back to the order",
+            trigger: ".o_breadcrumb .o_back_button a",
+            run: "click",
         },
         {
             content: "the KashFlow group of the Other Info tab says so too",
