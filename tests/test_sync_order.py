@@ -62,7 +62,7 @@ class RecordingJournal(Journal):
         self.sandbox = sandbox
         self.saves = []
 
-    def write(self, states):
+    def persist(self, states):
         mark = self.sandbox.last_call()
         self.saves.extend((mark, copy.deepcopy(state)) for state in states)
 

@@ -93,7 +93,7 @@ class Journal:
     marker of an insert (or an application) must be durable before the call that may create something in
     KashFlow. ``flush`` writes what is noted; ``sync_order`` flushes before it returns or raises. So a run
     writes once per call that may create something, plus once at the end, and a run that dies between two
-    writes loses no more than what the markers let the next run find again. Subclasses implement ``write``.
+    writes loses no more than what the markers let the next run find again. Subclasses implement ``persist``.
     """
 
     def __init__(self):
@@ -114,9 +114,9 @@ class Journal:
         if self._pending:
             states = list(self._pending.values())
             self._pending.clear()
-            self.write(states)
+            self.persist(states)
 
-    def write(self, states):
+    def persist(self, states):
         """Make ``states`` durable, together (in one transaction of their own, say). The default keeps nothing."""
 
 

@@ -47,7 +47,8 @@ class KashflowChannel(models.Model):
                                    help="Orders paid since the start date, not yet queued for KashFlow.")
     queued_count = fields.Integer(string="Queued", compute="_compute_progress")
     sent_count = fields.Integer(string="Sent", compute="_compute_progress")
-    failed_count = fields.Integer(string="Failed", compute="_compute_progress")
+    failed_count = fields.Integer(string="Failed", compute="_compute_progress",
+                                  help="Orders that failed, or whose KashFlow documents differ from Odoo's (Mismatch).")
     excluded_count = fields.Integer(string="Excluded", compute="_compute_progress")
     held_order_count = fields.Integer(compute="_compute_held_order_count",
                                       help="Paid orders of this channel waiting for the mapping to be completed.")
@@ -96,7 +97,7 @@ class KashflowChannel(models.Model):
             channel.to_send_count = counts.get((*key, "not_paid"), 0)
             channel.queued_count = counts.get((*key, "queued"), 0)
             channel.sent_count = counts.get((*key, "sent"), 0) + counts.get((*key, "changed"), 0)
-            channel.failed_count = counts.get((*key, "failed"), 0)
+            channel.failed_count = counts.get((*key, "failed"), 0) + counts.get((*key, "mismatch"), 0)
             channel.excluded_count = counts.get((*key, "excluded"), 0)
 
     def _kashflow_mapping(self):

@@ -46,7 +46,7 @@ def try_lock(cr, lock_class, key):
 
 class KashFlowJournal(Journal):
     """Keeps the states ``sync_order`` hands over: the order's ``kashflow.document`` records and its contact's
-    ``kashflow.customer``, each write (``Journal.write``) in a transaction of its own, committed at once.
+    ``kashflow.customer``, each write (``Journal.persist``) in a transaction of its own, committed at once.
 
     The job's own transaction never writes those records (two transactions writing one row would wait for
     each other), and reads them through such a transaction too: it sees what an earlier job left, even one
@@ -93,7 +93,7 @@ class KashFlowJournal(Journal):
                      if record.kashflow_number or record.attempt_date}
             return binding._kashflow_state(), states, bound
 
-    def write(self, states):
+    def persist(self, states):
         with own_transaction(self.env) as env:
             now = fields.Datetime.now()
             for state in states:

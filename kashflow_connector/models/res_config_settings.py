@@ -28,6 +28,7 @@ class ResConfigSettings(models.TransientModel):
     kashflow_sent_count = fields.Integer(compute="_compute_kashflow_progress")
     kashflow_failed_count = fields.Integer(compute="_compute_kashflow_progress")
     kashflow_held_count = fields.Integer(compute="_compute_kashflow_progress")
+    kashflow_mismatch_count = fields.Integer(compute="_compute_kashflow_progress")
     kashflow_excluded_count = fields.Integer(compute="_compute_kashflow_progress")
 
     @api.depends("company_id")
@@ -47,6 +48,7 @@ class ResConfigSettings(models.TransientModel):
             settings.kashflow_sent_count = counts.get("sent", 0) + counts.get("changed", 0)
             settings.kashflow_failed_count = counts.get("failed", 0)
             settings.kashflow_held_count = counts.get("needs_mapping", 0)
+            settings.kashflow_mismatch_count = counts.get("mismatch", 0)
             settings.kashflow_excluded_count = counts.get("excluded", 0)
 
     def action_kashflow_open_progress(self):
