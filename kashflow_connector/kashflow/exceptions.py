@@ -49,7 +49,13 @@ class UnavailableError(KashFlowError):
     """
 
     transient = True
+    #: How the client's messages say that the call will be tried again (their last sentence).
+    RETRY_PROMISE = "It will be tried again"
 
     def __init__(self, message, detail=None, operation=None, retry_after=None):
         super().__init__(message, detail=detail, operation=operation)
         self.retry_after = retry_after
+
+    def given_up(self):
+        """The message without its promise of another try, for a caller that makes no more."""
+        return self.message.partition(self.RETRY_PROMISE)[0].strip() or self.message

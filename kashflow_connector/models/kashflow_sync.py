@@ -135,7 +135,7 @@ class KashflowSync(models.AbstractModel):
         except UnavailableError as error:
             if self._last_attempt():
                 return self._fail(order, self.env._(
-                    "%s Gave up after repeated attempts; resend the order later.", error.message))
+                    "%s Gave up after repeated attempts; resend the order later.", error.given_up()))
             pause = getattr(error, "retry_after", None)
             raise RetryableJobError(error.message, **({"seconds": pause} if pause else {})) from None
         except (KashFlowError, documents.DocumentError, UserError) as error:

@@ -262,6 +262,7 @@ class TestPaidOrderToKashFlow(KashFlowCase):
         self.assertEqual(order.kashflow_state, "failed")
         self.assertIn("HTTP 500", order.kashflow_reason)
         self.assertIn("Gave up after repeated attempts", order.kashflow_reason)
+        self.assertNotIn("tried again", order.kashflow_reason, "a failed order is not tried again by itself")
         self.assertFalse(self.kashflow_jobs(), "the order is failed, not left in the queue")
 
     def test_answer_lost_after_kashflow_did_the_work_never_duplicates(self):
