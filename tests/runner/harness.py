@@ -29,7 +29,7 @@ import sys
 import threading
 import time
 import uuid
-from collections import Counter
+from collections import Counter, defaultdict
 from contextlib import closing, contextmanager, suppress
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -166,9 +166,11 @@ def load_shop(pg, odoo, dbname, sandbox):
         [sys.executable, str(SHOP_DATA_SCRIPT), "-c", str(config), "--sandbox-url", sandbox.service_url,
          "--username", SANDBOX_USERNAME, "--password", SANDBOX_PASSWORD, "--out", str(out)],
         cwd=ROOT, check=False, capture_output=True, text=True)
+    config.unlink(missing_ok=True)
     if result.returncode:
         raise RuntimeError(f"shop_data.py failed:\n{result.stdout}{result.stderr}")
     shop = json.loads(out.read_text())
+    out.unlink()
     shop["retry_pattern"] = {int(retries): seconds for retries, seconds in shop["retry_pattern"].items()}
     return shop
 
@@ -316,13 +318,11 @@ class Shop:
 
     def __init__(self, rpc, data, sandbox, pg, dbname):
         self.rpc, self.data, self.sandbox, self.pg, self.dbname = rpc, data, sandbox, pg, dbname
-        self._names = Counter()
 
     # ------------------------------------------------------------------ selling
 
     def contact(self, name, **values):
         """A new customer (a commercial contact of its own), with a unique email address."""
-        self._names[name] += 1
         slug = re.sub(r"[^a-z]+", ".", name.lower()).strip(".")
         return self.rpc("res.partner", "create", {
             "name": name, "email": f"{slug}.{uuid.uuid4().hex[:6]}@example.co.uk", "phone": "01947 600 100",
@@ -395,6 +395,11 @@ class Shop:
     def resend(self, orders):
         """*Resend to KashFlow* on the orders (the button, or the list's action on several)."""
         return self.rpc("sale.order", "action_kashflow_resend", list(orders))
+
+    def resend_from_list(self, orders):
+        """The orders selected in the list, then *Actions › Resend to KashFlow*: one click for all of them."""
+        context = {"active_model": "sale.order", "active_ids": list(orders)}
+        return self.rpc("ir.actions.server", "run", [self.data["resend_action_id"]], context=context)
 
     def run_backfill(self):
         """*Run Manually* on the back-fill's scheduled action."""
@@ -488,10 +493,25 @@ def _money(value):
     return Decimal(str(value)).quantize(Decimal("0.01"))
 
 
+def _odoo_document(move, lines, credit):
+    """An Odoo invoice or credit note as ``(net, VAT, ((line net, line VAT), ...))``, a credit note negative."""
+    sign = -1 if credit else 1
+    return (_money(sign * move["amount_untaxed"]), _money(sign * move["amount_tax"]),
+            tuple(sorted((sign * net, sign * vat) for net, vat in lines)))
+
+
+def _kashflow_document(document):
+    """A KashFlow invoice or credit note (negative) as ``(net, VAT, ((line net, line VAT), ...))``."""
+    return (_money(document["NetAmount"]), _money(document["VATAmount"]), tuple(sorted(
+        (_money(Decimal(str(line["Rate"])) * Decimal(str(line["Quantity"]))), _money(line["VatAmount"]))
+        for line in document["Lines"])))
+
+
 def check_books(shop, orders, tally=TALLY):
     """The end of every scenario: each order *Sent*, and KashFlow holding, exactly once and with Odoo's figures,
-    one customer per contact (with its details), one invoice per posted Odoo invoice, one credit note per posted
-    Odoo credit note, and the money Odoo received less what it paid back, payment by payment.
+    one customer per contact (with its details), one invoice per posted Odoo invoice and one credit note per posted
+    Odoo credit note (totals, and each line's net and VAT), and the money Odoo received less what it paid back,
+    payment by payment.
 
     Counts duplicates and lost orders in ``tally`` before asserting; returns the orders' records."""
     state = shop.sandbox.state()
@@ -501,19 +521,24 @@ def check_books(shop, orders, tally=TALLY):
     lost = [(r["name"], r["kashflow_state"], r["kashflow_reason"]) for r in records if r["kashflow_state"] != "sent"]
     move_ids = sorted({move for record in records for move in record["invoice_ids"]})
     moves = {move["id"]: move for move in shop.rpc("account.move", "read", move_ids, [
-        "name", "move_type", "state", "amount_untaxed", "amount_tax", "amount_total"])}
+        "name", "move_type", "state", "amount_untaxed", "amount_tax"])}
+    lines = defaultdict(list)  # Odoo's (net, VAT) lines of each move
+    for line in shop.rpc("account.move.line", "search_read", [("move_id", "in", move_ids),
+                                                             ("display_type", "=", "product")],
+                         ["move_id", "price_subtotal", "price_total"]):
+        lines[line["move_id"][0]].append((_money(line["price_subtotal"]),
+                                          _money(line["price_total"] - line["price_subtotal"])))
     for record in records:
         documents = [d for d in state["invoices"] if d["CustomerReference"].split(" ")[0] == record["name"]]
         for kind, credit in (("out_invoice", False), ("out_refund", True)):
-            sign = -1 if credit else 1
-            odoo = sorted((_money(sign * m["amount_untaxed"]), _money(sign * m["amount_tax"]))
-                          for m in map(moves.get, record["invoice_ids"]) if m["move_type"] == kind
-                          and m["state"] == "posted")
-            kashflow = sorted((_money(d["NetAmount"]), _money(d["VATAmount"])) for d in documents
-                              if bool(d.get("CreditNote")) == credit)
+            odoo = sorted(_odoo_document(move, lines[move["id"]], credit)
+                          for move in map(moves.get, record["invoice_ids"])
+                          if move["move_type"] == kind and move["state"] == "posted")
+            kashflow = sorted(_kashflow_document(document) for document in documents
+                              if bool(document.get("CreditNote")) == credit)
             duplicates += max(0, len(kashflow) - len(odoo))
             if kashflow != odoo:
-                problems.append(f"{record['name']}: KashFlow's {kind} (net, VAT) {kashflow}, Odoo's {odoo}")
+                problems.append(f"{record['name']}: KashFlow's {kind}s (net, VAT, lines) {kashflow}, Odoo's {odoo}")
         invoices = [d["InvoiceNumber"] for d in documents if not d.get("CreditNote")]
         if record["kashflow_state"] == "sent" and record["kashflow_invoice_number"] not in invoices:
             problems.append(f"{record['name']} says KashFlow invoice {record['kashflow_invoice_number']}, KashFlow "

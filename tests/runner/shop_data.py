@@ -76,6 +76,7 @@ def load(env, sandbox_url, username, password):
         "company_id": company.id, "team_id": team.id, "products": {key: p.id for key, p in products.items()},
         "prices": {key: values[2] for key, values in PRODUCTS.items()},
         "backfill_cron_id": env.ref("kashflow_connector.ir_cron_kashflow_backfill").id,
+        "resend_action_id": env.ref("kashflow_connector.sale_order_action_kashflow_resend").id,
         "retry_pattern": RETRY_PATTERN, "customer_code_prefix": company._kashflow_code_prefix(),
         "bank_journal_id": env["account.journal"].search(
             [("company_id", "=", company.id), ("type", "=", "bank")], limit=1).id,
