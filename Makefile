@@ -2,7 +2,7 @@
 PYTHON ?= python3
 DEPS := .tmp/deps.installed
 
-.PHONY: demo test screenshots lint bench sandbox install-deps
+.PHONY: demo test test-faults screenshots lint bench sandbox install-deps
 
 ## Start everything for a look: PostgreSQL, the KashFlow sandbox, Odoo with the addon and demo data.
 ## `make demo RESET=1` starts over from an empty database; `make demo ODOO_PORT=8070 SANDBOX_PORT=8090`
@@ -14,6 +14,11 @@ demo: $(DEPS)
 ## Run the whole test suite in a throwaway database. Extra pytest arguments: make test ARGS="-k resend".
 test: $(DEPS)
 	$(PYTHON) tools/devenv.py test $(ARGS)
+
+## The slow fault scenarios (about five minutes): Odoo's workers killed (SIGKILL) in the middle of KashFlow jobs,
+## with Odoo's own server and job runner (tests/runner/). CI runs them too.
+test-faults: $(DEPS)
+	KASHFLOW_WORKER_KILL=1 $(PYTHON) -m pytest -rs tests/runner/test_runner_worker_kill.py $(ARGS)
 
 ## Renew the screenshots of the README (docs/screenshots/) and of the Apps page with the browser test.
 screenshots: $(DEPS)

@@ -12,7 +12,9 @@
     plays one, or a proxy in front of it.)
   - ``timeout``: stall ``stall_seconds`` (default 60, past the caller's read timeout), then answer like
     ``http500``; nothing is done.
-  - ``drop_after_commit``: do the work, then close the connection without any answer.
+  - ``drop_after_commit``: do the work, then close the connection without any answer; with ``stall_seconds``,
+    only after stalling that long (the work is done and recorded while the caller waits: a caller killed then
+    never learns of it).
   - ``soap_fault``: answer with the SOAP fault ASMX sends when the web method fails with an unhandled error
     ("Server was unable to process request. ---> …"); nothing is done.
   - ``html_page``: answer HTTP 200 with an HTML page, as a proxy or captive portal between the caller and
@@ -82,7 +84,7 @@ class FaultPlan:
     def _rule(self, settings):
         operation, mode = settings["operation"], settings.get("mode")
         count = settings.get("count", 1)
-        stall_seconds = settings.get("stall_seconds", DEFAULT_STALL_SECONDS)
+        stall_seconds = settings.get("stall_seconds", 0 if mode == "drop_after_commit" else DEFAULT_STALL_SECONDS)
         retry_after = settings.get("retry_after", DEFAULT_RETRY_AFTER if mode == "http429" else None)
         if operation not in self._operations:
             raise ValueError(f"unknown operation: {operation}")

@@ -197,6 +197,7 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
         if fault is not None:  # drop_after_commit: the work is committed; the caller never hears back
             outcome = f"Status {status}: {detail}" if detail else f"Status {status}"
             self._record(operation, fault.outcome, f"{outcome}; the answer was dropped", received)
+            time.sleep(fault.stall_seconds)  # 0 unless asked: the caller waits for an answer that never comes
             self.close_connection = True
             return
         self._record(operation, "ok" if status == "OK" else "no", detail, received)

@@ -529,6 +529,31 @@ def test_fault_drop_after_commit(api, sandbox):
     assert api.ok("GetInvoice", InvoiceNumber=1).CustomerReference == "SO0099"
 
 
+def test_fault_drop_after_commit_can_stall_before_dropping(api, sandbox):
+    # The work is done and recorded while the caller still waits: a caller killed in that wait never learns of it.
+    customer_id = api.ok("InsertCustomer", custr=customer(Code="C1"))
+    sandbox.set_faults(operation="InsertInvoice", mode="drop_after_commit", stall_seconds=1.5)
+    mark = sandbox.last_call()
+    outcome = []
+
+    def insert():
+        try:
+            api.call("InsertInvoice", Inv=invoice(customer_id, [api.line()], CustomerReference="SO0100"))
+        except requests.exceptions.ConnectionError as error:
+            outcome.append(error)
+
+    caller = threading.Thread(target=insert)
+    started = time.monotonic()
+    caller.start()
+    while not sandbox.state()["invoices"] and time.monotonic() - started < 1.2:
+        time.sleep(0.05)
+    assert caller.is_alive(), "the caller is still waiting"
+    assert [i["CustomerReference"] for i in sandbox.state()["invoices"]] == ["SO0100"]
+    assert [(c["operation"], c["outcome"]) for c in sandbox.calls(since=mark)] == [("InsertInvoice", "dropped")]
+    caller.join(timeout=5)
+    assert outcome and time.monotonic() - started >= 1.5
+
+
 def test_fault_latency(api, sandbox):
     sandbox.set_faults(latency_ms=200)
     started = time.monotonic()

@@ -304,9 +304,14 @@ def test(pytest_args):
         pg.stop()
 
 
+# tests/runner/ serves a database of its own from a real Odoo server; make test hands it a copy of its own.
+RUNNER_DB_VARIABLE = "KASHFLOW_RUNNER_DB"
+
+
 def _run_tests(pg, odoo, pytest_args):
     """Install the addon in a new database, run the tests, drop the database; pytest's exit status."""
     dbname = f"kashflow_test_{uuid.uuid4().hex[:8]}"
+    runner_db = f"{dbname}_runner"
     config = write_config(WORK / "odoo-test.conf", pg, odoo, dbname)
     started = time.monotonic()
     try:
@@ -316,17 +321,27 @@ def _run_tests(pg, odoo, pytest_args):
             check=False, cwd=ROOT)
         if install.returncode:
             fail(f"installing {ADDON} failed (exit {install.returncode}); see the log above")
+        _copy_database(pg, dbname, runner_db)  # before the tests open the database, which a copy needs
         print(f"devenv: database ready in {time.monotonic() - started:.0f} s; running the tests")
         # -rs: the summary lists every skipped test with its reason (a missing browser, missing reference data).
         result = subprocess.run(
             [sys.executable, "-m", "pytest", "-rs", "tests", f"{ADDON}/tests", f"--odoo-config={config}",
-             f"--odoo-database={dbname}", "--odoo-log-level=warn", "--odoo-http", *pytest_args], check=False, cwd=ROOT)
+             f"--odoo-database={dbname}", "--odoo-log-level=warn", "--odoo-http", *pytest_args], check=False, cwd=ROOT,
+            env={**os.environ, RUNNER_DB_VARIABLE: runner_db})
         return result.returncode
     finally:
-        try:
-            pg.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
-        finally:
-            shutil.rmtree(ODOO_DATA / "filestore" / dbname, ignore_errors=True)
+        for name in (runner_db, dbname):
+            try:
+                pg.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            finally:
+                shutil.rmtree(ODOO_DATA / "filestore" / name, ignore_errors=True)
+
+
+def _copy_database(pg, source, target):
+    """A copy of the database ``source`` (nobody may be connected to it) and of its files, named ``target``."""
+    pg.execute(f'CREATE DATABASE "{target}" TEMPLATE "{source}"')
+    if (ODOO_DATA / "filestore" / source).is_dir():
+        shutil.copytree(ODOO_DATA / "filestore" / source, ODOO_DATA / "filestore" / target)
 
 
 BROWSERS = ("google-chrome", "chromium", "chromium-browser", "google-chrome-stable")  # those Odoo's tests look for

@@ -1,8 +1,12 @@
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
-from ..kashflow.client import PRODUCTION_URL, KashFlowClient
+from ..kashflow.client import CONNECT_TIMEOUT, PRODUCTION_URL, READ_TIMEOUT, KashFlowClient
 from ..kashflow.documents import DEFAULT_CUSTOMER_CODE_PREFIX, check_customer_code_prefix
+
+# System parameter: how many seconds a KashFlow call may wait for its answer (default READ_TIMEOUT). A slow link to
+# KashFlow may need more; the tests that stall the sandbox past it use less.
+READ_TIMEOUT_PARAMETER = "kashflow_connector.read_timeout"
 
 
 class ResCompany(models.Model):
@@ -90,4 +94,15 @@ class ResCompany(models.Model):
                 "Enter the KashFlow username and password of %s in Settings > KashFlow first.", self.name))
         return KashFlowClient(
             company.kashflow_username, company.kashflow_password, url=company.kashflow_url or PRODUCTION_URL,
-            auto_auth_key=company.kashflow_auto_auth_key or None)
+            auto_auth_key=company.kashflow_auto_auth_key or None,
+            timeout=(CONNECT_TIMEOUT, self._kashflow_read_timeout()))
+
+    def _kashflow_read_timeout(self):
+        """Seconds a KashFlow call waits for its answer: the system parameter ``kashflow_connector.read_timeout``
+        when it holds a positive number, else the client's default."""
+        value = self.env["ir.config_parameter"].sudo().get_param(READ_TIMEOUT_PARAMETER)
+        try:
+            seconds = float(value) if value else 0.0
+        except ValueError:
+            seconds = 0.0
+        return seconds if seconds > 0 else READ_TIMEOUT

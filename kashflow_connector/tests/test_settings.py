@@ -64,6 +64,16 @@ class TestSettings(KashFlowCase):
         self.assertEqual(action["params"]["type"], "danger")
         self.assertIn("could not be reached", action["params"]["message"])
 
+    def test_a_stalled_kashflow_is_given_up_after_the_read_timeout(self):
+        self.env["ir.config_parameter"].set_param("kashflow_connector.read_timeout", "0.5")
+        self.sandbox.set_faults(operation="GetCurrencies", mode="timeout", count=1, stall_seconds=3)
+        action = self._settings().action_kashflow_test_connection()
+        self.assertEqual(action["params"]["type"], "danger")
+        self.assertIn("no answer within 0.5 seconds", action["params"]["message"])
+        for value in ("", "soon", "-1"):  # not a positive number of seconds: the client's default
+            self.env["ir.config_parameter"].set_param("kashflow_connector.read_timeout", value)
+            self.assertEqual(self.company._kashflow_client().timeout, (10, 60))
+
     def test_a_neutralized_copy_never_talks_to_kashflow(self):
         self.company.kashflow_enabled = True
         self.env.flush_all()
