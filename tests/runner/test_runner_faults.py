@@ -161,8 +161,8 @@ def test_long_outage_fails_in_plain_words_and_one_resend_sends_all_once_kashflow
 
     for record in failed:
         assert record["kashflow_reason"] == (
-            "KashFlow is busy or down (HTTP 500 on GetCustomerByEmail). Gave up after repeated attempts; resend the "
-            "order later."), record["kashflow_reason"]
+            "KashFlow is busy or down (HTTP 500 on GetCustomerByEmail). Gave up after 8 attempts; resend the order "
+            "later."), record["kashflow_reason"]
     counts = sandbox.call_counts(since=scenario)
     assert counts == {"GetCustomerByEmail": 2 * 8}, "eight attempts per order, nothing else"
     for order in orders:
