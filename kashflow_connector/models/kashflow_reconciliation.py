@@ -322,9 +322,10 @@ class KashflowReconciliation(models.Model):
         return self.env._("on exempt lines") if rate < 0 else f"{rate:g}%"  # 20% as HMRC writes it
 
     def _kashflow_line(self, figures):
+        vat_rate = self.env._("exempt") if figures.vat_rate < 0 else f"{figures.vat_rate:g}%"
+        rate, vat = f"{figures.rate:,.2f}", f"{figures.vat:,.2f}"  # no f-string inside _(): babel cannot read it
         return self.env._("%(quantity)s \u00d7 %(rate)s, VAT %(vat)s at %(vat_rate)s", quantity=figures.quantity,
-                          rate=f"{figures.rate:,.2f}", vat=f"{figures.vat:,.2f}",
-                          vat_rate=self.env._("exempt") if figures.vat_rate < 0 else f"{figures.vat_rate:g}%")
+                          rate=rate, vat=vat, vat_rate=vat_rate)
 
 
 class _Window:
