@@ -734,6 +734,14 @@ def _states_text(states):
 # ---------------------------------------------------------------------------- 5. back-fill memory
 
 
+def bench_reconciliation(bench):
+    """The reconciliation of 500 and 2,000 sent documents (``tools/bench_reconcile.py``; run it alone for 10,000:
+    creating the documents is what takes the time)."""
+    from bench_reconcile import bench_reconcile  # noqa: PLC0415 - it imports this module
+
+    return bench_reconcile(bench, sizes=(500, 2_000))
+
+
 def bench_backfill_memory(bench):
     table = Table("5. The back-fill scheduling paid orders: _kashflow_backfill called as its cron calls it (a "
                   "transaction per call, again while it queues orders), the jobs created",
@@ -850,7 +858,8 @@ def run(odoo, pg, tables):
             print(f"bench_odoo: building the database {bench.dbname} (Odoo's log: {bench.config.parent}/odoo.log)")
             bench.build()
             print(f"bench_odoo: database ready in {time.monotonic() - started:.0f} s")
-            for step in (bench_calls, bench_hook, bench_contact_edit, bench_runner, bench_backfill_memory):
+            for step in (bench_calls, bench_hook, bench_contact_edit, bench_runner, bench_backfill_memory,
+                         bench_reconciliation):
                 step_started = time.monotonic()
                 result = step(bench)
                 for table in result if isinstance(result, tuple) else (result,):
