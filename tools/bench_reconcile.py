@@ -22,7 +22,6 @@ import argparse
 import datetime
 import sys
 import tempfile
-import threading
 import time
 import tracemalloc
 from collections import Counter
@@ -40,6 +39,7 @@ from kashflow_sandbox.testing import SandboxProcess  # noqa: E402 - beside tools
 devenv.require_odoo()
 
 import demo_data  # noqa: E402 - it imports Odoo, known to be there only now
+from bench_odoo import Queries  # noqa: E402 - beside this file
 
 from odoo import Command  # noqa: E402
 from odoo.tools import SQL  # noqa: E402
@@ -52,25 +52,6 @@ CUSTOMERS = 50
 
 
 # ---------------------------------------------------------------------------- figures
-
-
-class Queries:
-    """Counts the SQL queries this thread runs inside the block, on any cursor (Odoo's query hooks)."""
-
-    def __init__(self):
-        self.count = 0
-
-    def _hook(self, *_args):
-        self.count += 1
-
-    def __enter__(self):
-        thread = threading.current_thread()
-        self._previous = getattr(thread, "query_hooks", ())
-        thread.query_hooks = (*self._previous, self._hook)
-        return self
-
-    def __exit__(self, *exc_info):
-        threading.current_thread().query_hooks = self._previous
 
 
 def rss_high_water_kib():

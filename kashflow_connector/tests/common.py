@@ -170,6 +170,27 @@ class KashFlowCase(AccountPaymentCommon):
         ).create({"payment_date": payment_date} if payment_date else {})._create_payments()
         return invoice
 
+    def credit_note(self, invoice, keep=None, date=None, **line_values):
+        """A credit note of ``invoice`` (Odoo's *Credit Note* button), with only the lines of the products in
+        ``keep`` (all when None), those lines given ``line_values``, posted."""
+        wizard = self.env["account.move.reversal"].with_context(
+            active_model="account.move", active_ids=invoice.ids).create({
+                "reason": "Returned", "journal_id": invoice.journal_id.id, **({"date": date} if date else {})})
+        credit_note = self.env["account.move"].browse(wizard.refund_moves()["res_id"])
+        if keep is not None:
+            credit_note.write({"invoice_line_ids": [Command.unlink(line.id) for line in credit_note.invoice_line_ids
+                                                    if line.product_id not in keep]})
+        if line_values:
+            credit_note.invoice_line_ids.write(line_values)
+        credit_note.action_post()
+        return credit_note
+
+    def pay(self, move, amount=None, date=None):
+        """Register a payment of ``move`` (a refund, for a credit note), of ``amount`` or what is due."""
+        values = {**({"amount": amount} if amount is not None else {}), **({"payment_date": date} if date else {})}
+        return self.env["account.payment.register"].with_context(
+            active_model="account.move", active_ids=move.ids).create(values)._create_payments()
+
     def kashflow_jobs(self, states=("pending",)):
         return self.env["queue.job"].sudo().search([("channel", "=", "root.kashflow"), ("state", "in", list(states))])
 

@@ -131,16 +131,7 @@ class TestBrowserJourney(KashFlowCase, HttpCase):
 
         # 5. The filter comes back: a credit note is posted and refunded in Odoo; KashFlow gets a credit note, applied
         # to the invoice, and the refund. The order's KashFlow tab lists its documents.
-        invoice = order.invoice_ids
-        wizard = self.env["account.move.reversal"].with_context(
-            active_model="account.move", active_ids=invoice.ids).create({"reason": "Returned",
-                                                                         "journal_id": invoice.journal_id.id})
-        credit_note = self.env["account.move"].browse(wizard.refund_moves()["res_id"])
-        credit_note.write({"invoice_line_ids": [Command.unlink(line.id) for line in credit_note.invoice_line_ids
-                                                if line.product_id != self.shipping]})
-        credit_note.action_post()
-        self.env["account.payment.register"].with_context(
-            active_model="account.move", active_ids=credit_note.ids).create({})._create_payments()
+        self.pay(self.credit_note(order.invoice_ids, keep=self.shipping))
         self.assertEqual(order.kashflow_state, "queued")
         self.run_jobs()
         self.assertEqual(order.kashflow_state, "sent", order.kashflow_reason)

@@ -63,27 +63,6 @@ class TestOrderLife(KashFlowCase):
         paid = sum((D(str(payment["PayAmount"])) for payment in self.money_payments(order)), D(0))
         self.assertEqual(paid, D(str(round(received, 2))).quantize(D("0.01")), "money received less paid back")
 
-    def credit_note(self, invoice, keep=None, date=None, **line_values):
-        """A credit note of ``invoice`` (Odoo's *Credit Note* button), with only the lines of the products in
-        ``keep`` (all when None), those lines given ``line_values``, posted."""
-        wizard = self.env["account.move.reversal"].with_context(
-            active_model="account.move", active_ids=invoice.ids).create({
-                "reason": "Returned", "journal_id": invoice.journal_id.id, **({"date": date} if date else {})})
-        credit_note = self.env["account.move"].browse(wizard.refund_moves()["res_id"])
-        if keep is not None:
-            credit_note.write({"invoice_line_ids": [Command.unlink(line.id) for line in credit_note.invoice_line_ids
-                                                    if line.product_id not in keep]})
-        if line_values:
-            credit_note.invoice_line_ids.write(line_values)
-        credit_note.action_post()
-        return credit_note
-
-    def pay(self, move, amount=None, date=None):
-        """Register a payment of ``move`` (a refund, for a credit note), of ``amount`` or what is due."""
-        values = {**({"amount": amount} if amount is not None else {}), **({"payment_date": date} if date else {})}
-        return self.env["account.payment.register"].with_context(
-            active_model="account.move", active_ids=move.ids).create(values)._create_payments()
-
     # ------------------------------------------------------------------ 1. Odoo's tax engine, both roundings
 
     def test_round_globally_sends_odoos_figures(self):
