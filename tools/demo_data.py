@@ -213,7 +213,8 @@ class Catalogue(NamedTuple):
 
 
 def load(env, sandbox_url):
-    """Everything the demo shows, from the company to the orders, in one transaction."""
+    """Everything the demo shows, from the company to the orders, in one transaction; then the KashFlow jobs
+    the payments queued, each in a transaction of its own, as queue_job's runner runs them."""
     company = env.company
     company.write(COMPANY)
     taxes = {code: env["account.chart.template"].ref(code) for code in (STANDARD_RATE, ZERO_RATE)}
@@ -328,17 +329,21 @@ def place_order(env, order, catalogue):
 
 
 def perform_kashflow_jobs(env):
-    """Perform the KashFlow jobs the payments queued, oldest first, as queue_job's runner would."""
+    """Perform the KashFlow jobs the payments queued, oldest first, as queue_job's runner would: once what queued
+    them is committed, each in a transaction of its own (a job keeps what it did in transactions of its own,
+    which must see the orders and contacts it writes about)."""
     # Importable once Odoo has set its addons path up.
     from odoo.addons.kashflow_connector.models.sale_order import JOB_CHANNEL
     from odoo.addons.queue_job.job import Job
 
+    env.cr.commit()  # a tool building a database, not business code
     for record in env["queue.job"].search([("channel", "=", JOB_CHANNEL), ("state", "=", "pending")], order="id"):
         job = Job.load(env, record.uuid)
         job.set_started()
         job.perform()
         job.set_done()
         job.store()
+        env.cr.commit()
 
 
 def main():

@@ -108,6 +108,11 @@ class Postgres:
         self.host, self.port, self.user, self.password = str(self.private.socket_dir), self.private.port, "odoo", ""
         return self
 
+    def environment(self):
+        """The PG* variables that name this server, for a process that must use it (the tests' own Odoo server)."""
+        return {name: value for name, value in (("PGHOST", self.host), ("PGPORT", self.port), ("PGUSER", self.user),
+                                                ("PGPASSWORD", self.password)) if value}
+
     def execute(self, sql):
         conn = self._connect()
         conn.autocommit = True
@@ -327,7 +332,7 @@ def _run_tests(pg, odoo, pytest_args):
         result = subprocess.run(
             [sys.executable, "-m", "pytest", "-rs", "tests", f"{ADDON}/tests", f"--odoo-config={config}",
              f"--odoo-database={dbname}", "--odoo-log-level=warn", "--odoo-http", *pytest_args], check=False, cwd=ROOT,
-            env={**os.environ, RUNNER_DB_VARIABLE: runner_db})
+            env={**os.environ, **pg.environment(), RUNNER_DB_VARIABLE: runner_db})
         return result.returncode
     finally:
         for name in (runner_db, dbname):
