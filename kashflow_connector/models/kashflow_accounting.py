@@ -60,7 +60,8 @@ class KashflowAccounting(models.AbstractModel):
     def _settlement(self, order):
         """``(paid, paid_date)``: whether the order is confirmed and settled, and the day it became so.
 
-        - A cancelled or unconfirmed order is not paid.
+        - An unconfirmed order is not paid; nor is a cancelled one, unless it keeps posted invoices: cancelling an
+          order leaves them in Odoo's books, and so they are judged as below.
         - An order with nothing to pay (total 0) is paid on the day it was confirmed.
         - An order with posted invoices (leaving out those a credit note reversed in full) is paid when each
           of them is paid (Odoo's *Paid* or *In Payment*: by payments, by credit notes, or both) and nothing is
@@ -70,16 +71,18 @@ class KashflowAccounting(models.AbstractModel):
           latest.
         """
         order.ensure_one()
-        if order.state != "sale":
+        if order.state not in ("sale", "cancel"):
             return False, None
         currency = order.currency_id
-        if currency.is_zero(order.amount_total):
-            return True, self._local_date(order.company_id, order.date_order) if order.date_order else None
         invoices = self._moves(order).filtered(
             lambda move: move.move_type == "out_invoice" and move.payment_state != "reversed")
+        if order.state == "cancel" and not invoices:
+            return False, None
+        if order.state == "sale" and currency.is_zero(order.amount_total):
+            return True, self._local_date(order.company_id, order.date_order) if order.date_order else None
         if invoices:
             paid = all(move.payment_state in ("paid", "in_payment") for move in invoices) and (
-                order.invoice_status in ("invoiced", "upselling")
+                order.state == "cancel" or order.invoice_status in ("invoiced", "upselling")
                 or currency.compare_amounts(sum(invoices.mapped("amount_total")), order.amount_total) >= 0)
             dates = [day for day in (move._kashflow_paid_date() for move in invoices) if day]
             return paid, (max(dates) if paid and dates else None)

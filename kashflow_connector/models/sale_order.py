@@ -119,17 +119,26 @@ class SaleOrder(models.Model):
         return result
 
     def _action_cancel(self):
-        """A cancelled order is never sent; one KashFlow already holds is reversed there by a credit note."""
+        """A cancelled order is never sent, unless Odoo's books keep its posted invoices (cancelling an order does
+        not reverse them): those go to KashFlow as they are. One KashFlow already holds, built from the order's own
+        lines, is reversed there by a credit note."""
         before = {order: order.kashflow_state for order in self}
         result = super()._action_cancel()
         orders = self.sudo()
         orders.write({"kashflow_cancelled_on": fields.Date.context_today(self)})
+        invoiced = orders.filtered(lambda order: order.invoice_ids.filtered(
+            lambda move: move.state == "posted" and move.move_type == "out_invoice"))
         sent = orders.filtered(lambda order: order.kashflow_document_ids.filtered("kashflow_number"))
-        unsent = orders.filtered(lambda order: before[order] not in ("not_paid", "cancelled", "excluded")) - sent
+        waiting = orders.filtered(lambda order: before[order] not in ("not_paid", "cancelled", "excluded"))
+        unsent = waiting - sent - invoiced
         if unsent:
             reason = self.env._("Cancelled in Odoo before it was sent to KashFlow: nothing was sent.")
             unsent.write({"kashflow_state": "cancelled", "kashflow_reason": reason})
             unsent._kashflow_log(reason)
+        if invoiced - sent:
+            (invoiced - sent)._kashflow_log(self.env._(
+                "Cancelled in Odoo, but its posted invoices stay in Odoo's books: they go to KashFlow as they are. "
+                "Issue a credit note in Odoo to reverse them."))
         sent.filtered("company_id.kashflow_enabled")._kashflow_route(self.env._("Order cancelled."), note_queued=True)
         return result
 

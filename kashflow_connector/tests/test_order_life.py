@@ -427,3 +427,18 @@ class TestOrderLife(KashFlowCase):
         self.assertTrue(kashflow_invoice["InvoiceDate"].startswith("2026-11-27"), "now dated as Odoo's invoice")
         self.assertEqual(len(self.money_payments(order)), 1)
         self.assertBooksMatch(order)
+
+    def test_cancelled_order_whose_posted_invoice_stays_goes_to_kashflow(self):
+        order = self.make_order(team=self.amazon_fba)  # its channel is not mapped yet: the order waits
+        invoice = self.pay_by_invoice(order)
+        self.assertEqual(order.kashflow_state, "needs_mapping")
+        order.with_context(disable_cancel_warning=True).action_cancel()
+        self.assertEqual(invoice.state, "posted", "cancelling the order leaves its invoice in Odoo's books")
+        self.assertEqual(order.kashflow_state, "needs_mapping")
+        self.assertIn("posted invoices stay in Odoo's books", order.message_ids[0].body)
+        self.download_and_map(teams=self.amazon_fba)
+        self.run_jobs()
+        self.assertEqual(order.kashflow_state, "sent", order.kashflow_reason)
+        [kashflow_invoice] = self.documents_of(order)
+        self.assertEqual(self.totals(kashflow_invoice), (D("54.99"), D("11.00"), D("65.99")))
+        self.assertBooksMatch(order)
