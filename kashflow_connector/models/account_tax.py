@@ -38,16 +38,16 @@ class AccountTax(models.Model):
         treatment = self.kashflow_treatment
         if treatment == "exempt" and (self.amount_type not in ("percent", "division") or self.amount):
             raise UserError(self.env._(
-                "The tax %s is marked VAT exempt for KashFlow but charges tax. In Accounting > Configuration > "
+                "The tax %s is marked VAT exempt for KashFlow but charges tax. In Invoicing > Configuration > "
                 "Taxes, set its \"In KashFlow\" to VAT (or make it a 0%% tax), then resend the order.", self.name))
         if treatment == "vat" and self.amount_type not in ("percent", "division"):
             raise UserError(self.env._(
-                "The tax %s is not a percentage, so KashFlow cannot book it as VAT. In Accounting > Configuration "
+                "The tax %s is not a percentage, so KashFlow cannot book it as VAT. In Invoicing > Configuration "
                 "> Taxes, set its \"In KashFlow\" to a separate line without VAT, or use a percentage VAT tax, "
                 "then resend the order.", self.name))
         if treatment not in ("vat", "exempt", "charge"):
             raise UserError(self.env._(
-                "The tax %s cannot be represented in KashFlow as it stands. In Accounting > Configuration > Taxes, "
+                "The tax %s cannot be represented in KashFlow as it stands. In Invoicing > Configuration > Taxes, "
                 "set its \"In KashFlow\" (VAT, VAT exempt, or a separate line without VAT), then resend the order.",
                 self.name))
         return treatment

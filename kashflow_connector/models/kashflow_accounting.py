@@ -228,7 +228,7 @@ class KashflowAccounting(models.AbstractModel):
                 raise UserError(self.env._(
                     "Order %(order)s: the line %(line)s carries several VAT taxes (%(taxes)s); a KashFlow line has "
                     "one VAT rate. Give the line one VAT tax (set the others' KashFlow treatment to a separate "
-                    "charge in Accounting > Configuration > Taxes if they are not VAT), then resend the order.",
+                    "charge in Invoicing > Configuration > Taxes if they are not VAT), then resend the order.",
                     order=order.name, line=description, taxes=", ".join(vat_taxes.mapped("name"))))
             line_vat = _money(vat, currency)
             vat_total += line_vat
@@ -271,7 +271,9 @@ class KashflowAccounting(models.AbstractModel):
         Only money counts: a credit note reconciled with an invoice is no payment (KashFlow applies the credit
         note instead), nor is a write-off (of a payment that settled an invoice with a write-off, only what
         reached the bank counts), nor an exchange difference. Online payments reconciled with no invoice of the
-        order (paid online, not invoiced yet) count as they were captured.
+        order (paid online, not invoiced yet) count as they were captured. A payment reconciled with this order's
+        documents only counts whole: what it left unallocated (the customer paid more than is now invoiced, after
+        a re-invoicing, say) was received all the same, and stays on the order's invoice as paid in excess.
         """
         received = {}
         for move, invoice_key in invoice_key_of.items():
@@ -289,7 +291,9 @@ class KashflowAccounting(models.AbstractModel):
                     received[key]["amount"] += sign * amount
                 else:
                     received[key] = {"amount": sign * amount, "invoice_key": invoice_key, "date": source.date,
-                                     "reference": source.name or counterpart.name}
+                                     "reference": source.name or counterpart.name, "source": source}
+        for values in received.values():
+            values["amount"] += self._unallocated(values["source"], invoice_key_of, order.currency_id)
         for tx in self._captured_transactions(order):
             key = f"payment:{tx.payment_id.id}" if tx.payment_id else f"transaction:{tx.id}"
             if key in received or tx.payment_id.state in ("canceled", "rejected"):
@@ -303,6 +307,16 @@ class KashflowAccounting(models.AbstractModel):
                             date=values["date"], reference=values["reference"])
             for key, values in sorted(received.items(), key=lambda item: (item[1]["date"], item[0]))
             if not currency.is_zero(values["amount"]))
+
+    def _unallocated(self, source, moves, currency):
+        """What a payment (``account.payment``) left unreconciled, signed as money received, when every invoice it
+        settles is one of ``moves``; else 0 (its rest belongs to another order, or to none)."""
+        if source._name != "account.payment" or source.currency_id != currency \
+                or not set(source.reconciled_invoice_ids) <= set(moves):
+            return 0.0
+        receivable = source.move_id.line_ids.filtered(
+            lambda line: line.account_id.account_type == "asset_receivable")
+        return -sum(receivable.mapped("amount_residual_currency"))
 
     def _cash_share(self, source):
         """The share of what an Odoo payment or statement line settles that is money: what reached (or left)

@@ -96,16 +96,20 @@ class KashflowReconciliation(models.Model):
 
     @api.model
     def _kashflow_default_period(self, company):
-        """The daily run's period: from the first day of the month ``DEFAULT_PERIOD_MONTHS`` months ago (whatever
-        a business's VAT quarters, the last quarter ended is in it for a month after its end) to today; from the
-        start date at the earliest."""
+        """The daily run's period, ``(first day, last day)``: from the first day of the month
+        ``DEFAULT_PERIOD_MONTHS`` months ago (whatever a business's VAT quarters, the last quarter ended is in it
+        for a month after its end) to today, widened to the dates of every document sent since that day: an
+        invoice sent now may carry an older tax point (paid late, back-filled), a payment a later date."""
         today = fields.Date.context_today(self.with_company(company))
         start = today.replace(day=1)
         for _month in range(DEFAULT_PERIOD_MONTHS):
             start = (start - datetime.timedelta(days=1)).replace(day=1)
-        if company.kashflow_start_date:
-            start = max(start, company.kashflow_start_date)
-        return min(start, today), today
+        self.env.flush_all()
+        first, last = self.env.execute_query(SQL(
+            """SELECT min(date), max(date) FROM kashflow_document
+                WHERE company_id = %s AND sent_at >= %s AND COALESCE(kashflow_number, 0) != 0""",
+            company.id, start))[0]
+        return min(start, first or start), max(today, last or today)
 
     @api.model
     def _kashflow_start(self, company, date_from=None, date_to=None):

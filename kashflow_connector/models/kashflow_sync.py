@@ -193,7 +193,7 @@ class KashflowSync(models.AbstractModel):
         """What the job did, in the user's words: "KashFlow invoice 1042 created, payment 77 created."."""
         verbs = {"created": self.env._("created"), "updated": self.env._("updated"),
                  "found": self.env._("found (sent earlier)"), "applied": self.env._("applied to its invoice"),
-                 "deleted": self.env._("deleted (no longer in Odoo)")}
+                 "deleted": self.env._("deleted")}
         parts = [f"{_WHAT[kind]} {number} {verbs[what]}" for kind, _key, what, number in outcome.events]
         if not parts:
             return self.env._("KashFlow already holds everything of this order: nothing sent.")

@@ -41,8 +41,13 @@ class SaleOrder(models.Model):
         summary = lines[0]
         if len(lines) > 1:
             summary += " " + self.env._("(and %s more differences)", len(lines) - 1)
-        if all(document.mismatch_repair for document in documents):
+        repairable = documents.filtered("mismatch_repair")
+        if repairable == documents:
             return summary + " " + self.env._("Resend repairs it.")
+        if repairable:
+            return summary + " " + self.env._(
+                "Resend repairs %(repairable)s of the %(documents)s documents that differ; correct the others in "
+                "KashFlow or in Odoo (see the KashFlow tab).", repairable=len(repairable), documents=len(documents))
         return summary + " " + self.env._("Correct it in KashFlow or in Odoo (see the KashFlow tab).")
 
     def write(self, vals):

@@ -442,3 +442,25 @@ class TestOrderLife(KashFlowCase):
         [kashflow_invoice] = self.documents_of(order)
         self.assertEqual(self.totals(kashflow_invoice), (D("54.99"), D("11.00"), D("65.99")))
         self.assertBooksMatch(order)
+
+    def test_reinvoiced_after_it_was_sent_keeps_all_the_money_received(self):
+        order = self.make_order(lines=[(self.filter, 2, 0.0), (self.filter, 1, 0.0)])  # 3 x 12.00: 43.20
+        first = self.pay_by_invoice(order)
+        self.run_jobs()
+        payment_line = first._get_reconciled_payments().move_id.line_ids.filtered(
+            lambda line: line.account_id.account_type == "asset_receivable")
+        first.line_ids.remove_move_reconcile()  # the payment taken off the invoice, which is then reversed
+        wizard = self.env["account.move.reversal"].with_context(
+            active_model="account.move", active_ids=first.ids).create({"reason": "Too much charged",
+                                                                      "journal_id": first.journal_id.id})
+        second = self.env["account.move"].browse(wizard.modify_moves()["res_id"])
+        second.invoice_line_ids.price_unit = 10.0  # 3 x 10.00: 36.00
+        second.action_post()
+        second.js_assign_outstanding_line(payment_line.id)  # the 43.20 received pays the new 36.00 invoice
+        self.assertEqual(second.payment_state, "paid")
+        order._kashflow_accounting_changed()
+        self.run_jobs()
+        self.assertEqual(order.kashflow_state, "sent", order.kashflow_reason)
+        money = sum((D(str(payment["PayAmount"])) for payment in self.money_payments(order)), D(0))
+        self.assertEqual(money, D("43.20"), "the bank got 43.20: 7.20 stays paid in excess, as in Odoo")
+        self.assertBooksMatch(order)

@@ -261,6 +261,33 @@ class TestReconciliation(KashFlowCase):
         self.assertTrue(data["reconciliation"]["running"])
         self.assertEqual({tile["state"]: tile["count"] for tile in data["states"]}["mismatch"], 1)
 
+    def test_the_daily_period_covers_every_document_sent_whatever_its_date(self):
+        old = self.today() - datetime.timedelta(days=400)  # invoiced more than a year ago, paid and sent today
+        late = self.make_order()
+        self.pay_by_invoice(late, invoice_date=old)
+        self.run_jobs()
+        self.assertEqual(late.kashflow_state, "sent", late.kashflow_reason)
+        self.kashflow.delete_invoice(late.kashflow_invoice_number)
+        date_from, date_to = self.env["kashflow.reconciliation"]._kashflow_default_period(self.company)
+        self.assertEqual((date_from, date_to), (old, self.today()))
+        run, _calls = self.reconcile()
+        self.assertEqual((run.documents_checked, run.mismatches_found), (2, 2))
+        self.assertMismatch(late, "deleted in KashFlow")
+
+    def test_the_order_says_what_a_resend_repairs_and_what_it_does_not(self):
+        order = self.sent_order()
+        invoice, payment = order.kashflow_document_ids.sorted("sequence")
+        invoice.write({"mismatch": True, "mismatch_reason": "KashFlow invoice: net 1.00, Odoo says 2.00.",
+                       "mismatch_repair": "update"})
+        payment.write({"mismatch": True, "mismatch_reason": "KashFlow payment: dated 2026-01-01.",
+                       "mismatch_repair": False})
+        self.assertIn("(and 1 more differences) Resend repairs 1 of the 2 documents that differ; correct the others",
+                      order._kashflow_mismatch_summary())
+        payment.mismatch_repair = "payment"
+        self.assertTrue(order._kashflow_mismatch_summary().endswith("Resend repairs it."))
+        invoice.mismatch_repair = payment.mismatch_repair = False
+        self.assertIn("Correct it in KashFlow or in Odoo", order._kashflow_mismatch_summary())
+
     def test_who_may_reconcile(self):
         salesman = new_test_user(self.env, "kf_seller", groups="sales_team.group_sale_salesman",
                                  company_id=self.company.id)
