@@ -37,6 +37,8 @@ PAYMENT_ADDED = "payment_added"  # a payment on the connector's invoice that nei
 NOT_IN_KASHFLOW = "not_in_kashflow"  # Odoo holds a document of the order that was never sent
 NOT_IN_ODOO = "not_in_odoo"  # a payment the connector sent that Odoo no longer holds
 
+FOREIGN_PAYMENT = "kashflow:"  # key prefix of the records of payments found in KashFlow that Odoo never made
+
 # What a resend of the order does about it (``Difference.repair``).
 UPDATE = "update"  # the document is sent again: KashFlow's copy is overwritten with Odoo's
 REINSERT = "reinsert"  # the document is inserted anew (with the payments it carried)

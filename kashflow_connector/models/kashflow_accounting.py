@@ -168,7 +168,7 @@ class KashflowAccounting(models.AbstractModel):
         """One ``InvoiceSnapshot``: from ``move`` (a posted invoice or credit note), or from the order's own lines
         (``move`` empty or None; for a cancellation, dated the day the order was cancelled)."""
         if move:
-            base_lines, _tax_lines = move._get_rounded_base_and_tax_lines()
+            base_lines = self._move_base_lines(move)
             currency, date = move.currency_id, move.invoice_date
             rate = move.invoice_currency_rate or 1.0
             reference = order.name if key == MAIN_INVOICE else f"{order.name} {move.name}"
@@ -199,6 +199,37 @@ class KashflowAccounting(models.AbstractModel):
             key=key, kind=kind, reference=reference, date=date, lines=lines, currency_code=currency.name,
             exchange_rate=Decimal(float_repr(rate, 6)), amount_net=total - vat, amount_vat=vat, amount_total=total,
             delivery_address=address_snapshot(delivery) if delivery else None, applies_to=applies_to)
+
+    def _move_base_lines(self, move):
+        """The base lines of a posted invoice or credit note (``move``) with Odoo's tax details, as Odoo rounded
+        them when it posted it: its VAT from its tax journal items (``_get_rounded_base_and_tax_lines``), under
+        the tax rounding method that gives each line's stored untaxed amount. The company's method may have
+        changed since (*Round per Line* to *Round Globally*, say): a posted invoice keeps its figures."""
+        AccountTax = self.env["account.tax"]
+        company = move.company_id
+        base_lines, tax_lines = move._get_rounded_base_and_tax_lines()
+        if self._bases_match(move, base_lines):
+            return base_lines
+        current = company.tax_calculation_rounding_method
+        other = "round_globally" if current == "round_per_line" else "round_per_line"
+        for base_line in base_lines:
+            AccountTax._add_tax_details_in_base_line(base_line, company, rounding_method=other)
+        AccountTax._round_base_lines_tax_details(base_lines, company, tax_lines=tax_lines)
+        if self._bases_match(move, base_lines):
+            return base_lines
+        return move._get_rounded_base_and_tax_lines()[0]  # neither: the job says what does not add up
+
+    def _bases_match(self, move, base_lines):
+        """Whether each product line's untaxed amount, as the tax engine rounded ``base_lines`` (the rounding
+        difference included), is the one ``move`` books for it (its journal item's amount, signed as a sale)."""
+        currency = move.currency_id
+        return all(
+            currency.compare_amounts(
+                details["total_excluded_currency"] + details["delta_total_excluded_currency"],
+                move.direction_sign * base_line["record"].amount_currency) == 0
+            for base_line in base_lines
+            for details in (base_line["tax_details"],)
+            if base_line["record"]._name == "account.move.line" and base_line["record"].display_type == "product")
 
     def _lines(self, order, base_lines, currency):
         """The ``LineSnapshot``s of base lines that Odoo's tax engine has rounded (``_round_base_lines_tax_details``),

@@ -201,7 +201,7 @@ class KashflowDocument(models.Model):
                 bindings |= bindings.search([
                     ("company_id", "=", document.company_id.id),
                     ("partner_id", "=", document.order_id.partner_id.commercial_partner_id.id)])
-            if document.key.startswith("kashflow:") and self.search_count([
+            if document.key.startswith(reconcile.FOREIGN_PAYMENT) and self.search_count([
                     ("company_id", "=", document.company_id.id), ("kind", "=", "payment"), ("id", "!=", document.id),
                     ("kashflow_number", "=", document.kashflow_number), ("removed", "=", False)], limit=1):
                 document.unlink()  # the connector's own payment after all (seen while a job recorded it)

@@ -25,7 +25,6 @@ RUN_STATES = [("running", "Running"), ("done", "Done"), ("failed", "Failed")]
 # Compared fields of KashFlow that the connector sends as it decides (nominal codes, payment methods and bank
 # accounts come from the channel's mapping, which the seller may change later): a zero mapping will do.
 NO_MAPPING = Mapping(0, 0, 0, 0, 0)
-FOREIGN_PAYMENT = "kashflow:"  # key prefix of the records of payments found in KashFlow that Odoo never made
 
 
 def _day_range(start, end):
@@ -445,7 +444,7 @@ class _Window:
         checked = order_documents.filtered(
             lambda document: document.id in window_ids
             # a payment found added in KashFlow, dated outside the period: checked with its order, to see it gone
-            or (document.key.startswith(FOREIGN_PAYMENT) and document.mismatch and not document.removed
+            or (document.key.startswith(reconcile.FOREIGN_PAYMENT) and document.mismatch and not document.removed
                 and not run.date_from <= document.date <= run.date_to))
         number_of = {document.key: document.kashflow_number for document in order_documents}
         try:
@@ -514,7 +513,7 @@ class _Window:
         (those already found are said to differ on their own records); what they explain is not said twice."""
         number = document.kashflow_number
         payments = order_documents.filtered(lambda record: record.kind == "payment" and not record.removed)
-        ours = set(payments.filtered(lambda record: not record.key.startswith(FOREIGN_PAYMENT)).mapped(
+        ours = set(payments.filtered(lambda record: not record.key.startswith(reconcile.FOREIGN_PAYMENT)).mapped(
             "kashflow_number"))
         found_before = set(payments.mapped("kashflow_number")) - ours
         others = [payment for payment in self._payments_of(number) if payment["PayID"] not in ours]
@@ -533,7 +532,7 @@ class _Window:
         self.stats["payments_checked"] += 1
         self.stats["documents_checked"] += 1
         found = self._payment(document.kashflow_number, document.kashflow_invoice_number)
-        if document.key.startswith(FOREIGN_PAYMENT):
+        if document.key.startswith(reconcile.FOREIGN_PAYMENT):
             if found is None:  # removed in KashFlow since: nothing left to say
                 document.write({"removed": True, "mismatch": False, "mismatch_reason": False,
                                 "mismatch_repair": False, "checked_at": self.now})
@@ -561,7 +560,7 @@ class _Window:
             payments = reconcile.unexplained_payments(payments, applications)
         existing = set(order_documents.mapped("key")) | self.added
         for payment in payments:
-            key = f"{FOREIGN_PAYMENT}{payment['PayID']}"
+            key = f"{reconcile.FOREIGN_PAYMENT}{payment['PayID']}"
             if key in existing:
                 continue
             existing.add(key)

@@ -10,7 +10,7 @@ from odoo.exceptions import UserError
 
 from odoo.addons.queue_job.exception import RetryableJobError
 
-from ..kashflow import documents
+from ..kashflow import documents, reconcile
 from ..kashflow.exceptions import KashFlowError, UnavailableError
 from ..kashflow.snapshot import CREDIT_NOTE
 from ..kashflow.sync import CustomerState, Journal, sync_order
@@ -85,6 +85,7 @@ class KashFlowJournal(Journal):
                 [("company_id", "=", self.company_id), ("partner_id", "=", self.partner_id)])
             records = env["kashflow.document"].search([("order_id", "=", self.order_id)]) if self.order_id \
                 else env["kashflow.document"]
+            records = self._without_foreign_payments_to_keep(records)
             self.record_ids = {record.key: record.id for record in records}
             if binding:
                 self.record_ids[CUSTOMER_KEY] = binding.id
@@ -92,6 +93,22 @@ class KashFlowJournal(Journal):
             bound = {record.key: self.env["account.move"].browse(record.move_id.id) for record in records
                      if record.kashflow_number or record.attempt_date}
             return binding._kashflow_state(), states, bound
+
+    @staticmethod
+    def _without_foreign_payments_to_keep(records):
+        """``records`` (``kashflow.document``) less the payments the reconciliation found added in KashFlow that
+        the job must leave there: those still awaiting the user's decision (*Mismatch*: only a resend, which
+        clears the mark, has them deleted; the payment may be real money recorded in KashFlow alone), and those
+        that turned out to be the connector's own (a job recorded it while the reconciliation read KashFlow),
+        whose records go."""
+        foreign = records.filtered(lambda record: record.key.startswith(reconcile.FOREIGN_PAYMENT))
+        if not foreign:
+            return records
+        own = set((records - foreign).filtered(lambda record: record.kind == "payment" and not record.removed)
+                  .mapped("kashflow_number")) - {0}
+        stale = foreign.filtered(lambda record: record.kashflow_number in own)
+        stale.unlink()
+        return records - foreign + (foreign - stale).filtered(lambda record: not record.mismatch)
 
     def persist(self, states):
         with own_transaction(self.env) as env:

@@ -6,5 +6,6 @@ from . import test_bad_input
 from . import test_secrets
 from . import test_reconciliation
 from . import test_companies_and_access
+from . import test_migration
 from . import test_browser_journey
 from . import test_browser_journey_overview

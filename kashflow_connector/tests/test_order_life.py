@@ -103,6 +103,27 @@ class TestOrderLife(KashFlowCase):
         [invoice] = self.documents_of(order)
         self.assertEqual(self.totals(invoice), (D("8.97"), D("1.80"), D("10.77")))
 
+    def test_a_posted_invoice_keeps_its_figures_when_the_rounding_method_changes(self):
+        included = self.env["account.tax"].create({
+            "name": "VAT 20% included", "amount": 20, "amount_type": "percent", "type_tax_use": "sale",
+            "price_include_override": "tax_included", "company_id": self.company.id})
+        cloth = self._create_product(name="Dish cloth", lst_price=0.99, taxes_id=[Command.set(included.ids)])
+        for posted_under, paid_under in (("round_globally", "round_per_line"), ("round_per_line", "round_globally")):
+            with self.subTest(posted_under=posted_under):
+                self.company.tax_calculation_rounding_method = posted_under
+                order = self.make_order(lines=[(cloth, 1, 0.0)] * 9 + [(self.soap, 3, 0.0)])
+                order.action_confirm()
+                move = order._create_invoices()
+                move.action_post()
+                figures = (D(str(move.amount_untaxed)), D(str(move.amount_tax)), D(str(move.amount_total)))
+                self.company.tax_calculation_rounding_method = paid_under  # changed in Settings before payment
+                self.pay(move)
+                self.run_jobs()
+                self.assertEqual(order.kashflow_state, "sent", order.kashflow_reason)
+                [invoice] = self.documents_of(order)
+                self.assertEqual(self.totals(invoice), figures, "the posted invoice's figures, as Odoo rounded them")
+                self.assertBooksMatch(order)
+
     # ------------------------------------------------------------------ 2. taxes that are not VAT
 
     def test_fixed_fee_is_a_line_of_its_own_without_vat(self):

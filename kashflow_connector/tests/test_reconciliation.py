@@ -170,9 +170,27 @@ class TestReconciliation(KashFlowCase):
         self.assertMismatch(order, f"payment of 12.00 added in KashFlow (payment {recent}, {today})")
         self.assertEqual(added.filtered(lambda document: document.kashflow_number == old).state, "removed")
 
+        order._kashflow_accounting_changed()  # a job for another reason: the added payment awaits the user's word
+        self.run_jobs()
+        self.assertIn(recent, [payment["PayID"] for payment in self.state()["payments"]])
+        self.assertMismatch(order, f"payment of 12.00 added in KashFlow (payment {recent}, {today})")
+
         self.resend(order)
         self.assertEqual([D(payment["PayAmount"]) for payment in self.state()["payments"]], [D("65.99")])
         self.assertEqual(set(added.mapped("state")), {"removed"})
+        self.assertClean(order)
+
+    def test_the_connectors_own_payment_taken_for_an_added_one_is_never_deleted(self):
+        order = self.sent_order()
+        [payment] = order.kashflow_document_ids.filtered(lambda document: document.kind == "payment")
+        # What a reconciliation records when it reads KashFlow just before a job's record of the payment is committed.
+        self.env["kashflow.document"].create({
+            "order_id": order.id, "key": f"kashflow:{payment.kashflow_number}", "kind": "payment",
+            "kashflow_number": payment.kashflow_number, "kashflow_invoice_number": order.kashflow_invoice_number})
+        order._kashflow_accounting_changed()
+        self.run_jobs()
+        self.assertEqual([item["PayID"] for item in self.state()["payments"]], [payment.kashflow_number])
+        self.assertEqual(order.kashflow_document_ids.mapped("key"), ["order", payment.key])
         self.assertClean(order)
 
     def test_a_customer_renamed_in_kashflow_is_named_and_renamed_back_by_resend(self):

@@ -4,7 +4,9 @@ What earlier versions recorded is carried over, so that nothing KashFlow already
 contact's KashFlow customer (company-dependent fields on res.partner) becomes a ``kashflow.customer``; each sent
 order's KashFlow invoice and payment become ``kashflow.document`` records. The invoice has no fingerprint yet:
 its next sync updates it once with what Odoo's accounting holds. The payment is bound to the order's one Odoo
-payment (if it has exactly one; otherwise the next sync replaces it with the order's payments).
+payment (if it has exactly one; otherwise the next sync replaces it with the order's payments), and counts as
+sent as it is where that payment is what 18.0.1 sent (the order's total, on its paid date): KashFlow keeps that
+payment, and whatever a bookkeeper did with it there, instead of having it deleted and recorded again.
 """
 
 import logging
@@ -12,6 +14,8 @@ import logging
 from odoo import SUPERUSER_ID, api
 from odoo.tools import SQL
 from odoo.tools.sql import column_exists
+
+from odoo.addons.kashflow_connector.kashflow import documents
 
 _logger = logging.getLogger(__name__)
 
@@ -48,5 +52,9 @@ def migrate(cr, version):
             except Exception:  # noqa: BLE001 - an order the new rules refuse keeps its invoice; its payment is redone
                 payments = ()
             if len(payments) == 1:
-                Document.create({"order_id": order_id, "key": payments[0].key, "kind": "payment",
-                                 "kashflow_number": payment_number, "kashflow_invoice_number": number})
+                [payment] = payments
+                as_sent = not order.currency_id.compare_amounts(float(payment.amount), order.amount_total) \
+                    and payment.date == order.kashflow_paid_date
+                Document.create({"order_id": order_id, "key": payment.key, "kind": "payment",
+                                 "kashflow_number": payment_number, "kashflow_invoice_number": number,
+                                 "fingerprint": documents.payment_fingerprint(payment) if as_sent else False})

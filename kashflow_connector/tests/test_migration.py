@@ -1,0 +1,72 @@
+"""The upgrade from 18.0.1 (KashFlow numbers kept on orders and contacts) to one record per KashFlow document:
+what KashFlow already holds is never sent twice, nor deleted and sent again."""
+
+import importlib.util
+from pathlib import Path
+
+from odoo.tests import tagged
+
+from .common import KashFlowCase
+
+MIGRATION = Path(__file__).parents[1] / "migrations" / "18.0.2.0.0" / "post-migrate.py"
+
+
+def _migration():
+    spec = importlib.util.spec_from_file_location("kashflow_post_migrate_18_0_2", MIGRATION)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@tagged("post_install", "-at_install")
+class TestMigration(KashFlowCase):
+    def setUp(self):
+        super().setUp()
+        self.download_and_map()
+        # The columns 18.0.1 kept (dropped with the test's transaction).
+        self.env.cr.execute("""
+            ALTER TABLE res_partner ADD COLUMN kashflow_customer_id jsonb, ADD COLUMN kashflow_customer_code jsonb;
+            ALTER TABLE sale_order ADD COLUMN kashflow_invoice_id int, ADD COLUMN kashflow_payment_number int""")
+
+    def as_18_0_1_left_it(self, order):
+        """Forget the records of ``order`` and of its contact, and keep their KashFlow numbers where 18.0.1 did."""
+        invoice = order.kashflow_document_ids.filtered(lambda document: document.kind == "invoice")
+        payment = order.kashflow_document_ids.filtered(lambda document: document.kind == "payment")
+        customer = self.env["kashflow.customer"].search([("partner_id", "=", order.partner_id.id)])
+        self.env.cr.execute("""
+            UPDATE res_partner SET kashflow_customer_id = jsonb_build_object(%(company)s::text, %(customer)s),
+                                   kashflow_customer_code = jsonb_build_object(%(company)s::text, %(code)s)
+             WHERE id = %(partner)s""", {"company": self.company.id, "customer": customer.kashflow_number,
+                                        "code": customer.code, "partner": order.partner_id.id})
+        self.env.cr.execute("UPDATE sale_order SET kashflow_invoice_id = %s, kashflow_payment_number = %s WHERE id = %s",
+                            (invoice.kashflow_dbid, payment.kashflow_number, order.id))
+        numbers = (customer.kashflow_number, invoice.kashflow_number, payment.kashflow_number)
+        (invoice | payment).unlink()
+        customer.unlink()
+        self.env.flush_all()
+        self.env.invalidate_all()
+        return numbers
+
+    def test_what_kashflow_holds_is_kept_after_the_upgrade(self):
+        order = self.make_order()
+        self.pay_by_invoice(order)
+        self.run_jobs()
+        self.assertEqual(order.kashflow_state, "sent", order.kashflow_reason)
+        customer_number, invoice_number, payment_number = self.as_18_0_1_left_it(order)
+
+        _migration().migrate(self.env.cr, "18.0.1.0.0")
+        self.env.invalidate_all()
+        [customer] = self.env["kashflow.customer"].search([("partner_id", "=", order.partner_id.id)])
+        self.assertEqual(customer.kashflow_number, customer_number)
+        self.assertEqual(sorted(order.kashflow_document_ids.mapped("kashflow_number")),
+                         sorted([invoice_number, payment_number]))
+
+        self.sandbox.clear_calls()
+        order.action_kashflow_resend()
+        self.run_jobs()
+        self.assertEqual(order.kashflow_state, "sent", order.kashflow_reason)
+        calls = self.sandbox.call_counts()
+        self.assertFalse({"InsertInvoice", "InsertCustomer", "InsertInvoicePayment", "DeleteInvoicePayment"} & set(calls),
+                         f"nothing inserted twice, the payment kept: {dict(calls)}")
+        self.assertEqual([payment["PayID"] for payment in self.state()["payments"]], [payment_number])
+        self.assertEqual(len(self.state()["invoices"]), 1)
