@@ -38,8 +38,9 @@ class TestMigration(KashFlowCase):
                                    kashflow_customer_code = jsonb_build_object(%(company)s::text, %(code)s)
              WHERE id = %(partner)s""", {"company": self.company.id, "customer": customer.kashflow_number,
                                         "code": customer.code, "partner": order.partner_id.id})
-        self.env.cr.execute("UPDATE sale_order SET kashflow_invoice_id = %s, kashflow_payment_number = %s WHERE id = %s",
-                            (invoice.kashflow_dbid, payment.kashflow_number, order.id))
+        self.env.cr.execute(
+            "UPDATE sale_order SET kashflow_invoice_id = %s, kashflow_payment_number = %s WHERE id = %s",
+            (invoice.kashflow_dbid, payment.kashflow_number, order.id))
         numbers = (customer.kashflow_number, invoice.kashflow_number, payment.kashflow_number)
         (invoice | payment).unlink()
         customer.unlink()
@@ -66,7 +67,7 @@ class TestMigration(KashFlowCase):
         self.run_jobs()
         self.assertEqual(order.kashflow_state, "sent", order.kashflow_reason)
         calls = self.sandbox.call_counts()
-        self.assertFalse({"InsertInvoice", "InsertCustomer", "InsertInvoicePayment", "DeleteInvoicePayment"} & set(calls),
-                         f"nothing inserted twice, the payment kept: {dict(calls)}")
+        inserts = {"InsertInvoice", "InsertCustomer", "InsertInvoicePayment", "DeleteInvoicePayment"}
+        self.assertFalse(inserts & set(calls), f"nothing inserted twice, the payment kept: {dict(calls)}")
         self.assertEqual([payment["PayID"] for payment in self.state()["payments"]], [payment_number])
         self.assertEqual(len(self.state()["invoices"]), 1)
