@@ -121,7 +121,10 @@ _CUSTOMER_DELIVERY_FIELDS = (
 _INVOICE_DELIVERY_FIELDS = ("Line1", "Line2", "Line3", "Line4", "PostCode", "CountryName", "CountryCode")
 # What XML 1.0 cannot carry: C0 controls but tab, line feed and carriage return; lone surrogates; U+FFFE/F.
 _ZERO_WIDTH_JOINER = "\u200d"
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+# Characters XML 1.0 cannot carry: the control characters that separate (vertical tab, form feed, the file, group,
+# record and unit separators: a line break in a spreadsheet cell, say) stand for a space, the others are dropped.
+_XML_SEPARATORS = re.compile("[\x0b\x0c\x1c-\x1f]")
+_NOT_XML = re.compile("[\x00-\x08\x0e-\x1b\ud800-\udfff\ufffe\uffff]")
 
 CUSTOMER_OWNED_FIELDS = (
     "Name", "Contact", "Telephone", "Mobile", "Email", *_CUSTOMER_ADDRESS_FIELDS, "EC", "OutsideEC",
@@ -453,9 +456,9 @@ def payment_fingerprint(payment: PaymentSnapshot) -> str:
 
 
 def clean_text(text: str) -> str:
-    """``text`` on one line for KashFlow: characters XML cannot carry dropped, runs of whitespace (newlines
-    too) made single spaces, ends stripped."""
-    return " ".join(_NOT_XML.sub(" ", text or "").split())
+    """``text`` on one line for KashFlow: characters XML cannot carry dropped (those that separate words made
+    spaces), runs of whitespace (newlines too) made single spaces, ends stripped."""
+    return " ".join(_NOT_XML.sub("", _XML_SEPARATORS.sub(" ", text or "")).split())
 
 
 def text_length(text: str) -> int:

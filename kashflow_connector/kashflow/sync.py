@@ -160,12 +160,16 @@ def _sync_order(client, order, mapping, *, customer, states, journal, adoptable,
         state = _state(states, document.key, document.kind)
         _sync_document(client, order, document, mapping, customer_id=customer_id, state=state, journal=journal,
                        outcome=outcome)
+    inserted = {key for _kind, key, what, _number in outcome.events if what in ("created", "found")}
     for document in order.documents:
-        if document.kind == CREDIT_NOTE:
+        if document.kind == CREDIT_NOTE and document.amount_total:  # nothing to apply of a credit note of 0
             target = order.document(document.applies_to)
             if target is None:
                 raise ValueError(f"Credit note {document.key} applies to {document.applies_to!r}, not a document.")
-            _apply_credit_note(client, states[document.key], states[target.key], journal, outcome)
+            credit_note = states[document.key]
+            if target.key in inserted and credit_note.applied:
+                _unapply_credit_note(client, credit_note, journal)  # its invoice made anew: applied to the new one
+            _apply_credit_note(client, credit_note, states[target.key], journal, outcome)
     _sync_payments(client, order, mapping, states, journal=journal, outcome=outcome)
     return outcome
 
@@ -301,6 +305,17 @@ def _forget_deleted(order, document, state, journal):
     what = "Credit note" if document.kind == CREDIT_NOTE else "Invoice"
     raise RejectedError(f"{what} {number} of order {order.name} is no longer in KashFlow (deleted there?). Resend "
                         "the order to create it again, or restore it in KashFlow.")
+
+
+def _unapply_credit_note(client, credit_note, journal):
+    """Take a credit note's application off it when the invoice it was applied to is gone from KashFlow (deleted
+    there, and made anew): its own side of the application (a negative payment on it) is deleted, so that it can
+    be applied to the new invoice."""
+    for payment in client.get_payments(credit_note.number):
+        if Decimal(str(payment["PayAmount"])) < 0:
+            client.delete_payment(credit_note.number, payment["PayID"])
+    credit_note.applied, credit_note.apply_attempt = False, False
+    journal.mark(credit_note)
 
 
 def _apply_credit_note(client, credit_note, invoice, journal, outcome):

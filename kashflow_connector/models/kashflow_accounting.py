@@ -122,7 +122,8 @@ class KashflowAccounting(models.AbstractModel):
         - an order cancelled after its own lines were sent gets a credit note reversing them;
         - money received and paid back: ``_kashflow_payments``.
 
-        Raises ``UserError`` naming the tax when a line carries a tax the connector cannot represent.
+        Raises ``UserError`` naming the tax when a line carries a tax the connector cannot represent, and when
+        the invoice KashFlow holds as the order's is no longer posted in Odoo and nothing replaces it.
         """
         order.ensure_one()
         bound_moves = bound_moves or {}
@@ -137,6 +138,13 @@ class KashflowAccounting(models.AbstractModel):
         invoices = moves.filtered(lambda move: move.move_type == "out_invoice")
 
         main = bound_moves.get(MAIN_INVOICE)
+        if main and main.state != "posted" and not invoices and order.state != "cancel" \
+                and not self._captured_transactions(order):
+            raise UserError(self.env._(
+                "Order %(order)s: its invoice %(invoice)s, which KashFlow holds, is no longer posted in Odoo (reset "
+                "to draft or cancelled), and the order has no other invoice. Post it again, or cancel the order "
+                "(KashFlow then gets a credit note for it), then resend the order.",
+                order=order.name, invoice=main.name or main.id))
         if not main or main not in invoices:
             main = invoices[:1]
         sources = {MAIN_INVOICE: main}
@@ -150,7 +158,8 @@ class KashflowAccounting(models.AbstractModel):
             documents.append(self._document(
                 order, key, CREDIT_NOTE, move, applies_to=key_of.get(move.reversed_entry_id, MAIN_INVOICE)))
             key_of[move] = documents[-1].applies_to
-        if order.state == "cancel" and not main and MAIN_INVOICE in bound_moves:
+        if order.state == "cancel" and not main and MAIN_INVOICE in bound_moves \
+                and not order.currency_id.is_zero(order.amount_total):  # a free order has nothing to reverse
             sources[CANCELLATION] = self.env["account.move"]
             documents.append(self._document(order, CANCELLATION, CREDIT_NOTE, None, applies_to=MAIN_INVOICE))
         snapshot = OrderSnapshot(

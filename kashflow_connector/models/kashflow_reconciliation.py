@@ -500,8 +500,8 @@ class _Window:
             return
         paid = sum((payment.amount for payment in snapshot.payments if payment.invoice_key == document.key),
                    Decimal(0)) + sum((amount for target, amount in applications if target == number), Decimal(0))
-        differences = reconcile.compare_invoice(expected, found, customer_name=documents.clean_text(
-            snapshot.customer.name), expected_paid=paid)
+        differences = reconcile.compare_invoice(expected, found, customer_name=expected["Customer"],
+                                                expected_paid=paid)  # the name as sent: cut to KashFlow's field
         if any(difference.code == reconcile.PAID for difference in differences):
             differences = self._explain_paid(document, found, paid=paid, differences=differences,
                                               applications=applications, order_documents=order_documents)

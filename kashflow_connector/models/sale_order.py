@@ -112,6 +112,13 @@ class SaleOrder(models.Model):
                                 and order.company_id.kashflow_enabled)
         again._kashflow_route(event or self.env._("Accounting changed in Odoo."))
 
+    def _kashflow_reconciliation_changed(self):
+        """What Odoo allocated of a payment changed: orders KashFlow holds go out again (the others wait for the
+        paid hook, or are no business of KashFlow's)."""
+        orders = self.sudo().filtered(lambda order: order.kashflow_state in IN_KASHFLOW_STATES)
+        if orders:
+            orders._kashflow_accounting_changed(self.env._("Payment allocation changed in Odoo."))
+
     def _action_confirm(self):
         """An order with nothing to pay is paid when it is confirmed."""
         result = super()._action_confirm()
@@ -351,10 +358,14 @@ class SaleOrder(models.Model):
             main = order.kashflow_document_ids.filtered(lambda document: document.key == MAIN_INVOICE)
             if not main.fingerprint:
                 continue
-            document = self.env["kashflow.accounting"]._document(order, MAIN_INVOICE, INVOICE, main.move_id or None)
+            try:
+                document = self.env["kashflow.accounting"]._document(
+                    order, MAIN_INVOICE, INVOICE, main.move_id or None)
+            except UserError:
+                document = None  # a line KashFlow cannot take now: changed all the same; the resend says why
             snapshot = OrderSnapshot(name=order.name, customer=None, home_currency_code="",
                                      include_vat=order.company_id.kashflow_include_vat)
-            if document_fingerprint(snapshot, document) != main.fingerprint:
+            if document is None or document_fingerprint(snapshot, document) != main.fingerprint:
                 order.kashflow_state = "changed"
                 order._kashflow_log(self.env._(
                     "Changed since it was sent to KashFlow: resend it to update invoice %s.",

@@ -169,6 +169,18 @@ class TestOrderLife(KashFlowCase):
         self.assertIn("VAT 5%", order.kashflow_reason)
         self.assertEqual(self.state()["customers"], [])
 
+    def test_editing_a_sent_order_into_what_kashflow_cannot_take_is_never_refused(self):
+        order = self.make_order(lines=[(self.board, 1, 0.0)])
+        self.pay_online(order)
+        self.run_jobs()
+        self.assertEqual(order.kashflow_state, "sent", order.kashflow_reason)
+        order.order_line.tax_id = self.vat20 | self.vat5  # the seller's edit goes through
+        self.assertEqual(order.kashflow_state, "changed")
+        order.action_kashflow_resend()
+        self.run_jobs()
+        self.assertEqual(order.kashflow_state, "failed")
+        self.assertIn("several VAT taxes", order.kashflow_reason)
+
     # ------------------------------------------------------------------ 3. the money received
 
     def test_payments_are_the_money_received_not_the_invoice_total(self):
@@ -192,6 +204,74 @@ class TestOrderLife(KashFlowCase):
         [payment] = self.money_payments(order)
         self.assertEqual(D(str(payment["PayAmount"])), D("90.00"))
         self.assertTrue(payment["PayDate"].startswith("2026-11-24"))
+        self.assertBooksMatch(order)
+
+    def money(self, order):
+        return sum((D(str(payment["PayAmount"])) for payment in self.money_payments(order)), D(0))
+
+    def test_a_payment_taken_back_in_odoo_after_it_was_sent_is_deleted_from_kashflow(self):
+        for how in ("unreconciled", "cancelled"):
+            with self.subTest(how=how):
+                order = self.make_order(lines=[(self.kettle, 1, 0.0)])  # 72.00
+                invoice = self.pay_by_invoice(order)
+                self.run_jobs()
+                self.assertEqual(self.money(order), D("72.00"))
+                payment = invoice._get_reconciled_payments()
+                if how == "unreconciled":
+                    invoice.line_ids.remove_move_reconcile()
+                else:
+                    payment.action_draft()
+                    payment.action_cancel()
+                self.assertEqual(order.kashflow_state, "queued", "no resend needed: the job goes by itself")
+                self.run_jobs()
+                self.assertEqual(order.kashflow_state, "sent", order.kashflow_reason)
+                self.assertEqual(self.money(order), D("0.00"))
+                self.assertBooksMatch(order)
+
+    def test_an_overpayment_paid_back_or_spent_on_another_order_is_counted_once(self):
+        order = self.make_order(lines=[(self.kettle, 1, 0.0)])  # 72.00
+        order.action_confirm()
+        invoice = order._create_invoices()
+        invoice.action_post()
+        self.env["account.payment.register"].with_context(active_model="account.move", active_ids=invoice.ids).create(
+            {"amount": 100.0, "payment_difference_handling": "open"})._create_payments()
+        self.run_jobs()
+        self.assertEqual(self.money(order), D("100.00"), "28.00 paid in excess, on the order's invoice")
+
+        other = self.make_order(lines=[(self.filter, 1, 0.0)])  # 14.40, paid with 14.40 of the 28.00 left
+        other.action_confirm()
+        second = other._create_invoices()
+        second.action_post()
+        rest = invoice._get_reconciled_payments().move_id.line_ids.filtered(
+            lambda line: line.account_id.account_type == "asset_receivable" and not line.reconciled)
+        second.js_assign_outstanding_line(rest.id)
+        self.run_jobs()
+        self.assertEqual(other.kashflow_state, "sent", other.kashflow_reason)
+        self.assertEqual((self.money(order), self.money(other)), (D("72.00"), D("14.40")),
+                         "the 100.00 received is not counted twice; 13.60 stays the customer's credit in Odoo")
+
+        refund = self.env["account.payment"].create({
+            "payment_type": "outbound", "partner_type": "customer", "partner_id": order.partner_id.id,
+            "amount": 13.60, "journal_id": invoice._get_reconciled_payments().journal_id.id})
+        refund.action_post()
+        (rest | refund.move_id.line_ids).filtered(
+            lambda line: line.account_id.account_type == "asset_receivable" and not line.reconciled).reconcile()
+        self.run_jobs()
+        self.assertEqual((self.money(order), self.money(other)), (D("72.00"), D("14.40")))
+
+    def test_an_invoice_reset_to_draft_after_it_was_sent_is_reported(self):
+        order = self.make_order(lines=[(self.kettle, 1, 0.0)])
+        invoice = self.pay_by_invoice(order)
+        self.run_jobs()
+        invoice.button_draft()
+        self.run_jobs()
+        self.assertEqual(order.kashflow_state, "failed")
+        self.assertIn("is no longer posted in Odoo", order.kashflow_reason)
+        invoice.action_post()
+        self.pay(invoice)
+        self.run_jobs()
+        self.assertEqual(order.kashflow_state, "sent", order.kashflow_reason)
+        self.assertEqual(len(self.documents_of(order)), 1, "the same KashFlow invoice")
         self.assertBooksMatch(order)
 
     def test_a_write_off_is_not_money(self):
@@ -398,6 +478,10 @@ class TestOrderLife(KashFlowCase):
         self.run_jobs()
         self.assertEqual(order.kashflow_state, "sent", order.kashflow_reason)
         self.assertEqual(len(self.state()["invoices"]), 1)
+        order._action_cancel()  # cancelled after it was sent: nothing to reverse
+        self.run_jobs()
+        self.assertNotEqual(order.kashflow_state, "failed", order.kashflow_reason)
+        self.assertEqual(len(self.state()["invoices"]), 1, "no credit note of 0.00")
 
     # ------------------------------------------------------------------ 9. characters XML cannot carry
 

@@ -140,6 +140,31 @@ class TestReconciliation(KashFlowCase):
                          [(invoice["InvoiceNumber"], D("65.99"))])
         self.assertClean(order)
 
+    def test_a_name_longer_than_kashflow_takes_is_no_difference(self):
+        buyer = self.env["res.partner"].create({
+            "name": "The Worshipful Company of Chartered Accountants and Associated Bookkeepers of the City of Bath "
+                    "and North East Somerset", "country_id": self.env.ref("base.uk").id})
+        order = self.make_order(partner=buyer)
+        self.pay_by_invoice(order)
+        self.run_jobs()
+        self.assertEqual(order.kashflow_state, "sent", order.kashflow_reason)
+        self.assertClean(order)
+
+    def test_an_invoice_deleted_with_a_credit_note_applied_gets_it_applied_again(self):
+        order = self.sent_order(lines=[(self.board, 1, 0.0), (self.book, 1, 0.0)])
+        self.pay(self.credit_note(order.invoice_ids, keep=self.book))
+        self.run_jobs()
+        self.assertEqual(order.kashflow_state, "sent", order.kashflow_reason)
+        self.kashflow.delete_invoice(order.kashflow_invoice_number)
+        self.reconcile()
+        self.assertMismatch(order, "deleted in KashFlow")
+        self.resend(order)
+        invoice = self.invoice_of(order)
+        applications = [payment for payment in self.kashflow.get_payments(invoice["InvoiceNumber"])
+                        if D(payment["PayAmount"]) > 0 and "redit" in (payment.get("PayNote") or "")]
+        self.assertEqual(len(applications), 1, "the credit note applied to the invoice made anew")
+        self.assertClean(order)
+
     def test_payments_added_in_kashflow_are_named_and_deleted_by_resend(self):
         order = self.sent_order()
         number = order.kashflow_invoice_number
