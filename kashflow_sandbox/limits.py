@@ -1,6 +1,6 @@
 """The field lengths the sandbox enforces, as KashFlow would: a longer text is refused with Status "NO".
 
-KashFlow publishes no field lengths and its WSDL has no facets (API_FACTS.md, section 4.2), so this table is
+KashFlow publishes no field lengths and its WSDL has no facets, so this table is
 the project's own choice: conservative guesses, long enough for real names, addresses and numbers and short
 enough that KashFlow is unlikely to refuse them. The connector keeps to the
 same table (``FIELD_LIMITS`` in ``kashflow_connector/kashflow/documents.py``; the sandbox imports nothing of the

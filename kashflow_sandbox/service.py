@@ -4,7 +4,7 @@
 result parts. Like KashFlow, it never faults on a business problem: it answers ``Status`` "NO" with a
 readable ``StatusDetail`` and leaves the ``…Result`` out, which the SOAP layer writes as 0 (or false).
 
-Where KashFlow's behaviour is not known (see ``API_FACTS.md``), the sandbox follows these assumptions:
+Where KashFlow's behaviour is not known, the sandbox follows these assumptions:
 
 - **Credit notes.** KashFlow has no credit-note call: a credit note is an invoice inserted with
   ``InsertInvoice`` whose lines have a negative ``Rate`` and ``VatAmount`` (and a positive ``Quantity``).
@@ -12,7 +12,8 @@ Where KashFlow's behaviour is not known (see ``API_FACTS.md``), the sandbox foll
   ``NetAmount`` and ``VATAmount`` are negative, and it is ``Paid`` once its payments add up to that negative
   total.
 - **applyCreditNoteToInvoice(InvoiceID, CreditNoteID)** takes the two documents' **InvoiceDBIDs**, as the
-  parameter names say (which of DB ids or numbers KashFlow wants is unconfirmed; aypex passes numbers).
+  parameter names say (which of DB ids or numbers KashFlow wants is unconfirmed; aypex-io/spree-kashflow passes
+  numbers).
   As KashFlow's KB describes, it records a zero-sum pair of payments: −X on the credit note and +X on the
   invoice, where X is what is left of the credit note (minus its gross total, less what is already
   allocated to it). X is not capped at what the invoice still owes: applied to a paid invoice, the invoice

@@ -451,7 +451,7 @@ def test_soap_fault_of_kashflow_failing_itself_is_transient_with_kashflow_words(
 
 def test_soap_fault_of_a_request_kashflow_cannot_read_is_a_request_error_with_kashflow_words(sandbox, kf):
     # soap:Client, "Server was unable to read request": the same request would fail again. A dateTime written
-    # with a zone name is what KashFlow refused live (API_FACTS.md, section 1.4).
+    # with a zone name is what KashFlow refused live (aypex-io/spree-kashflow's changelog, 0.1.2).
     with pytest.raises(RequestError) as caught:
         kf.insert_customer(customer(Created="2026-08-18 10:53:48 UTC"))
     assert str(caught.value).startswith("KashFlow could not read the InsertCustomer request: Server was unable to"

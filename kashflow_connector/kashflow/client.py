@@ -55,7 +55,8 @@ CONNECT_TIMEOUT = 10
 READ_TIMEOUT = 60
 APP_NAME = "Odoo kashflow_connector"
 
-# KashFlow's wording of its errors (API_FACTS.md, sections 1.3 and 1.4); matched case-insensitively.
+# KashFlow's wording of its errors, as public KashFlow clients match it (Ed-IT's, Deskpro's, Net::KashFlow);
+# matched case-insensitively.
 _BAD_LOGIN_MARKERS = ("incorrect username or password", "invalid username", "invalid password", "not authorised",
                       "not authorized")
 _IP_MARKER = "is not in the access list"

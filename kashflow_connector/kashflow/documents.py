@@ -9,8 +9,9 @@ Money stays ``Decimal`` from Odoo to the message. KashFlow keeps a line's unit `
 places only, so a line whose amount is not its quantity times a two-decimal rate is sent as one unit at the
 line amount, its quantity and unit price written into the description. KashFlow has no credit-note call: a
 credit note is an invoice whose lines have a negative ``Rate`` and ``VatAmount`` and a positive
-``Quantity`` (API_FACTS.md, section 4.9). Before a document is returned its totals are checked against
-Odoo's: one that would not add up raises ``TotalsMismatch`` and nothing is sent.
+``Quantity`` (as aypex-io/spree-kashflow books them; KashFlow's knowledge base on refunds). Before a document
+is returned its totals are checked against Odoo's: one that would not add up raises ``TotalsMismatch`` and
+nothing is sent.
 
 Text goes to KashFlow on one line, without the characters XML 1.0 cannot carry (control characters, say,
 from an import): they are dropped wherever text is sent. Any other character goes as it is (emoji, CJK,
@@ -21,7 +22,8 @@ name, an address line, a line's description) is cut, ending with "…"; a value 
 says what to shorten.
 
 Dates are naive ``datetime`` values at midday: zeep writes a ``date`` as a date-only value, which
-KashFlow's ``dateTime`` fields reject, and a time zone could shift the day (API_FACTS.md, section 4.4).
+KashFlow's ``dateTime`` fields reject, and a time zone could shift the day (a zoned or date-only value was
+refused live: aypex-io/spree-kashflow's changelog, 0.1.2).
 
 This module imports nothing from Odoo or zeep and does no I/O.
 """
@@ -64,10 +66,10 @@ FIELD_LIMITS = {
     "Payment": {"PayNote": 255},
 }
 """The longest text the connector sends in each text field of each KashFlow type, in UTF-16 code units
-(``text_length``). KashFlow publishes no field lengths (API_FACTS.md, section 4.2) and its WSDL has no facets:
-these are conservative guesses, long enough for real names, addresses and numbers (an email address has at most
-254 characters; aypex, tested against live KashFlow, keeps customer codes to 20) and short enough that KashFlow
-is unlikely to refuse them. KashFlow runs on .NET, whose strings count UTF-16 code units, so an emoji counts 2.
+(``text_length``). KashFlow publishes no field lengths and its WSDL has no facets: these are conservative
+guesses, long enough for real names, addresses and numbers (an email address has at most 254 characters;
+aypex-io/spree-kashflow, tested against live KashFlow, keeps customer codes to 20) and short enough that
+KashFlow is unlikely to refuse them. KashFlow runs on .NET, whose strings count UTF-16 code units, so an emoji counts 2.
 The sandbox enforces the same table (``kashflow_sandbox/limits.py``; ``tests/test_field_limits.py`` checks the
 two agree). Fields not listed are not sent, or not limited."""
 
@@ -90,7 +92,8 @@ CUSTOMER_CODE_MAX_LENGTH = FIELD_LIMITS["Customer"]["Code"]
 """KashFlow publishes no limit on customer codes; 20 uppercase letters and digits are known to work."""
 
 KASHFLOW_DECIMALS = 2
-"""Decimal places KashFlow keeps on money, notably on a line's unit ``Rate`` (API_FACTS.md, section 4.5)."""
+"""Decimal places KashFlow keeps on money, notably on a line's unit ``Rate`` (reliable to 2 places only, as
+woocommerce-kashflow (websnail) reports)."""
 
 VAT_EXEMPT = Decimal(-1)
 """KashFlow's ``VatRate`` for a line without VAT ("N/A", exempt)."""

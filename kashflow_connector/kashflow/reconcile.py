@@ -26,6 +26,7 @@ DATE = "date"
 CURRENCY = "currency"
 LINE_COUNT = "line_count"
 LINE = "line"  # one line's quantity, rate, VAT rate or VAT (``detail``: its number, from 1, and Odoo's text)
+LINE_TEXT = "line_text"  # one line's description (``detail``: its number, from 1)
 NET = "net"
 VAT = "vat"  # the VAT of one rate (``detail``: the rate)
 TOTAL = "total"
@@ -183,6 +184,9 @@ def _compare_lines(expected_lines, found_lines) -> list[Difference]:
         if kashflow != odoo:
             differences.append(Difference(LINE, kashflow, odoo, detail=(number, odoo_line.get("Description") or ""),
                                           repair=UPDATE))
+        elif (line.get("Description") or "").strip() != (odoo_line.get("Description") or "").strip():
+            differences.append(Difference(LINE_TEXT, line.get("Description") or "", odoo_line.get("Description") or "",
+                                          detail=number, repair=UPDATE))
     return differences
 
 

@@ -385,7 +385,12 @@ def _sync_payment(client, order, payment: PaymentSnapshot, mapping, *, invoice_n
         if found is not None:
             state.number = found["PayID"]  # an earlier version of this payment: replaced below
     if state.number and not state.removed:
+        repair = not state.fingerprint  # a repair asked for (a resend after a reconciliation), not a change
         _delete_payment(client, state, journal, outcome)  # its amount, date or invoice changed: replace it
+        for copy in client.get_payments(invoice_number) if repair else ():  # a copy made in KashFlow (re-dated)
+            if copy.get("PayNote") == body["PayNote"]:
+                client.delete_payment(invoice_number, copy["PayID"])
+                outcome.add(PAYMENT, payment.key, "deleted", copy["PayID"])
     state.attempt, state.removed, state.invoice_number, state.note = (
         payment.date, False, invoice_number, body["PayNote"])
     journal.mark(state)

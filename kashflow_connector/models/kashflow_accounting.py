@@ -361,7 +361,11 @@ class KashflowAccounting(models.AbstractModel):
     def _cash_share(self, source):
         """The share of what an Odoo payment or statement line settles that is money: what reached (or left)
         the bank over what it reconciled, e.g. 0.95 for 95.00 received and 5.00 written off."""
-        liquidity, counterpart, _writeoff = source._seek_for_lines()
+        if source._name == "account.bank.statement.line":  # its lines: liquidity, suspense, and the others
+            liquidity, _suspense, others = source._seek_for_lines()
+            counterpart = others.filtered(lambda line: line.account_id.account_type == "asset_receivable")
+        else:  # a payment's: liquidity, counterpart, write-off
+            liquidity, counterpart, _writeoff = source._seek_for_lines()
         settled = abs(sum(counterpart.mapped("amount_currency")))
         cash = abs(sum(liquidity.mapped("amount_currency")))
         return cash / settled if settled and cash < settled else 1.0

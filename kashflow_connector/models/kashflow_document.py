@@ -29,6 +29,7 @@ class KashflowDocument(models.Model):
     _description = "KashFlow document of an order"
     _order = "order_id, sequence, id"
     _rec_name = "display_name"
+    _rec_names_search = ["reference"]  # searched by name: the order and Odoo document or payment it stands for
 
     order_id = fields.Many2one("sale.order", required=True, index=True, ondelete="cascade",
                                readonly=True)

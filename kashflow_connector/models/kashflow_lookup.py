@@ -1,4 +1,5 @@
 from odoo import api, fields, models
+from odoo.exceptions import AccessError
 
 INCOME_CODES = range(4000, 5000)
 """KashFlow's UK chart of accounts keeps sales (income) nominal codes in 4000-4999; GetNominalCodes gives no type."""
@@ -36,6 +37,14 @@ class KashflowLookup(models.Model):
         ("kashflow_id_unique", "unique(company_id, kind, kashflow_id)",
          "A KashFlow value is stored once per company."),
     ]
+
+    def write(self, vals):
+        """What KashFlow listed is KashFlow's: invoicing users may only say which nominal codes are income (the
+        rest is *Download Data*'s to write, or an administrator's)."""
+        if not self.env.su and set(vals) - {"is_income"} and not self.env.user.has_group("base.group_system"):
+            raise AccessError(self.env._("KashFlow's data comes from KashFlow (Settings > KashFlow > Download Data); "
+                                         "here you may only tick which nominal codes are income."))
+        return super().write(vals)
 
     @api.depends("kind", "code")
     def _compute_is_income(self):

@@ -5,6 +5,8 @@ import logging
 from collections import defaultdict
 from decimal import Decimal
 
+import psycopg2
+
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL, split_every
@@ -146,6 +148,8 @@ class KashflowReconciliation(models.Model):
         running = self.sudo().search([("company_id", "in", companies.ids), ("state", "=", "running")])
         for company in companies - running.company_id:
             self._kashflow_start(company)
+        if running:
+            self.env.ref("kashflow_connector.ir_cron_kashflow_reconcile").sudo()._trigger()  # go on with it now
         return {
             "type": "ir.actions.client", "tag": "display_notification",
             "params": {"type": "info", "sticky": False, "title": self.env._("Reconciliation started"),
@@ -155,6 +159,8 @@ class KashflowReconciliation(models.Model):
 
     def action_kashflow_run_again(self):
         """Run the reconciliation of this one's company and period again, in the background."""
+        if not self.env.user.has_group("account.group_account_invoice"):
+            raise AccessError(self.env._("Only invoicing users can reconcile KashFlow with Odoo."))
         for run in self:
             self._kashflow_start(run.company_id, run.date_from, run.date_to)
         return True
@@ -231,12 +237,21 @@ class KashflowReconciliation(models.Model):
         start, end = window
         company = self.company_id
         try:
-            client = company._kashflow_client()
-            stats = _Window(self, client, start, end).check()
+            with self.env.cr.savepoint():
+                client = company._kashflow_client()
+                stats = _Window(self, client, start, end).check()
         except (KashFlowError, UserError) as error:
             self.write({"state": "failed", "ended_at": fields.Datetime.now(), "message": self.env._(
                 "Stopped at %(day)s: %(error)s", day=start, error=str(error))})
             _logger.warning("KashFlow reconciliation %s of %s stopped: %s", self.id, company.name, error)
+            return False
+        except psycopg2.extensions.TransactionRollbackError:
+            raise  # another transaction changed these records (or a deadlock): the scheduler runs the window again
+        except Exception as error:  # noqa: BLE001 - a run must never stay *Running* because of a bug
+            _logger.exception("KashFlow reconciliation %s of %s stopped", self.id, company.name)
+            self.write({"state": "failed", "ended_at": fields.Datetime.now(), "message": self.env._(
+                "Stopped at %(day)s by an unexpected error (%(error)s); the details are in the server log.",
+                day=start, error=type(error).__name__)})
             return False
         self.write({
             "next_date": end + datetime.timedelta(days=1),
@@ -279,6 +294,8 @@ class KashflowReconciliation(models.Model):
         if difference.code == reconcile.LINE:
             values.update(number=detail[0], text=detail[1], kashflow=self._kashflow_line(kashflow),
                           odoo=self._kashflow_line(odoo))
+        elif difference.code == reconcile.LINE_TEXT:
+            values.update(number=detail, kashflow=kashflow, odoo=odoo)
         elif difference.code == reconcile.VAT:
             values["rate"] = self._kashflow_rate(detail) if detail is not None else ""
         elif difference.code == reconcile.PAYMENT_ADDED:
@@ -301,6 +318,8 @@ class KashflowReconciliation(models.Model):
             reconcile.CURRENCY: self.env._("%(doc)s: in %(kashflow)s, Odoo says %(odoo)s."),
             reconcile.LINE_COUNT: self.env._("%(doc)s: %(kashflow)s lines, Odoo says %(odoo)s."),
             reconcile.LINE: self.env._("%(doc)s: line %(number)s (%(text)s) is %(kashflow)s, Odoo says %(odoo)s."),
+            reconcile.LINE_TEXT: self.env._("%(doc)s: line %(number)s reads \u201c%(kashflow)s\u201d in KashFlow, Odoo "
+                                            "says \u201c%(odoo)s\u201d."),
             reconcile.NET: self.env._("%(doc)s: net %(kashflow)s, Odoo says %(odoo)s."),
             reconcile.VAT: self.env._("%(doc)s: VAT %(rate)s is %(kashflow)s, Odoo says %(odoo)s."),
             reconcile.TOTAL: self.env._("%(doc)s: total %(kashflow)s, Odoo says %(odoo)s."),

@@ -194,9 +194,11 @@ class KashflowSync(models.AbstractModel):
         snapshot, sources = order._kashflow_snapshot(bound)
         self._check_currency(order, snapshot)
         journal.describe(snapshot, sources)
-        if not customer.customer_id and not try_lock(self.env.cr, CUSTOMER_LOCK_CLASS, partner.id):
-            raise RetryableJobError(self.env._("Another order of %s is creating its KashFlow customer.", partner.name),
-                                    seconds=LOCKED_PAUSE, ignore_retry=True)
+        if not customer.customer_id:
+            if not try_lock(self.env.cr, CUSTOMER_LOCK_CLASS, partner.id):
+                raise RetryableJobError(self.env._("Another order of %s is creating its KashFlow customer.",
+                                                   partner.name), seconds=LOCKED_PAUSE, ignore_retry=True)
+            customer = journal.load()[0]  # the customer another job may have made since this one looked
         outcome = sync_order(
             order.company_id._kashflow_client(), snapshot, channel._kashflow_mapping(), customer, states, journal,
             adoptable=self.env["kashflow.customer"]._kashflow_adoptable(order.company_id, partner))

@@ -57,12 +57,19 @@ class ResCompany(models.Model):
                 raise ValidationError(str(error)) from None
 
     def write(self, vals):
-        """Switching the connector on without a start date starts it today: older orders are left as they are."""
+        """Switching the connector on without a start date starts it today: older orders are left as they are.
+        A company switched on has its orders paid before the connector was installed looked at again (the
+        back-fill's look for them starts over: ``sale.order._kashflow_discover_paid``)."""
+        switched_on = self.filtered(lambda company: not company.kashflow_enabled) if vals.get("kashflow_enabled") \
+            else self.browse()
         if vals.get("kashflow_enabled") and "kashflow_start_date" not in vals:
             without_start = self.filtered(lambda company: not company.kashflow_start_date)
             if without_start:
                 super(ResCompany, without_start).write({"kashflow_start_date": fields.Date.context_today(self)})
-        return super().write(vals)
+        result = super().write(vals)
+        if switched_on:
+            self.env["ir.config_parameter"].sudo().set_param("kashflow_connector.discover_from", 0)
+        return result
 
     def _kashflow_download_data(self):
         """Refresh the company's KashFlow look-ups from KashFlow and give every sales channel a mapping row.

@@ -98,7 +98,7 @@ class SaleOrder(models.Model):
         for order in self.sudo().filtered(lambda order: order.kashflow_state in ("not_paid", "cancelled")):
             is_paid, settled_on = order._kashflow_settlement()
             if is_paid:
-                order.kashflow_paid_date = paid_date or settled_on or fields.Date.context_today(order)
+                order.kashflow_paid_date = settled_on or paid_date or fields.Date.context_today(order)
                 paid |= order
         paid.filtered("company_id.kashflow_enabled")._kashflow_route(self.env._("Order paid."))
 

@@ -92,9 +92,13 @@ class SaleOrder(models.Model):
         companies = self.env.companies
         labels = dict(self._fields["kashflow_state"]._description_selection(self.env))
         groups = self._read_group([("company_id", "in", companies.ids), ("kashflow_state", "in", DASHBOARD_STATES)],
-                                  ["kashflow_state"], ["__count", "amount_total:sum"])
-        counts = {state: (count, amount) for state, count, amount in groups}
-        currency = self.env.company.currency_id
+                                  ["kashflow_state", "currency_id"], ["__count", "amount_total:sum"])
+        currency, today = self.env.company.currency_id, fields.Date.context_today(self)
+        counts = {}
+        for state, order_currency, count, amount in groups:  # orders in other currencies at today's rate
+            total = order_currency._convert(amount or 0.0, currency, self.env.company, today)
+            previous = counts.get(state, (0, 0.0))
+            counts[state] = (previous[0] + count, previous[1] + total)
         states = [{"state": state, "label": labels[state], "count": counts.get(state, (0, 0))[0],
                    "amount": currency.format(counts.get(state, (0, 0.0))[1] or 0.0)}
                   for state in DASHBOARD_STATES]

@@ -71,6 +71,10 @@ class TestCompaniesAndAccess(KashFlowCase):
         self.assertTrue(channels)
         self.assertEqual(channels.company_id, self.company)
         self.assertEqual(lookups.company_id, self.company)
+        nominal = lookups.filtered(lambda lookup: lookup.kind == "nominal_code")[:1]
+        nominal.is_income = not nominal.is_income  # what the bookkeeper may say of KashFlow's data
+        with self.assertRaises(AccessError):
+            nominal.kashflow_id = 999  # but KashFlow's own values are KashFlow's
 
     def test_salespeople_see_the_state_but_cannot_resend(self):
         order = self.make_order()

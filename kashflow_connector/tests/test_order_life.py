@@ -289,6 +289,28 @@ class TestOrderLife(KashFlowCase):
         self.assertEqual(D(str(payment["PayAmount"])), D("70.00"))
         self.assertBooksMatch(order)
 
+    def test_a_write_off_in_a_bank_reconciliation_is_not_money(self):
+        order = self.make_order(lines=[(self.kettle, 1, 0.0)])  # 72.00, of which 70.00 reach the bank
+        order.action_confirm()
+        invoice = order._create_invoices()
+        invoice.action_post()
+        bank = self.company_data["default_journal_bank"]
+        line = self.env["account.bank.statement.line"].create({
+            "journal_id": bank.id, "amount": 70.0, "payment_ref": order.name, "partner_id": order.partner_id.id})
+        receivable = invoice.line_ids.filtered(lambda item: item.account_id.account_type == "asset_receivable")
+        suspense = line.move_id.line_ids.filtered(lambda item: item.account_id == bank.suspense_account_id)
+        line.move_id.with_context(skip_readonly_check=True).write({"line_ids": [  # as the bank reconciliation does
+            Command.update(suspense.id, {"account_id": receivable.account_id.id, "balance": -72.0,
+                                         "amount_currency": -72.0, "name": invoice.name}),
+            Command.create({"account_id": self.company_data["default_account_expense"].id, "balance": 2.0,
+                            "amount_currency": 2.0, "name": "Bank charges", "partner_id": order.partner_id.id})]})
+        (line.move_id.line_ids.filtered(lambda item: item.account_id == receivable.account_id) | receivable).reconcile()
+        self.assertEqual(invoice.payment_state, "paid")
+        self.run_jobs()
+        self.assertEqual(order.kashflow_state, "sent", order.kashflow_reason)
+        [payment] = self.money_payments(order)
+        self.assertEqual(D(str(payment["PayAmount"])), D("70.00"), "the 2.00 written off is no money received")
+
     # ------------------------------------------------------------------ 4. cancelled orders
 
     def test_cancelled_before_its_job_runs_sends_nothing(self):

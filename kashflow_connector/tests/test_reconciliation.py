@@ -121,6 +121,18 @@ class TestReconciliation(KashFlowCase):
         self.assertEqual(order.kashflow_invoice_number, number, "updated, not duplicated")
         self.assertClean(order)
 
+    def test_a_line_description_changed_in_kashflow_is_named_and_repaired_by_resend(self):
+        order = self.sent_order()
+        invoice = self.invoice_of(order)
+        sent = invoice["Lines"][0]["Description"]
+        invoice["Lines"][0]["Description"] = "Chopping board (sample)"
+        self.kashflow.update_invoice(invoice)
+        self.reconcile()
+        self.assertMismatch(order, f"line 1 reads “Chopping board (sample)” in KashFlow, Odoo says “{sent}”.")
+        self.resend(order)
+        self.assertEqual(self.invoice_of(order)["Lines"][0]["Description"], sent)
+        self.assertClean(order)
+
     def test_a_deleted_invoice_is_named_and_inserted_again_by_resend(self):
         order = self.sent_order()
         number = order.kashflow_invoice_number
@@ -216,6 +228,19 @@ class TestReconciliation(KashFlowCase):
         self.run_jobs()
         self.assertEqual([item["PayID"] for item in self.state()["payments"]], [payment.kashflow_number])
         self.assertEqual(order.kashflow_document_ids.mapped("key"), ["order", payment.key])
+        self.assertClean(order)
+
+    def test_a_payment_redated_in_kashflow_is_not_doubled_by_resend(self):
+        order = self.sent_order()
+        number = order.kashflow_invoice_number
+        [payment] = self.kashflow.get_payments(number)
+        self.kashflow.delete_payment(number, payment["PayID"])  # the bookkeeper "re-dates" it: deleted, entered again
+        self.kashflow.insert_payment({**payment, "PayID": 0, "PayDate": datetime.datetime(2026, 1, 5, 12)})
+        self.reconcile()
+        self.assertEqual(order.kashflow_state, "mismatch")
+        self.resend(order)
+        payments = self.kashflow.get_payments(number)
+        self.assertEqual([D(item["PayAmount"]) for item in payments], [D("65.99")], "once, as Odoo has it")
         self.assertClean(order)
 
     def test_a_customer_renamed_in_kashflow_is_named_and_renamed_back_by_resend(self):

@@ -342,6 +342,22 @@ class TestPaidOrderToKashFlow(KashFlowCase):
         self.assertEqual((first | second).mapped("kashflow_state"), ["sent", "sent"])
         self.assertEqual(len(self.state()["invoices"]), 2)
 
+    def test_a_company_switched_on_later_finds_its_orders_paid_before_installation(self):
+        self.company.kashflow_enabled = False
+        order = self.make_order()
+        self.pay_online(order)
+        self.env.flush_all()
+        self.env.cr.execute("UPDATE sale_order SET kashflow_paid_date = NULL WHERE id = %s", [order.id])
+        self.env.invalidate_all()  # as an order paid before the connector was installed is
+        params = self.env["ir.config_parameter"].sudo()
+        params.set_param("kashflow_connector.discover_from", order.id)  # another company's look went past it
+        self.company.kashflow_start_date = "2020-01-01"
+        self.company.kashflow_enabled = True
+        while self.env["sale.order"]._kashflow_backfill():
+            pass
+        self.assertEqual(order.kashflow_state, "queued")
+        self.assertTrue(order.kashflow_paid_date)
+
     def test_switching_on_starts_from_today(self):
         company = self.setup_other_company(name="New Shop Ltd")["company"]
         company.kashflow_enabled = True

@@ -1,5 +1,5 @@
 """Faults, with Odoo running queue_job's job runner: a real server process sends the orders, not jobs performed in
-the test (issue 9, section 1; the worker kills are in ``test_runner_worker_kill.py``).
+the test (the worker kills are in ``test_runner_worker_kill.py``).
 
 Each scenario ends the same way (``harness.check_books``): every order *Sent*; KashFlow holding one customer per
 contact (with the contact's details), one invoice per Odoo invoice and one credit note per Odoo credit note with
@@ -83,13 +83,12 @@ def test_answer_lost_on_each_call_in_turn(runner, scenario):
     [held] = [i for i in sandbox.state()["invoices"] if i["InvoiceNumber"] == sent["kashflow_invoice_number"]]
     assert "Unit 2, Fish Pier" in str(held["DeliveryAddress"])
 
-    # The payment was a mistake: cancelled in Odoo, Resend deletes it from KashFlow (the answer is lost); then the
-    # invoice is paid again and the new payment goes by itself.
+    # The payment was a mistake: cancelled in Odoo, the job that follows deletes it from KashFlow (the answer is
+    # lost); then the invoice is paid again and the new payment goes by itself.
     [payment] = shop.rpc("account.move", "read", [invoice], ["matched_payment_ids"])[0]["matched_payment_ids"]
-    shop.cancel_payment(payment)
     mark = sandbox.last_call()
     sandbox.set_faults(operation="DeleteInvoicePayment", mode="drop_after_commit")
-    shop.resend([order])
+    shop.cancel_payment(payment)
     shop.wait_for([order])
     assert [o for o in outcomes(sandbox, mark) if o[0] == "DeleteInvoicePayment"] == [
         ("DeleteInvoicePayment", "dropped"), ("DeleteInvoicePayment", "no")], "deleted once; then found gone"

@@ -1,5 +1,5 @@
 """The Odoo worker running a KashFlow job killed (SIGKILL) in the middle of the job, at each step of an order's
-life; queue_job's runner finds the job dead, queues it again, and it completes (issue 9, section 1).
+life; queue_job's runner finds the job dead, queues it again, and it completes.
 
 Each step is a KashFlow call, killed twice: once while KashFlow has not done the work yet (the sandbox stalls
 before it, ``timeout`` mode) and once after KashFlow has done it (the sandbox does the work, then stalls before
