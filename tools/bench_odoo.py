@@ -451,7 +451,7 @@ def _goal(met):
 # The connector's code on a payment's path: its hooks' entry points (and how an invoice finds its orders), and the
 # steps inside them, each timed on its own.
 HOOK_ENTRIES = (("sale.order", "_kashflow_payment_received"), ("sale.order", "_kashflow_accounting_changed"),
-                ("account.move", "_kashflow_orders"))
+                ("account.move", "_kashflow_orders"), ("account.partial.reconcile", "_kashflow_orders_in_kashflow"))
 HOOK_STEPS = {
     "_kashflow_settlement": "is the order paid, and since when (_kashflow_settlement)",
     "_kashflow_route": "routing: channel, decision, state (_kashflow_route), with:",
@@ -502,7 +502,7 @@ def hooks(bench, mode):
                 continue
             if mode == "skipped":
                 replacement = (lambda records, *args, **kwargs: records.env["sale.order"]) \
-                    if name == "_kashflow_orders" else (lambda records, *args, **kwargs: None)
+                    if name.startswith("_kashflow_orders") else (lambda records, *args, **kwargs: None)
             else:
                 replacement = clock.wrap(getattr(cls, name), name)
             patches.enter_context(patch.object(cls, name, replacement))

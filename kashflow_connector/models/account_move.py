@@ -1,4 +1,7 @@
 from odoo import api, models
+from odoo.tools import SQL
+
+from .sale_order import IN_KASHFLOW_STATES
 
 
 class AccountMove(models.Model):
@@ -41,15 +44,6 @@ class AccountMove(models.Model):
         """The sale orders these invoices or credit notes are for."""
         return self.line_ids.sale_line_ids.order_id
 
-    def _kashflow_settled_orders(self):
-        """The sale orders of these moves and, for payments and bank statement lines among them, of the invoices
-        and credit notes they are reconciled with: the orders whose money received a change of these moves'
-        reconciliation changes."""
-        receivable = self.line_ids.filtered(lambda line: line.account_id.account_type == "asset_receivable")
-        counterparts = (receivable.matched_debit_ids.debit_move_id | receivable.matched_credit_ids.credit_move_id
-                        ).move_id.filtered(lambda move: move.move_type in ("out_invoice", "out_refund"))
-        return (self | counterparts)._kashflow_orders()
-
     def _kashflow_paid_date(self):
         """The date of the latest payment (or credit note) reconciled with this invoice, or None."""
         self.ensure_one()
@@ -66,20 +60,48 @@ class AccountPartialReconcile(models.Model):
         KashFlow already holds whose money received that changes go out again. Orders becoming paid are queued
         by the paid hook (``account.move._invoice_paid_hook``)."""
         partials = super().create(vals_list)
-        partials._kashflow_concerned()._kashflow_moves()._kashflow_settled_orders()._kashflow_reconciliation_changed()
+        partials._kashflow_orders_in_kashflow()._kashflow_reconciliation_changed()
         return partials
 
     def unlink(self):
         """Money taken off an invoice (a payment unreconciled, cancelled or reset to draft): as ``create``, the
         orders it was allocated to, now too."""
-        orders = self._kashflow_concerned()._kashflow_moves()._kashflow_settled_orders()
+        orders = self._kashflow_orders_in_kashflow()
         result = super().unlink()
         orders.exists()._kashflow_reconciliation_changed()
         return result
 
-    def _kashflow_concerned(self):
-        """Those of these partial reconciliations made in a company with KashFlow on."""
-        return self.filtered(lambda partial: partial.company_id.kashflow_enabled)
-
-    def _kashflow_moves(self):
-        return (self.debit_move_id | self.credit_move_id).move_id
+    def _kashflow_orders_in_kashflow(self):
+        """The orders KashFlow holds (``sale_order.IN_KASHFLOW_STATES``) whose money received these partial
+        reconciliations touch: those of the invoices and credit notes they reconcile and, where one side is a
+        payment or a bank statement line, of every invoice or credit note that is reconciled with it. One query,
+        in companies with KashFlow on only: a payment costs its hooks little."""
+        partials = self.filtered(lambda partial: partial.company_id.kashflow_enabled)
+        if not partials:
+            return self.env["sale.order"]
+        self.env["account.partial.reconcile"].flush_model()
+        self.env["sale.order"].flush_model(["kashflow_state"])
+        ids = [row[0] for row in self.env.execute_query(SQL(
+            """WITH moves AS (
+                    SELECT line.move_id FROM account_partial_reconcile partial
+                      JOIN account_move_line line ON line.id IN (partial.debit_move_id, partial.credit_move_id)
+                     WHERE partial.id = ANY(%(partials)s)),
+                related AS (
+                    SELECT move_id FROM moves
+                     UNION
+                    SELECT other.move_id FROM account_move_line line
+                      JOIN account_account account ON account.id = line.account_id
+                                                  AND account.account_type = 'asset_receivable'
+                      JOIN account_partial_reconcile partial ON line.id IN (partial.debit_move_id,
+                                                                            partial.credit_move_id)
+                      JOIN account_move_line other ON other.id IN (partial.debit_move_id, partial.credit_move_id)
+                                                  AND other.id != line.id
+                     WHERE line.move_id IN (SELECT move_id FROM moves))
+               SELECT DISTINCT so.id FROM related
+                 JOIN account_move_line line ON line.move_id = related.move_id
+                 JOIN sale_order_line_invoice_rel rel ON rel.invoice_line_id = line.id
+                 JOIN sale_order_line sol ON sol.id = rel.order_line_id
+                 JOIN sale_order so ON so.id = sol.order_id
+                WHERE so.kashflow_state IN %(states)s""",
+            partials=partials.ids, states=IN_KASHFLOW_STATES))]
+        return self.env["sale.order"].browse(ids)

@@ -113,11 +113,9 @@ class SaleOrder(models.Model):
         again._kashflow_route(event or self.env._("Accounting changed in Odoo."))
 
     def _kashflow_reconciliation_changed(self):
-        """What Odoo allocated of a payment changed: orders KashFlow holds go out again (the others wait for the
-        paid hook, or are no business of KashFlow's)."""
-        orders = self.sudo().filtered(lambda order: order.kashflow_state in IN_KASHFLOW_STATES)
-        if orders:
-            orders._kashflow_accounting_changed(self.env._("Payment allocation changed in Odoo."))
+        """What Odoo allocated of a payment changed for these orders, which KashFlow holds: they go out again."""
+        if self:
+            self.sudo()._kashflow_accounting_changed(self.env._("Payment allocation changed in Odoo."))
 
     def _action_confirm(self):
         """An order with nothing to pay is paid when it is confirmed."""
