@@ -79,8 +79,9 @@ class AccountPartialReconcile(models.Model):
         partials = self.filtered(lambda partial: partial.company_id.kashflow_enabled)
         if not partials:
             return self.env["sale.order"]
-        self.env["account.partial.reconcile"].flush_model()
-        self.env["sale.order"].flush_model(["kashflow_state"])
+        # What the query reads is in the database already: the partials (inserted by create, or about to be
+        # deleted) and their journal items; the orders' states as this transaction found them (the orders' own
+        # hooks then judge each order again).
         ids = [row[0] for row in self.env.execute_query(SQL(
             """WITH moves AS (
                     SELECT line.move_id FROM account_partial_reconcile partial
