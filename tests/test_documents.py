@@ -593,7 +593,7 @@ def test_invoice_has_no_custom_delivery_address_when_goods_go_to_the_invoice_add
 
 @pytest.mark.parametrize(("text", "cleaned"), [
     ("Linen\x0btea\x0ctowel\ufffe", "Linen tea towel"),  # separators stand for spaces
-    ("Lond\x01on\x1fRoad\x07", "London Road"),  # other control characters are dropped
+    ("Lond\x01on\x1fRoad\x07\x7f", "London Road"),  # other control characters (and DEL) are dropped
     ("  two\n\nlines\t ", "two lines"),
     ("\x00\x08\x1f", ""),
     ("lone \ud800 surrogate \uffff", "lone surrogate"),

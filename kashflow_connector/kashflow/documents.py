@@ -127,7 +127,7 @@ _ZERO_WIDTH_JOINER = "\u200d"
 # Characters XML 1.0 cannot carry: the control characters that separate (vertical tab, form feed, the file, group,
 # record and unit separators: a line break in a spreadsheet cell, say) stand for a space, the others are dropped.
 _XML_SEPARATORS = re.compile("[\x0b\x0c\x1c-\x1f]")
-_NOT_XML = re.compile("[\x00-\x08\x0e-\x1b\ud800-\udfff\ufffe\uffff]")
+_NOT_XML = re.compile("[\x00-\x08\x0e-\x1b\x7f\ud800-\udfff\ufffe\uffff]")  # DEL too: no XML 1.0 error, but no text
 
 CUSTOMER_OWNED_FIELDS = (
     "Name", "Contact", "Telephone", "Mobile", "Email", *_CUSTOMER_ADDRESS_FIELDS, "EC", "OutsideEC",

@@ -183,11 +183,7 @@ class KashflowAccounting(models.AbstractModel):
             reference = order.name if key == MAIN_INVOICE else f"{order.name} {move.name}"
             total = move.amount_total
         else:
-            AccountTax = self.env["account.tax"]
-            base_lines = [line._prepare_base_line_for_taxes_computation()
-                          for line in order.order_line.filtered(lambda line: not line.display_type)]
-            AccountTax._add_tax_details_in_base_lines(base_lines, order.company_id)
-            AccountTax._round_base_lines_tax_details(base_lines, order.company_id)
+            base_lines = self._order_base_lines(order)
             currency = order.currency_id
             if key == CANCELLATION:
                 date = order.kashflow_cancelled_on or fields.Date.context_today(order)
@@ -227,6 +223,29 @@ class KashflowAccounting(models.AbstractModel):
         if self._bases_match(move, base_lines):
             return base_lines
         return move._get_rounded_base_and_tax_lines()[0]  # neither: the job says what does not add up
+
+    def _order_base_lines(self, order):
+        """The base lines of the order's own lines with Odoo's tax details, rounded as Odoo rounded the order's
+        stored totals: under the company's tax rounding method, or the other one where only that one gives the
+        order's untaxed amount and taxes (the method changed since the order was last computed)."""
+        AccountTax = self.env["account.tax"]
+        company, currency = order.company_id, order.currency_id
+        current = company.tax_calculation_rounding_method
+        first = None
+        for method in (current, "round_globally" if current == "round_per_line" else "round_per_line"):
+            base_lines = [line._prepare_base_line_for_taxes_computation()
+                          for line in order.order_line.filtered(lambda line: not line.display_type)]
+            for base_line in base_lines:
+                AccountTax._add_tax_details_in_base_line(base_line, company, rounding_method=method)
+            AccountTax._round_base_lines_tax_details(base_lines, company)
+            details = [line["tax_details"] for line in base_lines]
+            net = sum(item["total_excluded_currency"] + item["delta_total_excluded_currency"] for item in details)
+            tax = sum(tax_data["tax_amount_currency"] for item in details for tax_data in item["taxes_data"])
+            if not currency.compare_amounts(net, order.amount_untaxed) and not currency.compare_amounts(
+                    tax, order.amount_tax):
+                return base_lines
+            first = first or base_lines
+        return first  # neither: the job says what does not add up
 
     def _bases_match(self, move, base_lines):
         """Whether each product line's untaxed amount, as the tax engine rounded ``base_lines`` (the rounding
@@ -332,8 +351,13 @@ class KashflowAccounting(models.AbstractModel):
                 else:
                     received[key] = {"amount": sign * amount, "invoice_key": invoice_key, "date": source.date,
                                      "reference": source.name or counterpart.name, "source": source}
-        for values in received.values():
-            values["amount"] += self._unallocated(values["source"], invoice_key_of, order.currency_id)
+        for values in list(received.values()):
+            rest, paid_back = self._unallocated(values["source"], invoice_key_of, order.currency_id)
+            values["amount"] += rest
+            for refund, amount in paid_back:
+                received.setdefault(f"payment:{refund.id}", {
+                    "amount": 0.0, "invoice_key": values["invoice_key"], "date": refund.date,
+                    "reference": refund.name, "source": refund})["amount"] -= amount
         for tx in self._captured_transactions(order):
             key = f"payment:{tx.payment_id.id}" if tx.payment_id else f"transaction:{tx.id}"
             if key in received or tx.payment_id.state in ("canceled", "rejected"):
@@ -349,14 +373,29 @@ class KashflowAccounting(models.AbstractModel):
             if not currency.is_zero(values["amount"]))
 
     def _unallocated(self, source, moves, currency):
-        """What a payment (``account.payment``) left unreconciled, signed as money received, when every invoice it
-        settles is one of ``moves``; else 0 (its rest belongs to another order, or to none)."""
-        if source._name != "account.payment" or source.currency_id != currency \
-                or not set(source.reconciled_invoice_ids) <= set(moves):
-            return 0.0
+        """``(rest, paid_back)`` of a payment (``account.payment``) whose first invoice (by date) is one of
+        ``moves`` (this order's): ``rest``, what it settled of no invoice, was received all the same (a customer's
+        payment in excess, kept as the customer's credit) and counts with it, as money received; ``paid_back`` is
+        ``[(payment, amount)]``, the payments that paid part of it back to the customer (``amount`` positive).
+        Of any other payment, or one in another currency, ``(0.0, [])``: its rest belongs to another order."""
+        if source._name != "account.payment" or source.currency_id != currency or not source.reconciled_invoice_ids:
+            return 0.0, []
+        first = source.reconciled_invoice_ids.sorted(lambda move: (move.invoice_date or move.date, move.id))[:1]
+        if first not in moves:
+            return 0.0, []
         receivable = source.move_id.line_ids.filtered(
             lambda line: line.account_id.account_type == "asset_receivable")
-        return -sum(receivable.mapped("amount_residual_currency"))
+        rest, paid_back = -sum(receivable.mapped("amount_residual_currency")), []
+        for line in receivable:
+            for partial in line.matched_debit_ids | line.matched_credit_ids:
+                other = partial.debit_move_id if partial.credit_move_id == line else partial.credit_move_id
+                refund = other.move_id.origin_payment_id
+                if refund and refund.payment_type == "outbound":
+                    amount = partial.credit_amount_currency if partial.credit_move_id == line \
+                        else partial.debit_amount_currency
+                    rest += amount
+                    paid_back.append((refund, amount))
+        return rest, paid_back
 
     def _cash_share(self, source):
         """The share of what an Odoo payment or statement line settles that is money: what reached (or left)

@@ -356,15 +356,17 @@ class SaleOrder(models.Model):
             main = order.kashflow_document_ids.filtered(lambda document: document.key == MAIN_INVOICE)
             if not main.fingerprint:
                 continue
+            problem = False
             try:
                 document = self.env["kashflow.accounting"]._document(
                     order, MAIN_INVOICE, INVOICE, main.move_id or None)
-            except UserError:
-                document = None  # a line KashFlow cannot take now: changed all the same; the resend says why
+            except UserError as error:
+                document, problem = None, str(error)  # what KashFlow cannot take: changed all the same, and why
             snapshot = OrderSnapshot(name=order.name, customer=None, home_currency_code="",
                                      include_vat=order.company_id.kashflow_include_vat)
             if document is None or document_fingerprint(snapshot, document) != main.fingerprint:
                 order.kashflow_state = "changed"
+                order.kashflow_reason = problem
                 order._kashflow_log(self.env._(
                     "Changed since it was sent to KashFlow: resend it to update invoice %s.",
-                    order.kashflow_invoice_number))
+                    order.kashflow_invoice_number), problem or None)
