@@ -89,6 +89,8 @@ class TestReconciliation(KashFlowCase):
         self.assertEqual(run.kashflow_calls, sum(calls.values()))
         self.assertTrue(all(document.checked_at for document in sent))
         self.assertIn("8 documents of 3 orders checked", run.message)
+        found = self.env["kashflow.document"].name_search(refunded.name)  # as a search box or a Many2one field does
+        self.assertEqual({self.env["kashflow.document"].browse(id_).order_id for id_, _name in found}, {refunded})
 
     # ------------------------------------------------------------------ drift, named and repaired
 
