@@ -23,7 +23,6 @@ CUSTOMER_LOCK_CLASS = 0x4B43  # "KC": ... and on contacts, while their KashFlow 
 SWITCHED_OFF_PAUSE = 3600
 LOCKED_PAUSE = 30
 CUSTOMER_KEY = "customer"  # the contact's customer among the journal's records
-_WHAT = {"customer": "customer", "invoice": "invoice", "credit_note": "credit note", "payment": "payment"}
 
 
 @contextmanager
@@ -213,7 +212,9 @@ class KashflowSync(models.AbstractModel):
         verbs = {"created": self.env._("created"), "updated": self.env._("updated"),
                  "found": self.env._("found (sent earlier)"), "applied": self.env._("applied to its invoice"),
                  "deleted": self.env._("deleted")}
-        parts = [f"{_WHAT[kind]} {number} {verbs[what]}" for kind, _key, what, number in outcome.events]
+        kinds = {"customer": self.env._("customer"), "invoice": self.env._("invoice"),
+                 "credit_note": self.env._("credit note"), "payment": self.env._("payment")}
+        parts = [f"{kinds[kind]} {number} {verbs[what]}" for kind, _key, what, number in outcome.events]
         if not parts:
             return self.env._("KashFlow already holds everything of this order: nothing sent.")
         return self.env._("KashFlow %s.", ", ".join(parts))
