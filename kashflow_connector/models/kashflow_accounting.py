@@ -34,6 +34,12 @@ def _money(amount, currency):
     return Decimal(float_repr(currency.round(amount), currency.decimal_places))
 
 
+def _net(base_line):
+    """A rounded base line's untaxed amount, its share of the rounding difference included."""
+    details = base_line["tax_details"]
+    return details["total_excluded_currency"] + details["delta_total_excluded_currency"]
+
+
 def address_snapshot(partner):
     """A contact's postal address as an ``Address``."""
     return Address(
@@ -207,57 +213,56 @@ class KashflowAccounting(models.AbstractModel):
 
     def _move_base_lines(self, move):
         """The base lines of a posted invoice or credit note (``move``) with Odoo's tax details, as Odoo rounded
-        them when it posted it: its VAT from its tax journal items (``_get_rounded_base_and_tax_lines``), under
-        the tax rounding method that gives each line's stored untaxed amount. The company's method may have
-        changed since (*Round per Line* to *Round Globally*, say): a posted invoice keeps its figures."""
-        AccountTax = self.env["account.tax"]
-        company = move.company_id
-        base_lines, tax_lines = move._get_rounded_base_and_tax_lines()
-        if self._bases_match(move, base_lines):
+        them when it posted it: its VAT from its tax journal items (``_get_rounded_base_and_tax_lines``), each
+        line's untaxed amount the one its journal item books (``_rounded_as_stored``)."""
+        def build(method):
+            base_lines, tax_lines = move._get_rounded_base_and_tax_lines()
+            if method != move.company_id.tax_calculation_rounding_method:
+                self._round(base_lines, move.company_id, method, tax_lines=tax_lines)
             return base_lines
-        current = company.tax_calculation_rounding_method
-        other = "round_globally" if current == "round_per_line" else "round_per_line"
-        for base_line in base_lines:
-            AccountTax._add_tax_details_in_base_line(base_line, company, rounding_method=other)
-        AccountTax._round_base_lines_tax_details(base_lines, company, tax_lines=tax_lines)
-        if self._bases_match(move, base_lines):
-            return base_lines
-        return move._get_rounded_base_and_tax_lines()[0]  # neither: the job says what does not add up
+
+        def stored(base_lines):  # each product line's net as its journal item books it, signed as a sale
+            sign, currency = move.direction_sign, move.currency_id
+            return all(
+                not currency.compare_amounts(_net(base_line), sign * base_line["record"].amount_currency)
+                for base_line in base_lines
+                if base_line["record"]._name == "account.move.line" and base_line["record"].display_type == "product")
+        return self._rounded_as_stored(move.company_id, build, stored)
 
     def _order_base_lines(self, order):
-        """The base lines of the order's own lines with Odoo's tax details, rounded as Odoo rounded the order's
-        stored totals: under the company's tax rounding method, or the other one where only that one gives the
-        order's untaxed amount and taxes (the method changed since the order was last computed)."""
-        AccountTax = self.env["account.tax"]
-        company, currency = order.company_id, order.currency_id
-        current = company.tax_calculation_rounding_method
-        first = None
-        for method in (current, "round_globally" if current == "round_per_line" else "round_per_line"):
+        """The base lines of the order's own lines with Odoo's tax details, the untaxed amount and taxes in all
+        those the order stores (``_rounded_as_stored``)."""
+        def build(method):
             base_lines = [line._prepare_base_line_for_taxes_computation()
                           for line in order.order_line.filtered(lambda line: not line.display_type)]
-            for base_line in base_lines:
-                AccountTax._add_tax_details_in_base_line(base_line, company, rounding_method=method)
-            AccountTax._round_base_lines_tax_details(base_lines, company)
-            details = [line["tax_details"] for line in base_lines]
-            net = sum(item["total_excluded_currency"] + item["delta_total_excluded_currency"] for item in details)
-            tax = sum(tax_data["tax_amount_currency"] for item in details for tax_data in item["taxes_data"])
-            if not currency.compare_amounts(net, order.amount_untaxed) and not currency.compare_amounts(
-                    tax, order.amount_tax):
-                return base_lines
-            first = first or base_lines
-        return first  # neither: the job says what does not add up
+            self._round(base_lines, order.company_id, method)
+            return base_lines
 
-    def _bases_match(self, move, base_lines):
-        """Whether each product line's untaxed amount, as the tax engine rounded ``base_lines`` (the rounding
-        difference included), is the one ``move`` books for it (its journal item's amount, signed as a sale)."""
-        currency = move.currency_id
-        return all(
-            currency.compare_amounts(
-                details["total_excluded_currency"] + details["delta_total_excluded_currency"],
-                move.direction_sign * base_line["record"].amount_currency) == 0
-            for base_line in base_lines
-            for details in (base_line["tax_details"],)
-            if base_line["record"]._name == "account.move.line" and base_line["record"].display_type == "product")
+        def stored(base_lines):
+            tax = sum(data["tax_amount_currency"] for line in base_lines for data in line["tax_details"]["taxes_data"])
+            return not order.currency_id.compare_amounts(sum(map(_net, base_lines)), order.amount_untaxed) \
+                and not order.currency_id.compare_amounts(tax, order.amount_tax)
+        return self._rounded_as_stored(order.company_id, build, stored)
+
+    def _rounded_as_stored(self, company, build, stored):
+        """``build(method)``'s base lines under the tax rounding method that gives what Odoo stored for them
+        (``stored(base_lines)``): the company's, or the other one where only that one does. The company's method
+        may have changed since Odoo computed them (*Round per Line* to *Round Globally*, say): a posted invoice or
+        a paid order keeps its figures. With neither, the company's (the job then says what does not add up)."""
+        current = company.tax_calculation_rounding_method
+        first = build(current)
+        if stored(first):
+            return first
+        other = build("round_globally" if current == "round_per_line" else "round_per_line")
+        return other if stored(other) else first
+
+    def _round(self, base_lines, company, method, tax_lines=None):
+        """Odoo's tax details added to ``base_lines`` under the rounding ``method``, and rounded (the VAT of
+        ``tax_lines``, a posted move's tax journal items, kept)."""
+        AccountTax = self.env["account.tax"]
+        for base_line in base_lines:
+            AccountTax._add_tax_details_in_base_line(base_line, company, rounding_method=method)
+        AccountTax._round_base_lines_tax_details(base_lines, company, tax_lines=tax_lines)
 
     def _lines(self, order, base_lines, currency):
         """The ``LineSnapshot``s of base lines that Odoo's tax engine has rounded (``_round_base_lines_tax_details``),
@@ -272,7 +277,7 @@ class KashflowAccounting(models.AbstractModel):
         lines, charges, vat_total = [], defaultdict(float), Decimal(0)
         for base_line in base_lines:
             record, details = base_line["record"], base_line["tax_details"]
-            net = details["total_excluded_currency"] + details["delta_total_excluded_currency"]
+            net = _net(base_line)
             vat_taxes, vat = self.env["account.tax"], 0.0
             for tax_data in details["taxes_data"]:
                 tax = tax_data["tax"]
