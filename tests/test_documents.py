@@ -1156,6 +1156,15 @@ def test_refund_is_a_negative_payment_that_says_it_is_a_refund():
     assert documents.payment_note(snapshot, refund) == built["PayNote"]
 
 
+def test_money_allocated_to_an_invoice_of_several_orders_names_that_invoice_whichever_order_is_sent():
+    paid = payment(allocated_to="invoice INV/2025/00003")
+    orders = [dataclasses.replace(order(line("Kettle", "2", "24.99")), name=name) for name in ("S00042", "S00043")]
+    notes = {documents.payment_document(snapshot, paid, invoice_number=315, mapping=MAPPING)["PayNote"]
+             for snapshot in orders}
+
+    assert notes == {"Odoo invoice INV/2025/00003, payment PBNK1/2025/00007"}
+
+
 def test_payment_in_a_currency_without_decimals_is_rounded_to_whole_units():
     snapshot = order(line("Kettle", "1", "2500", vat_rate=None), currency_code="JPY",
                      exchange_rate=Decimal("190"), currency_decimals=0)

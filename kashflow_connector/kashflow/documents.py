@@ -434,11 +434,14 @@ def payment_document(
 
 
 def payment_note(order: OrderSnapshot, payment: PaymentSnapshot) -> str:
-    """The ``PayNote`` of a payment: ``Odoo order S00042, payment PBNK1/2026/00007`` (a refund says so).
+    """The ``PayNote`` of a payment: ``Odoo order S00042, payment PBNK1/2026/00007`` (a refund says so); of money
+    allocated to a document that serves several orders, that document instead of the order (``Odoo invoice
+    INV/2026/00001, payment PBNK1/2026/00007``), the same whichever of its orders is sent.
 
     It finds the payment again after a lost answer, so it is never cut: one that does not fit is refused."""
     what = "refund" if payment.amount < 0 else "payment"
-    note = _clean(f"Odoo order {order.name}, {what} {payment.reference}")
+    owner = payment.allocated_to or f"order {order.name}"
+    note = _clean(f"Odoo {owner}, {what} {payment.reference}")
     return _fitted("Payment", {"PayNote": note},
                    owner=f"{what} {fit_text(_clean(payment.reference), 40)} of order {fit_text(order.name, 40)}",
                    fix="Give the order or the payment a shorter reference in Odoo, then send the order to KashFlow"

@@ -9,12 +9,17 @@ Odoo rounded it; never a float.
 An order is booked in KashFlow as several documents, each with a ``key`` that stays the same for the life of
 the order (it names the Odoo record the document comes from):
 
-- invoices: the order's own (key ``"order"``: its first posted invoice, or its lines while it has none),
-  then any further posted invoice (``"move:<id>"``);
+- invoices: the order's own (key ``"order"``: its first posted invoice that serves this order alone, or its
+  lines while it has none), then any further posted invoice (``"move:<id>"``);
 - credit notes: one per posted Odoo credit note (``"move:<id>"``), or one reversing an order that was
   cancelled after it was sent (``"cancel"``), each applied to the invoice it names in ``applies_to``;
 - payments: the money received (positive) or paid back (negative), one per Odoo payment
   (``"payment:<id>"``, ``"line:<id>"`` or ``"transaction:<id>"``), each recorded against an invoice.
+
+An invoice or credit note that serves several orders (one invoice for three orders of a customer) is a shared
+document: its key is ``"move:<id>"`` in each of them, it is built from the Odoo document alone, and the money
+allocated to it is keyed per allocation (``"payment:<id>/move:<id>"``), so that every order's snapshot holds
+the same documents for it and KashFlow holds them once.
 """
 
 import datetime
@@ -117,13 +122,18 @@ class InvoiceSnapshot:
 @dataclass(frozen=True)
 class PaymentSnapshot:
     """Money received for the order (positive) or paid back to the customer (negative), in the currency of
-    the invoice it is recorded against (``invoice_key``), on ``date``. ``reference`` names the Odoo payment."""
+    the invoice it is recorded against (``invoice_key``), on ``date``. ``reference`` names the Odoo payment.
+
+    ``allocated_to`` names the Odoo document the money was allocated to (``"invoice INV/2026/00001"``) when that
+    document serves several orders: the payment is then that document's, the same whichever order is sent, and
+    its note names the document instead of the order."""
 
     key: str
     invoice_key: str
     amount: Decimal
     date: datetime.date
     reference: str
+    allocated_to: str = ""
 
 
 @dataclass(frozen=True)

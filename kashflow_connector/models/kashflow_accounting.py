@@ -14,6 +14,7 @@ from odoo import fields, models
 from odoo.exceptions import UserError
 from odoo.tools import float_repr
 
+from ..kashflow.documents import FIELD_LIMITS, text_length
 from ..kashflow.snapshot import (
     CREDIT_NOTE,
     INVOICE,
@@ -112,6 +113,11 @@ class KashflowAccounting(models.AbstractModel):
 
     # ------------------------------------------------------------------ the documents
 
+    def _shared_moves(self, order):
+        """The order's posted customer invoices and credit notes that serve other orders too (one invoice made for
+        several orders with *Create Invoices*, say): each is booked once in KashFlow, whichever order is sent."""
+        return self._moves(order).filtered(lambda move: len(move._kashflow_orders()) > 1)
+
     def _snapshot(self, order, bound_moves=None):
         """The order as Odoo's accounting holds it, as KashFlow will see it: an ``OrderSnapshot`` and, per
         document key, the Odoo invoice or credit note it comes from (an ``account.move``, empty for the order's
@@ -120,16 +126,20 @@ class KashflowAccounting(models.AbstractModel):
         ``bound_moves`` maps the keys of documents KashFlow already holds (or may hold) to the moves they were
         built from; such documents keep their source. The rules (see ``snapshot.py`` for the keys):
 
-        - the order's invoice (``order``): its first posted invoice, or its lines while it has none;
-        - every further posted invoice: an invoice of its own;
+        - the order's invoice (``order``): its first posted invoice that serves it alone, or its lines while it
+          has no invoice at all; an invoice KashFlow holds as the order's (bound before invoices were shared)
+          stays so;
+        - every further posted invoice: an invoice of its own; one that serves several orders (``_shared_moves``)
+          is built from the Odoo invoice alone, the same in each of them;
         - every posted credit note: a credit note, applied to the invoice it reverses (else the order's);
         - an invoice reversed in full by a credit note before either reached KashFlow is left out with that
           credit note: together they are nothing;
         - an order cancelled after its own lines were sent gets a credit note reversing them;
-        - money received and paid back: ``_kashflow_payments``.
+        - money received and paid back: ``_payments``.
 
-        Raises ``UserError`` naming the tax when a line carries a tax the connector cannot represent, and when
-        the invoice KashFlow holds as the order's is no longer posted in Odoo and nothing replaces it.
+        Raises ``UserError`` naming the tax when a line carries a tax the connector cannot represent, when the
+        invoice KashFlow holds as the order's is no longer posted in Odoo and nothing replaces it, and when an
+        invoice serves orders of several customers.
         """
         order.ensure_one()
         bound_moves = bound_moves or {}
@@ -142,6 +152,7 @@ class KashflowAccounting(models.AbstractModel):
             and move not in bound)
         moves -= skipped
         invoices = moves.filtered(lambda move: move.move_type == "out_invoice")
+        shared = self._shared_moves(order) & moves
 
         main = bound_moves.get(MAIN_INVOICE)
         if main and main.state != "posted" and not invoices and order.state != "cancel" \
@@ -151,18 +162,25 @@ class KashflowAccounting(models.AbstractModel):
                 "to draft or cancelled), and the order has no other invoice. Post it again, or cancel the order "
                 "(KashFlow then gets a credit note for it), then resend the order.",
                 order=order.name, invoice=main.name or main.id))
-        if not main or main not in invoices:
-            main = invoices[:1]
-        sources = {MAIN_INVOICE: main}
+        if MAIN_INVOICE in bound_moves:  # KashFlow holds the order's own invoice: it stays the order's
+            if not main or main not in invoices:
+                main = invoices[:1]
+            shared -= main
+        else:
+            main = (invoices - shared)[:1]
+        self._check_shared(order, shared)
+        sources = {} if not main and invoices & shared else {MAIN_INVOICE: main}
         for move in invoices - main:
             sources[f"move:{move.id}"] = move
         key_of = {move: key for key, move in sources.items() if move}
-        documents = [self._document(order, key, INVOICE, move) for key, move in sources.items()]
+        main_key = next(iter(sources))
+        documents = [self._document(order, key, INVOICE, move, shared=move in shared) for key, move in sources.items()]
         for move in moves.filtered(lambda move: move.move_type == "out_refund"):
             key = f"move:{move.id}"
             sources[key] = move
             documents.append(self._document(
-                order, key, CREDIT_NOTE, move, applies_to=key_of.get(move.reversed_entry_id, MAIN_INVOICE)))
+                order, key, CREDIT_NOTE, move, applies_to=key_of.get(move.reversed_entry_id, main_key),
+                shared=move in shared))
             key_of[move] = documents[-1].applies_to
         if order.state == "cancel" and not main and MAIN_INVOICE in bound_moves \
                 and not order.currency_id.is_zero(order.amount_total):  # a free order has nothing to reverse
@@ -174,19 +192,54 @@ class KashflowAccounting(models.AbstractModel):
             home_currency_code=order.company_id.currency_id.name,
             include_vat=order.company_id.kashflow_include_vat,
             documents=tuple(documents),
-            payments=self._payments(order, key_of),
+            payments=self._payments(order, key_of, shared, main_key),
             currency_decimals=order.currency_id.decimal_places,
         )
         return snapshot, sources
 
-    def _document(self, order, key, kind, move, applies_to=""):
+    def _check_shared(self, order, shared):
+        """Raise ``UserError`` when one of the ``shared`` invoices and credit notes of ``order`` serves orders of
+        another customer: KashFlow's invoice has one customer, the orders' (until the invoice's partner is)."""
+        customer = order.partner_id.commercial_partner_id
+        for move in shared:
+            others = move._kashflow_orders().filtered(
+                lambda other: other.partner_id.commercial_partner_id != customer)
+            if others:
+                raise UserError(self.env._(
+                    "Order %(order)s: its invoice %(invoice)s also serves orders of another customer (%(others)s); "
+                    "a KashFlow invoice has one customer. Invoice each customer's orders on invoices of their own "
+                    "(add a credit note for %(invoice)s and invoice the orders again), then resend the order.",
+                    order=order.name, invoice=move.name,
+                    others=", ".join(f"{other.name}: {other.partner_id.commercial_partner_id.name}"
+                                     for other in others)))
+
+    def _shared_reference(self, move):
+        """The KashFlow customer reference of a document that serves several orders: its number and its orders'
+        names (``INV/2026/00001 S00001 S00002``), as many as KashFlow's field holds, then how many more."""
+        names = sorted(move._kashflow_orders().mapped("name"))
+        limit = FIELD_LIMITS["Invoice"]["CustomerReference"]
+        reference = move.name
+        for index, name in enumerate(names):
+            left = len(names) - index - 1
+            longer = f"{reference} {name}"
+            if text_length(longer + (f" +{left} more" if left else "")) > limit:
+                return f"{reference} +{len(names) - index} more"
+            reference = longer
+        return reference
+
+    def _document(self, order, key, kind, move, applies_to="", *, shared=False):
         """One ``InvoiceSnapshot``: from ``move`` (a posted invoice or credit note), or from the order's own lines
-        (``move`` empty or None; for a cancellation, dated the day the order was cancelled)."""
+        (``move`` empty or None; for a cancellation, dated the day the order was cancelled). A ``shared`` move (one
+        that serves several orders) is described by itself alone: its reference and delivery address are its own,
+        not the order's."""
         if move:
             base_lines = self._move_base_lines(move)
             currency, date = move.currency_id, move.invoice_date
             rate = move.invoice_currency_rate or 1.0
-            reference = order.name if key == MAIN_INVOICE else f"{order.name} {move.name}"
+            if shared:
+                reference = self._shared_reference(move)
+            else:
+                reference = order.name if key == MAIN_INVOICE else f"{order.name} {move.name}"
             total = move.amount_total
         else:
             base_lines = self._order_base_lines(order)
@@ -202,7 +255,8 @@ class KashflowAccounting(models.AbstractModel):
             total = order.amount_total
         lines, vat = self._lines(order, base_lines, currency)
         total = _money(total, currency)
-        delivery = order.partner_shipping_id  # where the goods go is the order's to say, invoiced or not
+        # where the goods go is the order's to say, invoiced or not; the shared invoice's own, for all its orders
+        delivery = (move.partner_shipping_id or move.partner_id) if shared else order.partner_shipping_id
         commercial = order.partner_id.commercial_partner_id
         if delivery == commercial.browse(commercial.address_get(["invoice"])["invoice"]):
             delivery = None  # goods go to the customer's own address: the invoice names no other
@@ -327,10 +381,10 @@ class KashflowAccounting(models.AbstractModel):
 
     # ------------------------------------------------------------------ money received
 
-    def _payments(self, order, invoice_key_of):
+    def _payments(self, order, invoice_key_of, shared=None, main_key=MAIN_INVOICE):
         """The money received for the order (positive) and paid back (negative), one ``PaymentSnapshot`` per Odoo
         payment or bank statement line, each on the KashFlow invoice ``invoice_key_of[move]`` of the invoice or
-        credit note it is reconciled with (else the order's invoice), dated when it was received.
+        credit note it is reconciled with (else the order's invoice, ``main_key``), dated when it was received.
 
         Only money counts: a credit note reconciled with an invoice is no payment (KashFlow applies the credit
         note instead), nor is a write-off (of a payment that settled an invoice with a write-off, only what
@@ -338,7 +392,14 @@ class KashflowAccounting(models.AbstractModel):
         order (paid online, not invoiced yet) count as they were captured. A payment reconciled with this order's
         documents only counts whole: what it left unallocated (the customer paid more than is now invoiced, after
         a re-invoicing, say) was received all the same, and stays on the order's invoice as paid in excess.
+
+        Money allocated to a ``shared`` invoice or credit note (one that serves several orders) is that document's,
+        not the order's: one payment per allocation (key ``<payment key>/move:<id>``), for what the Odoo payment
+        allocated to that document alone, named after it (``allocated_to``); its unallocated rest and what was paid
+        back of it go with it when that document is the first the payment paid. So every order of the document
+        gives it the same payments, and KashFlow holds them once.
         """
+        shared = shared or self.env["account.move"]
         received = {}
         for move, invoice_key in invoice_key_of.items():
             sign = 1 if move.move_type == "out_invoice" else -1
@@ -349,45 +410,68 @@ class KashflowAccounting(models.AbstractModel):
                 source = counterpart.origin_payment_id or counterpart.statement_line_id
                 if not source:
                     continue  # another invoice or a credit note: not money
-                key = f"payment:{source.id}" if source._name == "account.payment" else f"line:{source.id}"
+                key = self._allocation_key(
+                    f"payment:{source.id}" if source._name == "account.payment" else f"line:{source.id}", move, shared)
                 amount = partial["amount"] * self._cash_share(source)
                 if key in received:
                     received[key]["amount"] += sign * amount
                 else:
                     received[key] = {"amount": sign * amount, "invoice_key": invoice_key, "date": source.date,
-                                     "reference": source.name or counterpart.name, "source": source}
-        for values in list(received.values()):
-            rest, paid_back = self._unallocated(values["source"], invoice_key_of, order.currency_id)
+                                     "reference": source.name or counterpart.name, "source": source,
+                                     "allocated_to": self._allocated_to(move, shared)}
+        sources = {values["source"] for values in received.values()}
+        for source in sources:
+            first, rest, paid_back = self._unallocated(source, invoice_key_of, order.currency_id)
+            values = received.get(self._allocation_key(f"payment:{source.id}", first, shared)) if first else None
+            if values is None:
+                continue
             values["amount"] += rest
             for refund, amount in paid_back:
-                received.setdefault(f"payment:{refund.id}", {
+                received.setdefault(self._allocation_key(f"payment:{refund.id}", first, shared), {
                     "amount": 0.0, "invoice_key": values["invoice_key"], "date": refund.date,
-                    "reference": refund.name, "source": refund})["amount"] -= amount
+                    "reference": refund.name, "source": refund, "allocated_to": values["allocated_to"]},
+                )["amount"] -= amount
         for tx in self._captured_transactions(order):
             key = f"payment:{tx.payment_id.id}" if tx.payment_id else f"transaction:{tx.id}"
-            if key in received or tx.payment_id.state in ("canceled", "rejected"):
+            if tx.payment_id in sources or key in received or tx.payment_id.state in ("canceled", "rejected"):
                 continue
-            received[key] = {"amount": tx.amount, "invoice_key": MAIN_INVOICE,
+            received[key] = {"amount": tx.amount, "invoice_key": main_key,
                              "date": tx.payment_id.date or self._local_date(order.company_id, tx.last_state_change),
                              "reference": tx.payment_id.name or tx.reference}
         currency = order.currency_id
         return tuple(
             PaymentSnapshot(key=key, invoice_key=values["invoice_key"], amount=_money(values["amount"], currency),
-                            date=values["date"], reference=values["reference"])
+                            date=values["date"], reference=values["reference"],
+                            allocated_to=values.get("allocated_to", ""))
             for key, values in sorted(received.items(), key=lambda item: (item[1]["date"], item[0]))
             if not currency.is_zero(values["amount"]))
 
+    @staticmethod
+    def _allocation_key(key, move, shared):
+        """The key of the money ``key`` (``payment:<id>``, ``line:<id>``) allocated to ``move``: the order's
+        payment itself, or, on a ``shared`` move, that allocation (``payment:<id>/move:<id>``)."""
+        return f"{key}/move:{move.id}" if move in shared else key
+
+    def _allocated_to(self, move, shared):
+        """What a payment's note names of the ``shared`` move it was allocated to (``invoice INV/2026/00001``), or
+        "" for money of the order's own documents."""
+        if move not in shared:
+            return ""
+        kind = "invoice" if move.move_type == "out_invoice" else "credit note"  # KashFlow's note, not Odoo's UI
+        return f"{kind} {move.name}"
+
     def _unallocated(self, source, moves, currency):
-        """``(rest, paid_back)`` of a payment (``account.payment``) whose first invoice (by date) is one of
-        ``moves`` (this order's): ``rest``, what it settled of no invoice, was received all the same (a customer's
-        payment in excess, kept as the customer's credit) and counts with it, as money received; ``paid_back`` is
-        ``[(payment, amount)]``, the payments that paid part of it back to the customer (``amount`` positive).
-        Of any other payment, or one in another currency, ``(0.0, [])``: its rest belongs to another order."""
+        """``(first, rest, paid_back)`` of a payment (``account.payment``) whose first invoice (by date, ``first``)
+        is one of ``moves`` (this order's): ``rest``, what it settled of no invoice, was received all the same (a
+        customer's payment in excess, kept as the customer's credit) and counts with it, as money received;
+        ``paid_back`` is ``[(payment, amount)]``, the payments that paid part of it back to the customer (``amount``
+        positive). Of any other payment, or one in another currency, ``(None, 0.0, [])``: its rest belongs to
+        another order."""
         if source._name != "account.payment" or source.currency_id != currency or not source.reconciled_invoice_ids:
-            return 0.0, []
+            return None, 0.0, []
         first = source.reconciled_invoice_ids.sorted(lambda move: (move.invoice_date or move.date, move.id))[:1]
         if first not in moves:
-            return 0.0, []
+            return None, 0.0, []
         receivable = source.move_id.line_ids.filtered(
             lambda line: line.account_id.account_type == "asset_receivable")
         rest, paid_back = -sum(receivable.mapped("amount_residual_currency")), []
@@ -400,7 +484,7 @@ class KashflowAccounting(models.AbstractModel):
                         else partial.debit_amount_currency
                     rest += amount
                     paid_back.append((refund, amount))
-        return rest, paid_back
+        return first, rest, paid_back
 
     def _cash_share(self, source):
         """The share of what an Odoo payment or statement line settles that is money: what reached (or left)

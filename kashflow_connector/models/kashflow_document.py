@@ -87,6 +87,25 @@ class KashflowDocument(models.Model):
         ("key_unique", "unique(order_id, key)", "An order has one KashFlow document per Odoo record."),
     ]
 
+    @api.model
+    def _kashflow_shared_records(self, company_id, move_ids, own_keys=()):
+        """The records of the invoices and credit notes ``move_ids`` that serve several orders, and of the money
+        allocated to them (keys ``move:<id>`` and ``<payment key>/move:<id>``), whichever order's job made them;
+        one per key (the one that holds a KashFlow number, else the first), ``own_keys`` left out.
+
+        A job that sends such a document keeps it in the record it finds here: KashFlow holds it once."""
+        if not move_ids:
+            return self.browse()
+        keys = [f"move:{move_id}" for move_id in move_ids]
+        domain = [("key", "in", keys)]
+        for move_id in move_ids:
+            domain = ["|", ("key", "=like", f"%/move:{move_id}"), *domain]
+        records = self.search([("company_id", "=", company_id), ("key", "not in", list(own_keys)), *domain])
+        chosen = {}
+        for record in records.sorted(lambda record: (not record.kashflow_number, not record.attempt_date, record.id)):
+            chosen.setdefault(record.key, record)
+        return self.browse([record.id for record in chosen.values()])
+
     @api.depends("kashflow_number", "removed")
     def _compute_state(self):
         for document in self:

@@ -457,7 +457,10 @@ class _Window:
     def _check_order(self, order, order_documents, window_ids, foreign, binding):  # noqa: PLR0917
         """Compare the order's documents of the window (and the unknown payments on its invoices) with what the
         connector would send for them now; record what differs; set the order's state."""
-        bound = {document.key: document.move_id for document in order_documents
+        shared = self.env["kashflow.accounting"]._shared_moves(order)
+        held = order_documents | self.Document._kashflow_shared_records(  # those another order's job recorded
+            self.company.id, shared.ids, set(order_documents.mapped("key")))
+        bound = {document.key: document.move_id for document in held
                  if document.kashflow_number or document.attempt_date}
         run = self.run
         checked = order_documents.filtered(
@@ -465,7 +468,7 @@ class _Window:
             # a payment found added in KashFlow, dated outside the period: checked with its order, to see it gone
             or (document.key.startswith(reconcile.FOREIGN_PAYMENT) and document.mismatch and not document.removed
                 and not run.date_from <= document.date <= run.date_to))
-        number_of = {document.key: document.kashflow_number for document in order_documents}
+        number_of = {document.key: document.kashflow_number for document in held}
         try:
             snapshot, _sources = order._kashflow_snapshot(bound)
         except UserError as error:
@@ -473,17 +476,17 @@ class _Window:
                 self._record(document, [reconcile.Difference("error", detail=str(error))])
             self._set_order_state(order)
             return
-        applications = self._applications(snapshot, order_documents, number_of)
+        applications = self._applications(snapshot, held, number_of)
         for document in checked:
             if document.kind == "payment":
                 self._check_payment(snapshot, document, number_of)
             else:
                 self._check_invoice(snapshot, document, binding=binding, number_of=number_of, applications=applications,
-                                    order_documents=order_documents)
+                                    order_documents=held)
         if foreign:
             self._payments_added(order, order_documents, foreign, applications=applications)
         if order_documents.filtered(lambda document: document.key == "order" and document.id in window_ids):
-            self._not_sent(order, snapshot, order_documents)
+            self._not_sent(order, snapshot, held)
         self._set_order_state(order)
 
     def _applications(self, snapshot, order_documents, number_of):

@@ -12,14 +12,15 @@ from odoo.addons.queue_job.exception import RetryableJobError
 
 from ..kashflow import documents, reconcile
 from ..kashflow.exceptions import KashFlowError, UnavailableError
-from ..kashflow.snapshot import CREDIT_NOTE
+from ..kashflow.snapshot import CREDIT_NOTE, INVOICE
 from ..kashflow.sync import CustomerState, Journal, sync_order
 from .kashflow_accounting import MAIN_INVOICE
 
 _logger = logging.getLogger(__name__)
 
 ADVISORY_LOCK_CLASS = 0x4B46  # "KF": the first key of the advisory locks the connector takes on orders
-CUSTOMER_LOCK_CLASS = 0x4B43  # "KC": ... and on contacts, while their KashFlow customer may be created
+CUSTOMER_LOCK_CLASS = 0x4B43  # "KC": ... on contacts, while their KashFlow customer may be created
+SHARED_LOCK_CLASS = 0x4B44  # "KD": ... and on invoices and credit notes that serve several orders, while sent
 SWITCHED_OFF_PAUSE = 3600
 LOCKED_PAUSE = 30
 CUSTOMER_KEY = "customer"  # the contact's customer among the journal's records
@@ -59,6 +60,7 @@ class KashFlowJournal(Journal):
         self.order_id, self.currency_id = (order.id, order.currency_id.id) if order else (False, False)
         self.values = {}
         self.record_ids = {}  # state key ("customer" for the contact's) -> id of its record, once known
+        self.shared_keys = set()  # keys of the documents loaded from another order's records (shared documents)
         self.snapshot = None
 
     def describe(self, snapshot, sources):
@@ -76,15 +78,24 @@ class KashFlowJournal(Journal):
                 "reference": payment.reference, "date": payment.date, "currency_id": self.currency_id,
                 "sequence": sequence, "amount_total": float(payment.amount), "amount_net": 0.0, "amount_vat": 0.0}
 
-    def load(self):
+    def load(self, shared_moves=None):
         """``(customer_state, document_states, bound_moves)`` as last saved: the ``CustomerState``, a
-        ``DocumentState`` per document key, and the source moves of the documents KashFlow holds or may hold."""
+        ``DocumentState`` per document key, and the source moves of the documents KashFlow holds or may hold.
+
+        The documents of ``shared_moves`` (invoices and credit notes that serve other orders too, and the money
+        allocated to them) are loaded wherever another order's job recorded them: the caller holds their locks
+        and, once it knows what its snapshot holds, keeps only those (``keep_shared``)."""
         with own_transaction(self.env) as env:
             binding = env["kashflow.customer"].search(
                 [("company_id", "=", self.company_id), ("partner_id", "=", self.partner_id)])
             records = env["kashflow.document"].search([("order_id", "=", self.order_id)]) if self.order_id \
                 else env["kashflow.document"]
             records = self._without_foreign_payments_to_keep(records)
+            if shared_moves:
+                shared = env["kashflow.document"]._kashflow_shared_records(
+                    self.company_id, shared_moves.ids, set(records.mapped("key")))
+                self.shared_keys = set(shared.mapped("key"))
+                records |= shared
             self.record_ids = {record.key: record.id for record in records}
             if binding:
                 self.record_ids[CUSTOMER_KEY] = binding.id
@@ -92,6 +103,15 @@ class KashFlowJournal(Journal):
             bound = {record.key: self.env["account.move"].browse(record.move_id.id) for record in records
                      if record.kashflow_number or record.attempt_date}
             return binding._kashflow_state(), states, bound
+
+    def keep_shared(self, states, snapshot):
+        """Drop from ``states`` (as ``load`` returned them) the shared documents of other orders that ``snapshot``
+        does not hold: this job neither sends nor deletes them (an invoice this order holds as its own, say)."""
+        held = {document.key for document in snapshot.documents} | {payment.key for payment in snapshot.payments}
+        for key in self.shared_keys - held:
+            states.pop(key, None)
+            self.record_ids.pop(key, None)
+        self.shared_keys &= held
 
     @staticmethod
     def _without_foreign_payments_to_keep(records):
@@ -182,8 +202,14 @@ class KashflowSync(models.AbstractModel):
         """The job's work once the order is locked: what KashFlow holds of it (its journal), what Odoo's accounting
         holds (its snapshot), then the conversation with KashFlow; the order says how it ended."""
         partner = order.partner_id.commercial_partner_id
+        shared = self.env["kashflow.accounting"]._shared_moves(order)
+        for move in shared:  # one job at a time sends a document that serves several orders
+            if not try_lock(self.env.cr, SHARED_LOCK_CLASS, move.id):
+                raise RetryableJobError(self.env._(
+                    "%(document)s, which order %(order)s shares with other orders, is being sent by another job.",
+                    document=move.name, order=order.name), seconds=LOCKED_PAUSE, ignore_retry=True)
         journal = KashFlowJournal(order.company_id, partner, order)
-        customer, states, bound = journal.load()
+        customer, states, bound = journal.load(shared)
         if not bound and not order._kashflow_settlement()[0]:
             return self._not_sendable(order)
         channel = self._channel(order)
@@ -191,6 +217,7 @@ class KashflowSync(models.AbstractModel):
             order._kashflow_route(self.env._("Sales channel no longer mapped."))
             return order.kashflow_reason
         snapshot, sources = order._kashflow_snapshot(bound)
+        journal.keep_shared(states, snapshot)
         self._check_currency(order, snapshot)
         journal.describe(snapshot, sources)
         if not customer.customer_id:
@@ -202,10 +229,18 @@ class KashflowSync(models.AbstractModel):
             order.company_id._kashflow_client(), snapshot, channel._kashflow_mapping(), customer, states, journal,
             adoptable=self.env["kashflow.customer"]._kashflow_adoptable(order.company_id, partner))
         order.write({"kashflow_state": "sent", "kashflow_reason": False, "kashflow_sent_at": fields.Datetime.now(),
-                    "kashflow_invoice_number": states[MAIN_INVOICE].number})
+                    "kashflow_invoice_number": states[self._main_key(snapshot, states)].number})
         message = self._outcome_message(order, outcome)
         order._kashflow_log(message)
         return message
+
+    @staticmethod
+    def _main_key(snapshot, states):
+        """The key of the invoice the order shows as its KashFlow invoice: its own (``order``), else the first
+        invoice it shares with other orders."""
+        if MAIN_INVOICE in states:
+            return MAIN_INVOICE
+        return next((document.key for document in snapshot.documents if document.kind == INVOICE), MAIN_INVOICE)
 
     def _outcome_message(self, order, outcome):
         """What the job did, in the user's words: "KashFlow invoice 1042 created, payment 77 created."."""

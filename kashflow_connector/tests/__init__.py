@@ -9,3 +9,4 @@ from . import test_companies_and_access
 from . import test_migration
 from . import test_browser_journey
 from . import test_browser_journey_overview
+from . import test_shared_invoice
