@@ -36,6 +36,11 @@ class RejectedError(KashFlowError):
     """KashFlow understood the request and refused it (a validation or business rule)."""
 
 
+class AmbiguousError(KashFlowError):
+    """After a lost answer, KashFlow holds more than one document that could be the one sent, and nothing tells
+    which: the connector adopts none and sends nothing; the message names them and says what to do."""
+
+
 class RequestError(KashFlowError):
     """The request could not be built or read: data the connector sends does not fit KashFlow's contract."""
 

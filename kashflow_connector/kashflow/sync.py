@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from . import documents
-from .exceptions import RejectedError
+from .exceptions import AmbiguousError, RejectedError
 from .snapshot import CREDIT_NOTE, InvoiceSnapshot, Mapping, OrderSnapshot, PaymentSnapshot
 
 PAYMENT = "payment"
@@ -129,25 +129,29 @@ def sync_order(  # noqa: PLR0917 - the job passes the journal by position
     journal: Journal | None = None,
     *,
     adoptable: Callable[[dict], bool] = lambda found: True,
+    taken: Callable[[str, str, int], bool] = lambda key, kind, number: False,
     now: datetime.datetime | None = None,
 ) -> Outcome:
     """Bring KashFlow in step with ``order``; ``customer`` and ``states`` (document key -> ``DocumentState``,
     missing keys are added) are updated in place and saved through ``journal`` as they change.
 
     ``adoptable(found)`` says whether a KashFlow customer found by the contact's email may become this
-    contact's (it must not be another contact's). Raises ``documents.DocumentError`` before any call when a
+    contact's (it must not be another contact's). ``taken(key, kind, number)`` says whether the KashFlow invoice
+    (``kind`` ``"invoice"``, credit notes too) or payment (``"payment"``) ``number`` is already held for another
+    document than ``key`` (another order's, say, of the same name): a look-up after a lost answer never adopts
+    it. Raises ``documents.DocumentError`` before any call when a
     document cannot be represented exactly, and the client's typed errors when KashFlow refuses or cannot be
     reached: the states then hold what was done before.
     """
     journal = journal or Journal()
     try:
         return _sync_order(client, order, mapping, customer=customer, states=states, journal=journal,
-                           adoptable=adoptable, now=now)
+                           adoptable=adoptable, taken=taken, now=now)
     finally:
         journal.flush()
 
 
-def _sync_order(client, order, mapping, *, customer, states, journal, adoptable, now):
+def _sync_order(client, order, mapping, *, customer, states, journal, adoptable, taken, now):
     now = now or datetime.datetime.now().replace(microsecond=0)
     outcome = Outcome()
     for document in order.documents:  # every document checked before the first call
@@ -159,7 +163,7 @@ def _sync_order(client, order, mapping, *, customer, states, journal, adoptable,
     for document in order.documents:
         state = _state(states, document.key, document.kind)
         _sync_document(client, order, document, mapping, customer_id=customer_id, state=state, journal=journal,
-                       outcome=outcome)
+                       outcome=outcome, taken=taken)
     inserted = {key for _kind, key, what, _number in outcome.events if what in ("created", "found")}
     for document in order.documents:
         if document.kind == CREDIT_NOTE and document.amount_total:  # nothing to apply of a credit note of 0
@@ -170,7 +174,7 @@ def _sync_order(client, order, mapping, *, customer, states, journal, adoptable,
             if target.key in inserted and credit_note.applied:
                 _unapply_credit_note(client, credit_note, journal)  # its invoice made anew: applied to the new one
             _apply_credit_note(client, credit_note, states[target.key], journal, outcome)
-    _sync_payments(client, order, mapping, states, journal=journal, outcome=outcome)
+    _sync_payments(client, order, mapping, states, journal=journal, outcome=outcome, taken=taken)
     return outcome
 
 
@@ -242,13 +246,15 @@ def sync_customer(client, snapshot, state, journal=None, *, source_id=0, adoptab
 # ---------------------------------------------------------------------------- invoices and credit notes
 
 
-def _sync_document(client, order, document, mapping, *, customer_id, state, journal, outcome):
+def _sync_document(client, order, document, mapping, *, customer_id, state, journal, outcome, taken):
     """Insert or update one invoice or credit note, unless KashFlow already holds what Odoo says."""
     fingerprint = documents.document_fingerprint(order, document)
     if state.number and state.fingerprint == fingerprint:
         return
     if not state.number and state.attempt:
-        found = _find_lost_invoice(client, order, document, customer_id, state.attempt)
+        sent = documents.invoice_document(order, document, customer_id=customer_id, mapping=mapping) \
+            if state.fingerprint == fingerprint else None  # what the attempt sent, when Odoo changed nothing since
+        found = _find_lost_invoice(client, order, document, customer_id, state, sent=sent, taken=taken)
         if found is not None:
             state.number, state.dbid, state.attempt = found["InvoiceNumber"], found["InvoiceDBID"], None
             journal.save(state)
@@ -282,18 +288,32 @@ def _sync_document(client, order, document, mapping, *, customer_id, state, jour
     outcome.add(document.kind, document.key, "created", state.number)
 
 
-def _find_lost_invoice(client, order: OrderSnapshot, document: InvoiceSnapshot, customer_id, sent_date):
-    """The invoice an earlier insert of ``document`` left in KashFlow without its answer, or None: among the
-    invoices of the date it was sent with, the one of this customer with this reference.
+def _find_lost_invoice(client, order: OrderSnapshot, document: InvoiceSnapshot, customer_id, state, *, sent, taken):
+    """The invoice an earlier insert of ``document`` (``state``, its marker) left in KashFlow without its answer, or
+    None: among the invoices of the date it was sent with, the one of this customer with this reference that no
+    other document holds (two orders may bear one name: marketplaces reuse order numbers) and, when ``sent`` (the
+    ``Invoice`` the attempt sent) is known, with its totals. More than one such invoice: ``AmbiguousError``, and
+    none is adopted.
 
     The range runs from midnight to the day's last second: KashFlow may compare instants, or keep an
     invoice's date without the time it was sent with, and a range of midday to midday would then miss it."""
     reference = documents.invoice_reference(order, document)
-    start = datetime.datetime.combine(sent_date, datetime.time.min)
-    end = datetime.datetime.combine(sent_date, datetime.time(23, 59, 59))
-    return next((invoice for invoice in client.get_invoices_by_date_range(start, end)
-                 if invoice.get("CustomerID") == customer_id and invoice.get("CustomerReference") == reference),
-                None)
+    start = datetime.datetime.combine(state.attempt, datetime.time.min)
+    end = datetime.datetime.combine(state.attempt, datetime.time(23, 59, 59))
+    found = [invoice for invoice in client.get_invoices_by_date_range(start, end)
+             if invoice.get("CustomerID") == customer_id and invoice.get("CustomerReference") == reference
+             and not taken(state.key, "invoice", invoice["InvoiceNumber"])
+             and (sent is None or not invoice.get("Lines")
+                  or documents.kashflow_totals(invoice) == documents.kashflow_totals(sent))]
+    if len(found) > 1:
+        numbers = ", ".join(str(invoice["InvoiceNumber"]) for invoice in found)
+        what = "credit notes" if document.kind == CREDIT_NOTE else "invoices"
+        raise AmbiguousError(
+            f"KashFlow did not answer when the connector sent {reference} of order {order.name}, and it now holds "
+            f"{len(found)} {what} that could be it ({numbers}: same customer, date, reference and totals). The "
+            "connector adopted none and sent nothing more. Delete in KashFlow the one that is not this order's, then "
+            "resend the order.")
+    return found[0] if found else None
 
 
 def _forget_deleted(order, document, state, journal):
@@ -346,7 +366,7 @@ def _apply_credit_note(client, credit_note, invoice, journal, outcome):
 # ---------------------------------------------------------------------------- payments
 
 
-def _sync_payments(client, order, mapping, states, *, journal, outcome):
+def _sync_payments(client, order, mapping, states, *, journal, outcome, taken):
     """Make each invoice carry exactly the order's payments: Odoo's new ones recorded, changed ones replaced,
     and those Odoo no longer holds deleted (also one whose insert may have reached KashFlow unanswered)."""
     wanted = {payment.key for payment in order.payments if payment.amount}
@@ -354,7 +374,7 @@ def _sync_payments(client, order, mapping, states, *, journal, outcome):
         if state.kind != PAYMENT or state.key in wanted or state.removed:
             continue
         if not state.number and state.attempt:
-            found = _find_lost_payment(client, state)
+            found = _find_lost_payment(client, state, taken)
             if found is not None:
                 state.number = found["PayID"]
             else:
@@ -366,17 +386,18 @@ def _sync_payments(client, order, mapping, states, *, journal, outcome):
         if payment.amount:
             invoice = states[payment.invoice_key]
             _sync_payment(client, order, payment, mapping, invoice_number=invoice.number,
-                          state=_state(states, payment.key, PAYMENT), journal=journal, outcome=outcome)
+                          state=_state(states, payment.key, PAYMENT), journal=journal, outcome=outcome, taken=taken)
 
 
-def _sync_payment(client, order, payment: PaymentSnapshot, mapping, *, invoice_number, state, journal, outcome):
+def _sync_payment(client, order, payment: PaymentSnapshot, mapping, *, invoice_number, state, journal, outcome,
+                  taken):
     fingerprint = documents.payment_fingerprint(payment)
     if state.number and not state.removed and state.fingerprint == fingerprint \
             and state.invoice_number == invoice_number:
         return
     body = documents.payment_document(order, payment, invoice_number=invoice_number, mapping=mapping)
     if not state.number and state.attempt:
-        found = _find_lost_payment(client, state)
+        found = _find_lost_payment(client, state, taken)
         if found is not None and found["PayInvoice"] == invoice_number \
                 and Decimal(str(found["PayAmount"])) == body["PayAmount"] and found["PayNote"] == body["PayNote"]:
             _record_payment(state, found["PayID"], invoice_number, fingerprint, journal)
@@ -399,13 +420,21 @@ def _sync_payment(client, order, payment: PaymentSnapshot, mapping, *, invoice_n
     outcome.add(PAYMENT, payment.key, "created", number)
 
 
-def _find_lost_payment(client, state):
+def _find_lost_payment(client, state, taken):
     """The payment an insert of ``state`` left in KashFlow without its answer, or None: on the invoice it was
-    sent against, the one with the note it was sent with."""
+    sent against, the one with the note it was sent with that no other document holds (``taken``). Several such
+    payments: ``AmbiguousError``, and none is adopted."""
     if not state.invoice_number or not state.note:
         return None
-    return next((existing for existing in client.get_payments(state.invoice_number)
-                 if existing.get("PayNote") == state.note), None)
+    found = [existing for existing in client.get_payments(state.invoice_number)
+             if existing.get("PayNote") == state.note and not taken(state.key, PAYMENT, existing["PayID"])]
+    if len(found) > 1:
+        raise AmbiguousError(
+            f"KashFlow did not answer when the connector recorded the payment '{state.note}' on invoice "
+            f"{state.invoice_number}, and the invoice now holds {len(found)} payments with that note "
+            f"({', '.join(str(payment['PayID']) for payment in found)}). The connector adopted none and sent nothing "
+            "more. Delete in KashFlow the one that is not Odoo's, then resend the order.")
+    return found[0] if found else None
 
 
 def _record_payment(state, number, invoice_number, fingerprint, journal):

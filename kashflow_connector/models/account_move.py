@@ -72,7 +72,8 @@ class AccountPartialReconcile(models.Model):
         return result
 
     def _kashflow_orders_in_kashflow(self):
-        """The orders KashFlow holds (``sale_order.IN_KASHFLOW_STATES``) whose money received these partial
+        """The orders KashFlow holds (``sale_order.IN_KASHFLOW_STATES``), or whose job may be sending them now
+        (*Queued*: ``sale.order._kashflow_note_change``), whose money received these partial
         reconciliations touch: those of the invoices and credit notes they reconcile and, where one side is a
         payment or a bank statement line, of every invoice or credit note that is reconciled with it. One query,
         in companies with KashFlow on only: a payment costs its hooks little."""
@@ -104,5 +105,5 @@ class AccountPartialReconcile(models.Model):
                  JOIN sale_order_line sol ON sol.id = rel.order_line_id
                  JOIN sale_order so ON so.id = sol.order_id
                 WHERE so.kashflow_state IN %(states)s""",
-            partials=partials.ids, states=IN_KASHFLOW_STATES))]
+            partials=partials.ids, states=(*IN_KASHFLOW_STATES, "queued")))]
         return self.env["sale.order"].browse(ids)

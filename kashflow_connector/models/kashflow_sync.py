@@ -113,6 +113,19 @@ class KashFlowJournal(Journal):
             self.record_ids.pop(key, None)
         self.shared_keys &= held
 
+    def taken(self, key, kind, number):
+        """Whether a record of another document than ``key`` (another order's, or another of this order's) holds the
+        KashFlow invoice or credit note (``kind`` ``"invoice"``) or payment (``"payment"``) ``number``: a look-up
+        after a lost answer must not adopt it (``sync.sync_order``). Payments found added in KashFlow, which the
+        connector did not make, hold none."""
+        kinds = ["payment"] if kind == "payment" else ["invoice", "credit_note"]
+        own = self.record_ids.get(key)
+        with own_transaction(self.env) as env:
+            return bool(env["kashflow.document"].search_count([
+                ("company_id", "=", self.company_id), ("kind", "in", kinds), ("kashflow_number", "=", number),
+                ("removed", "=", False), ("key", "not like", f"{reconcile.FOREIGN_PAYMENT}%"),
+                *([("id", "!=", own)] if own else [])], limit=1))
+
     @staticmethod
     def _without_foreign_payments_to_keep(records):
         """``records`` (``kashflow.document``) less the payments the reconciliation found added in KashFlow that
@@ -177,7 +190,7 @@ class KashflowSync(models.AbstractModel):
         if not try_lock(self.env.cr, ADVISORY_LOCK_CLASS, order.id):
             raise RetryableJobError(self.env._("Order %s is being sent by another job.", order.name),
                                     seconds=LOCKED_PAUSE, ignore_retry=True)
-        if order.kashflow_state != "queued":
+        if order.kashflow_state != "queued" and not self._cancelled_while_sent(order):
             return self.env._("Nothing to do: %(order)s is %(state)s.", order=order.name, state=order.kashflow_state)
         try:
             return self._send(order)
@@ -197,6 +210,14 @@ class KashflowSync(models.AbstractModel):
             return self._fail(order, self.env._(
                 "Unexpected error (%s); the details are in the server log. Resend the order once it is fixed.",
                 type(error).__name__))
+
+    @staticmethod
+    def _cancelled_while_sent(order):
+        """Whether the order was marked cancelled (as never sent) while a run of this job was sending it: that run's
+        end met the cancellation (a serialization error) and this run starts over; KashFlow holds, or may hold, what
+        it sent, so the cancellation is booked there like any sent order's."""
+        return order.kashflow_state == "cancelled" and bool(order.kashflow_document_ids.filtered(
+            lambda document: document.kashflow_number or document.attempt_date))
 
     def _send(self, order):
         """The job's work once the order is locked: what KashFlow holds of it (its journal), what Odoo's accounting
@@ -227,7 +248,7 @@ class KashflowSync(models.AbstractModel):
             customer = journal.load()[0]  # the customer another job may have made since this one looked
         outcome = sync_order(
             order.company_id._kashflow_client(), snapshot, channel._kashflow_mapping(), customer, states, journal,
-            adoptable=self.env["kashflow.customer"]._kashflow_adoptable(order.company_id, partner))
+            adoptable=self.env["kashflow.customer"]._kashflow_adoptable(order.company_id, partner), taken=journal.taken)
         order.write({"kashflow_state": "sent", "kashflow_reason": False, "kashflow_sent_at": fields.Datetime.now(),
                     "kashflow_invoice_number": states[self._main_key(snapshot, states)].number})
         message = self._outcome_message(order, outcome)

@@ -20,6 +20,10 @@ class ResPartner(models.Model):
             self.env["kashflow.customer"].sudo().search(
                 [("partner_id", "in", self.commercial_partner_id.ids), ("kashflow_number", "!=", 0),
                  ("company_id.kashflow_enabled", "=", True)])._kashflow_enqueue()
+            # an order's job may be making the contact's customer from what it read before this change
+            self.env["sale.order"].sudo().search(
+                [("partner_id", "child_of", self.commercial_partner_id.ids),
+                 ("kashflow_state", "=", "queued")])._kashflow_note_change()
         return result
 
     def _kashflow_customer_snapshot(self, company):

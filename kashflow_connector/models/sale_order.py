@@ -45,6 +45,10 @@ class SaleOrder(models.Model):
     kashflow_document_ids = fields.One2many("kashflow.document", "order_id", string="KashFlow Documents",
                                             readonly=True)
     kashflow_enabled = fields.Boolean(related="company_id.kashflow_enabled")
+    kashflow_change_count = fields.Integer(
+        string="Changes While Queued", copy=False, readonly=True, aggregator=False,
+        help="Counts the changes that reached the order while it was queued for KashFlow. Writing it makes a job "
+             "that was already sending the order start over and send the change too (see _kashflow_note_change).")
 
     # ------------------------------------------------------------------ display
 
@@ -107,10 +111,25 @@ class SaleOrder(models.Model):
         holds go out again (their new documents are sent, nothing is sent twice); orders that just became paid
         are queued."""
         orders = self.sudo()
+        orders._kashflow_note_change()
         orders.filtered(lambda order: order.kashflow_state in ("not_paid", "cancelled"))._kashflow_payment_received()
         again = orders.filtered(lambda order: order.kashflow_state in IN_KASHFLOW_STATES
                                 and order.company_id.kashflow_enabled)
         again._kashflow_route(event or self.env._("Accounting changed in Odoo."))
+
+    def _kashflow_note_change(self):
+        """A change reached these orders (their accounting, their contact, a resend...): those queued for KashFlow,
+        whose job may be sending them right now from what it read before the change, are written to.
+
+        That write is what sends the change. Odoo's transactions are REPEATABLE READ, and a job writes its order
+        when it ends (*Sent*, *Failed*...): if this transaction commits while the job runs, the job's write fails
+        with a serialization error, queue_job runs the job again (``PG_RETRY``) and, in a new transaction, it
+        reads the change and sends it (what it sent already is in its journal: nothing goes twice); if the job
+        commits first, this transaction's write fails instead, Odoo runs the request again, and it finds the order
+        *Sent* and queues it anew. Either way the change goes out once the job ends, by one job at a time (the
+        order's lock). Orders not queued need nothing: their change queues them (``_kashflow_route``)."""
+        for order in self.sudo().filtered(lambda order: order.kashflow_state == "queued"):
+            order.kashflow_change_count += 1
 
     def _kashflow_reconciliation_changed(self):
         """What Odoo allocated of a payment changed for these orders, which KashFlow holds: they go out again."""
@@ -135,7 +154,12 @@ class SaleOrder(models.Model):
             lambda move: move.state == "posted" and move.move_type == "out_invoice"))
         sent = orders.filtered(lambda order: order.kashflow_document_ids.filtered("kashflow_number"))
         waiting = orders.filtered(lambda order: before[order] not in ("not_paid", "cancelled", "excluded"))
-        unsent = waiting - sent - invoiced
+        # a queued order whose job is sending it now stays queued: the job, which sees what it sent, judges the
+        # cancellation (and one that starts as this transaction ends finds it cancelled: ``kashflow.sync._run``)
+        running = orders.filtered(
+            lambda order: before[order] == "queued" and order._kashflow_has_live_job(("started",)))
+        running._kashflow_note_change()
+        unsent = waiting - sent - invoiced - running
         if unsent:
             reason = self.env._("Cancelled in Odoo before it was sent to KashFlow: nothing was sent.")
             unsent.write({"kashflow_state": "cancelled", "kashflow_reason": reason})
@@ -192,13 +216,11 @@ class SaleOrder(models.Model):
                 missing=channel._missing_description() if channel else self.env._("everything"))
         return "queued", False
 
-    def _kashflow_has_live_job(self):
-        """Whether a job that will send the order is waiting or running."""
+    def _kashflow_has_live_job(self, states=("wait_dependencies", "pending", "enqueued", "started")):
+        """Whether a job that will send the order is waiting or running (in one of the queue job ``states``)."""
         self.ensure_one()
         return bool(self.env["queue.job"].sudo().search_count([
-            ("identity_key", "=", self._kashflow_identity_key()),
-            ("state", "in", ["wait_dependencies", "pending", "enqueued", "started"]),
-        ], limit=1))
+            ("identity_key", "=", self._kashflow_identity_key()), ("state", "in", list(states))], limit=1))
 
     def _kashflow_enqueue(self):
         for order in self:
@@ -238,8 +260,10 @@ class SaleOrder(models.Model):
                 cancelled=self.env._("; cancelled: %s", ", ".join(cancelled.mapped("name"))) if cancelled else ""))
         for order in orders.filtered(lambda order: not order.kashflow_paid_date):
             order.kashflow_paid_date = settled[order][1] or fields.Date.context_today(order)
-        orders = orders.filtered(lambda order: order.kashflow_state != "queued" or not order._kashflow_has_live_job())
-        orders._kashflow_route(self.env._("Resend requested by %s.", self.env.user.name), note_queued=True)
+        running = orders.filtered(lambda order: order.kashflow_state == "queued" and order._kashflow_has_live_job())
+        running._kashflow_note_change()  # the job on its way sends what the user resends for (a contact's edit...)
+        (orders - running)._kashflow_route(self.env._("Resend requested by %s.", self.env.user.name),
+                                           note_queued=True)
         return True
 
     # ------------------------------------------------------------------ back-fill

@@ -1,0 +1,220 @@
+"""Changes made to an order while its KashFlow job is at work, with Odoo running queue_job's job runner: the change
+is not lost. The job is held inside a KashFlow call (every call takes :data:`LATENCY_MS`; the test waits until the
+job is *started* and KashFlow has answered the call before the one it is in), the shop's administrator makes the
+change over JSON-RPC, and the test checks that the job was still running when the change was saved.
+
+Then everything settles, and each scenario ends the same way: the order *Sent*, KashFlow holding exactly what Odoo
+holds (``harness.check_books``: the contact's details, the invoices, credit notes and money), and never two jobs
+of the order running at the same time (watched while waiting, :class:`OneAtATime`).
+"""
+
+import threading
+import time
+
+import pytest
+
+from . import harness
+
+LATENCY_MS = 3000  # every KashFlow call takes three seconds: the change lands while the job waits for one
+SETTLE_TIMEOUT = 180  # a job whose end clashed with the change runs again after queue_job's PG_RETRY (5 s)
+
+
+class OneAtATime:
+    """Watches the order's jobs while the scenario runs: every moment two of them were *started* together."""
+
+    def __init__(self, shop, order):
+        self.shop, self.order = shop, order
+        self.together = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info):
+        self.stop()
+
+    def stop(self):
+        self._stop.set()
+        self._thread.join()
+
+    def _watch(self):
+        while not self._stop.is_set():
+            started = self.shop.order_jobs(self.order, states=("started",))
+            if len(started) >= 2:
+                self.together.append([job["uuid"] for job in started])
+            time.sleep(0.05)
+
+
+def sent_sale(shop, name, lines=harness.DEFAULT_LINES):
+    """A contact's order, invoiced, paid and sent to KashFlow; ``(contact, order, invoice)``."""
+    contact = shop.contact(name)
+    order, invoice = shop.sell(contact, lines=lines)
+    shop.wait_for([order], timeout=90, hurry=True)
+    return contact, order, invoice
+
+
+def job_in_call(shop, sandbox, order, since, after=None):
+    """Wait until the order's job is *started* and KashFlow has answered a call of it since ``since`` (of
+    ``after``, when given): the job is now inside its next call, which takes :data:`LATENCY_MS`. The job."""
+
+    def ready():
+        started = shop.order_jobs(order, states=("started",))
+        answered = [call for call in sandbox.calls(since=since) if after in (None, call["operation"])]
+        return started[0] if started and answered else None
+
+    return harness.wait_until(ready, timeout=90, interval=0.1, what=f"order {order}'s job inside a KashFlow call",
+                              describe=lambda: f"jobs {shop.order_jobs(order)}, calls {sandbox.calls(since=since)}")
+
+
+def still_running(shop, job):
+    """Assert that ``job`` had not ended when the change was saved (it is still *started*, or it was sent back
+    to run again because its end clashed with the change)."""
+    [now] = shop.jobs([("uuid", "=", job["uuid"])])
+    assert now["state"] == "started" or now["retry"] > job["retry"], \
+        f"the change was saved while the job ran: the job is {now['state']} ({now['result']})"
+
+
+def change_while_sending(shop, sandbox, order, change, after=None):
+    """Make the ``change`` (a callable) while the order's job waits for a slow KashFlow call; KashFlow is then
+    fast again. What ``change`` returned."""
+    job = job_in_call(shop, sandbox, order, _MARK[order], after)
+    result = change()
+    still_running(shop, job)
+    sandbox.set_faults(latency_ms=0)
+    return result
+
+
+_MARK = {}  # the sandbox's last call when each order's slow job was set off
+
+
+def slow(sandbox, order):
+    """KashFlow slow from now on (every call :data:`LATENCY_MS`), for the order's next job."""
+    _MARK[order] = sandbox.last_call()
+    sandbox.set_faults(latency_ms=LATENCY_MS)
+
+
+def settle_and_check(shop, order, watch):
+    """Everything settled: the order *Sent*, KashFlow's books equal to Odoo's, one job of the order at a time."""
+    shop.wait_for([order], timeout=SETTLE_TIMEOUT, hurry=True)
+    watch.stop()
+    harness.check_books(shop, [order])
+    assert not watch.together, f"two jobs of the order ran at the same time: {watch.together}"
+    jobs = shop.order_jobs(order)
+    assert all(job["state"] == "done" for job in jobs), [(j["state"], j["result"]) for j in jobs]
+
+
+def payments_of(shop, move):
+    return shop.rpc("account.move", "read", [move], ["matched_payment_ids"])[0]["matched_payment_ids"]
+
+
+# ---------------------------------------------------------------------------- the scenarios
+
+
+def test_refund_registered_while_the_credit_notes_job_runs_goes_to_kashflow(runner, scenario):
+    """A board comes back: the shop posts a credit note, and while its job is booking it in KashFlow the
+    administrator pays the refund. KashFlow ends with the credit note AND the refund."""
+    shop, sandbox = runner.shop, runner.sandbox
+    _contact, order, invoice = sent_sale(shop, "Aoife Gallagher")
+    slow(sandbox, order)
+    with OneAtATime(shop, order) as watch:
+        credit_note = shop.credit_note(invoice, quantity=1)
+        change_while_sending(shop, sandbox, order, lambda: shop.pay(credit_note))
+        settle_and_check(shop, order, watch)
+
+
+def test_last_partial_payment_registered_while_the_first_ones_job_runs_goes_to_kashflow(runner, scenario):
+    """An order, sent, gets a second invoice (a book added after the sale), which the customer pays in two
+    parts: the second part is registered while the job of the first is sending it. KashFlow ends with both."""
+    shop, sandbox = runner.shop, runner.sandbox
+    _contact, order, _invoice = sent_sale(shop, "Bartek Zielinski")
+    shop.rpc("sale.order", "write", [order], {"order_line": [
+        (0, 0, {"product_id": shop.data["products"]["book"], "product_uom_qty": 2})]})
+    second = shop.invoice(order)
+    shop.wait_for([order], states=("sent", "changed"), timeout=90, hurry=True)
+    if shop.orders([order])[0]["kashflow_state"] == "changed":
+        shop.resend([order])
+        shop.wait_for([order], timeout=90, hurry=True)
+    total = shop.rpc("account.move", "read", [second], ["amount_total"])[0]["amount_total"]
+    first_part = round(total / 2, 2)
+    slow(sandbox, order)
+    with OneAtATime(shop, order) as watch:
+        shop.pay(second, amount=first_part)
+        change_while_sending(shop, sandbox, order, lambda: shop.pay(second, amount=round(total - first_part, 2)))
+        settle_and_check(shop, order, watch)
+    assert len(payments_of(shop, second)) == 2
+
+
+@pytest.mark.parametrize("when", ["first-send", "credit-note"])
+def test_payment_cancelled_while_the_orders_job_runs_is_taken_back_in_kashflow(runner, scenario, when):
+    """The payment was a mistake and the administrator cancels it while the order's job is at work in KashFlow:
+    sending the newly paid order (first-send), or booking a credit note of one board of the sent order
+    (credit-note). KashFlow ends without that payment, as Odoo."""
+    shop, sandbox = runner.shop, runner.sandbox
+    contact = shop.contact(f"Chidi Okafor {when}")
+    order, invoice = shop.sell(contact, paid=when == "credit-note")
+    if when == "credit-note":
+        shop.wait_for([order], timeout=90, hurry=True)
+    slow(sandbox, order)
+    with OneAtATime(shop, order) as watch:
+        if when == "credit-note":
+            [payment] = payments_of(shop, invoice)
+            shop.credit_note(invoice, quantity=1)
+        else:
+            [payment] = shop.pay(invoice)
+        change_while_sending(shop, sandbox, order, lambda: shop.cancel_payment(payment))
+        settle_and_check(shop, order, watch)
+
+
+@pytest.mark.parametrize("operation", ["InsertInvoice", "InsertInvoicePayment"])
+def test_credit_note_posted_while_the_orders_job_runs_goes_to_kashflow(runner, scenario, operation):
+    """A paid order's job is booking it in KashFlow (its invoice, or its payment) when a board comes back and
+    the shop posts a credit note. KashFlow ends with the credit note too."""
+    shop, sandbox = runner.shop, runner.sandbox
+    contact = shop.contact(f"Dagny Lund {operation}")
+    order, invoice = shop.sell(contact, paid=False)
+    slow(sandbox, order)
+    before = {"InsertInvoice": "InsertCustomer", "InsertInvoicePayment": "InsertInvoice"}[operation]
+    with OneAtATime(shop, order) as watch:
+        shop.pay(invoice)
+        change_while_sending(shop, sandbox, order, lambda: shop.credit_note(invoice, quantity=1), after=before)
+        settle_and_check(shop, order, watch)
+
+
+def test_phone_changed_while_the_job_creates_the_customer_reaches_kashflow(runner, scenario):
+    """A new customer's order is paid; while its job is creating the KashFlow customer, the administrator
+    corrects the contact's phone number. KashFlow's customer ends with the new number."""
+    shop, sandbox = runner.shop, runner.sandbox
+    contact = shop.contact("Efua Mensah")
+    order, invoice = shop.sell(contact, paid=False)
+    slow(sandbox, order)
+    with OneAtATime(shop, order) as watch:
+        shop.pay(invoice)
+        change_while_sending(shop, sandbox, order, lambda: shop.rpc("res.partner", "write", [contact], {
+            "phone": "01947 600 777"}), after="GetCustomerByEmail")
+        settle_and_check(shop, order, watch)
+    [customer] = [c for c in sandbox.state()["customers"] if c["Code"] == shop.code_of(contact)]
+    assert customer["Telephone"] == "01947 600 777"
+
+
+def test_resend_clicked_while_the_job_runs_after_a_new_delivery_address_sends_it(runner, scenario):
+    """A sent order's credit note is being booked in KashFlow when the shop changes the order's delivery
+    address to the workshop and clicks *Resend*. KashFlow's invoice ends with the workshop's address."""
+    shop, sandbox = runner.shop, runner.sandbox
+    contact, order, invoice = sent_sale(shop, "Fergus Munro")
+    workshop = shop.rpc("res.partner", "create", {"parent_id": contact, "type": "delivery", "name": "Workshop",
+                                                  "street": "Unit 7, Fish Pier", "city": "Whitby", "zip": "YO21 3PU"})
+    slow(sandbox, order)
+
+    def new_address_and_resend():
+        shop.rpc("sale.order", "write", [order], {"partner_shipping_id": workshop})
+        return shop.resend([order])
+
+    with OneAtATime(shop, order) as watch:
+        shop.credit_note(invoice, quantity=1)
+        change_while_sending(shop, sandbox, order, new_address_and_resend)
+        settle_and_check(shop, order, watch)
+    number = shop.orders([order])[0]["kashflow_invoice_number"]
+    [held] = [i for i in sandbox.state()["invoices"] if i["InvoiceNumber"] == number]
+    assert "Unit 7, Fish Pier" in str(held["DeliveryAddress"]), held["DeliveryAddress"]
