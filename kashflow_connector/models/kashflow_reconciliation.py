@@ -485,7 +485,7 @@ class _Window:
                                     order_documents=held)
         if foreign:
             self._payments_added(order, order_documents, foreign, applications=applications)
-        if order_documents.filtered(lambda document: document.key == "order" and document.id in window_ids):
+        if checked:  # what Odoo holds of the order that KashFlow lacks, whatever its date (a change lost in a job)
             self._not_sent(order, snapshot, held)
         self._set_order_state(order)
 

@@ -219,6 +219,28 @@ class TestReconciliation(KashFlowCase):
         self.assertEqual(set(added.mapped("state")), {"removed"})
         self.assertClean(order)
 
+    def test_a_credit_note_and_refund_kashflow_never_got_are_named_and_sent_by_resend(self):
+        """A change KashFlow never got (made here with the connector switched off, as a lost job would leave it): a
+        credit note for one item and its refund, the next month. The order still says *Sent*; the next
+        reconciliation of the order's month says what Odoo holds and KashFlow lacks, in words, and Resend sends it."""
+        order = self.sent_order(invoice_date=datetime.date(2026, 10, 15))
+        [invoice] = order.invoice_ids
+        self.company.kashflow_enabled = False
+        credit_note = self.credit_note(invoice, keep=self.board, quantity=1, date=datetime.date(2026, 11, 3))
+        refund = self.pay(credit_note, date=datetime.date(2026, 11, 3))
+        self.company.kashflow_enabled = True
+        self.assertEqual(order.kashflow_state, "sent")
+        self.reconcile(datetime.date(2026, 10, 1), datetime.date(2026, 10, 31))
+        refund_amount = f"{-credit_note.amount_total:.2f}"
+        self.assertMismatch(order, f"Credit note {order.name} {credit_note.name} of {refund_amount} is in Odoo but "
+                                   "not in KashFlow", f"Payment {refund.name} of {refund_amount} is in Odoo but not in "
+                                                      "KashFlow")
+        self.resend(order)
+        state = self.state()
+        self.assertEqual(len(state["invoices"]), 2, "the invoice and the credit note")
+        self.assertIn(D(refund_amount), [D(str(payment["PayAmount"])) for payment in state["payments"]])
+        self.assertClean(order)
+
     def test_the_connectors_own_payment_taken_for_an_added_one_is_never_deleted(self):
         order = self.sent_order()
         [payment] = order.kashflow_document_ids.filtered(lambda document: document.kind == "payment")
