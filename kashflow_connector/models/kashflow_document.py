@@ -1,4 +1,4 @@
-from odoo import api, fields, models
+from odoo import Command, api, fields, models
 
 from ..kashflow import documents, reconcile
 from ..kashflow.snapshot import Mapping
@@ -34,6 +34,10 @@ class KashflowDocument(models.Model):
     order_id = fields.Many2one("sale.order", required=True, index=True, ondelete="cascade",
                                readonly=True)
     company_id = fields.Many2one(related="order_id.company_id", store=True, index=True)
+    order_ids = fields.Many2many(
+        "sale.order", "kashflow_document_sale_order_rel", "document_id", "order_id", string="Orders", readonly=True,
+        help="The orders the document serves: its order's alone, or each order of an invoice made for several (and "
+             "of the money allocated to it). Its record is kept with the order whose job sent it first.")
     key = fields.Char(required=True, readonly=True,
                       help="Which Odoo record the document comes from: 'order', 'move:<id>', 'payment:<id>'...")
     kind = fields.Selection(DOCUMENT_KINDS, required=True, readonly=True)
@@ -86,6 +90,14 @@ class KashflowDocument(models.Model):
     _sql_constraints = [
         ("key_unique", "unique(order_id, key)", "An order has one KashFlow document per Odoo record."),
     ]
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        """A record serves its own order unless told which orders it serves (``order_ids``)."""
+        for vals in vals_list:
+            if "order_ids" not in vals and vals.get("order_id"):
+                vals["order_ids"] = [Command.set([vals["order_id"]])]
+        return super().create(vals_list)
 
     @api.model
     def _kashflow_shared_records(self, company_id, move_ids, own_keys=()):

@@ -5,7 +5,7 @@ from contextlib import contextmanager
 
 import psycopg2
 
-from odoo import SUPERUSER_ID, api, fields, models
+from odoo import SUPERUSER_ID, Command, api, fields, models
 from odoo.exceptions import UserError
 
 from odoo.addons.queue_job.exception import RetryableJobError
@@ -61,6 +61,7 @@ class KashFlowJournal(Journal):
         self.values = {}
         self.record_ids = {}  # state key ("customer" for the contact's) -> id of its record, once known
         self.shared_keys = set()  # keys of the documents loaded from another order's records (shared documents)
+        self.shared_moves = company.env["account.move"]  # the order's moves that serve other orders too
         self.snapshot = None
 
     def describe(self, snapshot, sources):
@@ -69,14 +70,24 @@ class KashFlowJournal(Journal):
         for sequence, document in enumerate(snapshot.documents):
             sign = -1 if document.kind == CREDIT_NOTE else 1
             self.values[document.key] = {
+                "order_ids": self._order_ids(document.key, sources[document.key]),
                 "move_id": sources[document.key].id or False, "reference": document.reference,
                 "date": document.date, "currency_id": self.currency_id, "sequence": sequence,
                 "amount_net": sign * float(document.amount_net), "amount_vat": sign * float(document.amount_vat),
                 "amount_total": sign * float(document.amount_total)}
         for sequence, payment in enumerate(snapshot.payments, start=len(snapshot.documents)):
+            allocated = self.env["account.move"].browse(int(payment.key.split("/move:")[1])) \
+                if payment.allocated_to else self.env["account.move"]
             self.values[payment.key] = {
+                "order_ids": self._order_ids(payment.key, allocated),
                 "reference": payment.reference, "date": payment.date, "currency_id": self.currency_id,
                 "sequence": sequence, "amount_total": float(payment.amount), "amount_net": 0.0, "amount_vat": 0.0}
+
+    def _order_ids(self, key, move):
+        """The ``order_ids`` value of the record of ``key``: the orders of ``move`` when it is one this job shares with
+        other orders (``shared_moves``, as ``load`` was given them), else this order."""
+        orders = move._kashflow_orders() if key != MAIN_INVOICE and move and move in self.shared_moves else None
+        return [Command.set(orders.ids if orders else [self.order_id])]
 
     def load(self, shared_moves=None):
         """``(customer_state, document_states, bound_moves)`` as last saved: the ``CustomerState``, a
@@ -85,6 +96,7 @@ class KashFlowJournal(Journal):
         The documents of ``shared_moves`` (invoices and credit notes that serve other orders too, and the money
         allocated to them) are loaded wherever another order's job recorded them: the caller holds their locks
         and, once it knows what its snapshot holds, keeps only those (``keep_shared``)."""
+        self.shared_moves = shared_moves or self.env["account.move"]
         with own_transaction(self.env) as env:
             binding = env["kashflow.customer"].search(
                 [("company_id", "=", self.company_id), ("partner_id", "=", self.partner_id)])

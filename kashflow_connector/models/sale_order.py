@@ -42,8 +42,10 @@ class SaleOrder(models.Model):
                                           "to pay).")
     kashflow_cancelled_on = fields.Date(string="Cancelled On", copy=False, readonly=True)
     kashflow_sent_at = fields.Datetime(string="Sent to KashFlow", copy=False, readonly=True)
-    kashflow_document_ids = fields.One2many("kashflow.document", "order_id", string="KashFlow Documents",
-                                            readonly=True)
+    kashflow_document_ids = fields.Many2many(
+        "kashflow.document", "kashflow_document_sale_order_rel", "order_id", "document_id", string="KashFlow Documents",
+        readonly=True, help="What KashFlow holds of the order: its own documents, and those it shares with other "
+                            "orders (an invoice made for several, its payments and credit notes).")
     kashflow_enabled = fields.Boolean(related="company_id.kashflow_enabled")
     kashflow_change_count = fields.Integer(
         string="Changes While Queued", copy=False, readonly=True, aggregator=False,

@@ -79,7 +79,7 @@ class SaleOrder(models.Model):
             "name": self.env._("KashFlow documents of %s", self.name),
             "res_model": "kashflow.document",
             "view_mode": "list,form",
-            "domain": [("order_id", "=", self.id)],
+            "domain": [("order_ids", "in", self.id)],
             "context": {"create": False},
         }
 

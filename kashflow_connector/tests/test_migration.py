@@ -9,10 +9,11 @@ from odoo.tests import tagged
 from .common import KashFlowCase
 
 MIGRATION = Path(__file__).parents[1] / "migrations" / "18.0.2.0.0" / "post-migrate.py"
+MIGRATION_2_1 = Path(__file__).parents[1] / "migrations" / "18.0.2.1.0" / "post-migrate.py"
 
 
-def _migration():
-    spec = importlib.util.spec_from_file_location("kashflow_post_migrate_18_0_2", MIGRATION)
+def _migration(path=MIGRATION):
+    spec = importlib.util.spec_from_file_location(f"kashflow_post_migrate_{path.parent.name}", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -71,3 +72,26 @@ class TestMigration(KashFlowCase):
         self.assertFalse(inserts & set(calls), f"nothing inserted twice, the payment kept: {dict(calls)}")
         self.assertEqual([payment["PayID"] for payment in self.state()["payments"]], [payment_number])
         self.assertEqual(len(self.state()["invoices"]), 1)
+
+    def test_every_order_lists_its_documents_after_the_upgrade_to_shared_documents(self):
+        """18.0.2.0 kept each document with its order alone: after the upgrade each order's KashFlow tab lists the same
+        documents, and a resend sends nothing."""
+        order = self.make_order()
+        self.pay_by_invoice(order)
+        self.run_jobs()
+        documents = order.kashflow_document_ids
+        self.assertEqual(len(documents), 2, "the invoice and the payment")
+        self.env.flush_all()
+        self.env.cr.execute("DELETE FROM kashflow_document_sale_order_rel WHERE order_id = %s", [order.id])
+        self.env.invalidate_all()
+        self.assertFalse(order.kashflow_document_ids, "as 18.0.2.0 left it: no record lists the orders it serves")
+
+        _migration(MIGRATION_2_1).migrate(self.env.cr, "18.0.2.0.0")
+        self.env.invalidate_all()
+        self.assertEqual(order.kashflow_document_ids, documents)
+        self.assertEqual(documents.order_ids, order)
+        self.sandbox.clear_calls()
+        order.action_kashflow_resend()
+        self.run_jobs()
+        self.assertEqual(order.kashflow_state, "sent", order.kashflow_reason)
+        self.assertFalse(self.sandbox.call_counts(), "nothing sent")

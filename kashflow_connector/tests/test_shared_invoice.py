@@ -325,3 +325,20 @@ class TestSharedInvoice(KashFlowCase):
                              (numbers[jam_order.name], D("40.80"),
                               f"Odoo order {jam_order.name}, payment {payout.name}"),
                          ]), "one payment per invoice, of what Odoo allocated to it")
+
+    def test_every_order_of_the_invoice_lists_what_it_shares(self):
+        """Each of the three orders' KashFlow tab lists the shared invoice and its payment: the same two records,
+        kept once (counted once in the overview and VAT by Month), each saying which orders it serves."""
+        orders = self.three_orders()
+        invoice = self.invoice_together(orders)
+        self.pay(invoice)
+        self.run_all_jobs()
+        shared = self.env["kashflow.document"].search([("key", "like", f"move:{invoice.id}")])
+        self.assertEqual(sorted(shared.mapped("kind")), ["invoice", "payment"])
+        self.assertEqual(shared.order_ids, orders)
+        for order in orders:
+            self.assertEqual(order.kashflow_document_ids, shared, order.name)
+        self.assertEqual(self.env["kashflow.document"].search_count([("order_id", "in", orders.ids)]), 2,
+                         "one record per KashFlow document")
+        action = orders[2].action_kashflow_open_documents()
+        self.assertEqual(self.env["kashflow.document"].search(action["domain"]), shared)

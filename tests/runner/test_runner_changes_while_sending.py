@@ -1,7 +1,8 @@
 """Changes made to an order while its KashFlow job is at work, with Odoo running queue_job's job runner: the change
 is not lost. The job is held inside a KashFlow call (every call takes :data:`LATENCY_MS`; the test waits until the
-job is *started* and KashFlow has answered the call before the one it is in), the shop's administrator makes the
-change over JSON-RPC, and the test checks that the job was still running when the change was saved.
+job is *started* and KashFlow has answered the call before the one it is in, or it has been in its first for a
+second), the shop's administrator makes the change over JSON-RPC, and the test checks that the job was still
+running when the change was saved.
 
 Then everything settles, and each scenario ends the same way: the order *Sent*, KashFlow holding exactly what Odoo
 holds (``harness.check_books``: the contact's details, the invoices, credit notes and money), and never two jobs
@@ -15,7 +16,8 @@ import pytest
 
 from . import harness
 
-LATENCY_MS = 3000  # every KashFlow call takes three seconds: the change lands while the job waits for one
+LATENCY_MS = 4000  # every KashFlow call takes four seconds: the change lands while the job waits for one
+IN_CALL_SECONDS = 1.0  # a job started this long ago waits for its first call (Odoo's work before it: milliseconds)
 SETTLE_TIMEOUT = 180  # a job whose end clashed with the change runs again after queue_job's PG_RETRY (5 s)
 
 
@@ -57,12 +59,19 @@ def sent_sale(shop, name, lines=harness.DEFAULT_LINES):
 
 def job_in_call(shop, sandbox, order, since, after=None):
     """Wait until the order's job is *started* and KashFlow has answered a call of it since ``since`` (of
-    ``after``, when given): the job is now inside its next call, which takes :data:`LATENCY_MS`. The job."""
+    ``after``, when given): the job is now inside its next call, which takes :data:`LATENCY_MS`. The job.
+
+    Without ``after``, a job seen *started* for :data:`IN_CALL_SECONDS` is inside its first call too: the
+    sandbox records a call once it is answered, so a job of one call would never be seen in it otherwise."""
+    seen = {}
 
     def ready():
         started = shop.order_jobs(order, states=("started",))
+        if not started:
+            return None
+        since_seen = time.monotonic() - seen.setdefault(started[0]["uuid"], time.monotonic())
         answered = [call for call in sandbox.calls(since=since) if after in (None, call["operation"])]
-        return started[0] if started and answered else None
+        return started[0] if answered or (after is None and since_seen >= IN_CALL_SECONDS) else None
 
     return harness.wait_until(ready, timeout=90, interval=0.1, what=f"order {order}'s job inside a KashFlow call",
                               describe=lambda: f"jobs {shop.order_jobs(order)}, calls {sandbox.calls(since=since)}")
