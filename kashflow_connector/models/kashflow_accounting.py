@@ -28,6 +28,7 @@ from ..kashflow.snapshot import (
 DEFAULT_TIMEZONE = "Europe/London"
 MAIN_INVOICE = "order"
 CANCELLATION = "cancel"
+REPLACED = "replaced"  # the credit note reversing an order's own lines once invoices shared with others replace them
 
 
 def _money(amount, currency):
@@ -162,19 +163,27 @@ class KashflowAccounting(models.AbstractModel):
                 "to draft or cancelled), and the order has no other invoice. Post it again, or cancel the order "
                 "(KashFlow then gets a credit note for it), then resend the order.",
                 order=order.name, invoice=main.name or main.id))
-        if MAIN_INVOICE in bound_moves:  # KashFlow holds the order's own invoice: it stays the order's
-            if not main or main not in invoices:
+        replaced = False
+        if main:  # KashFlow holds a posted invoice as the order's own: it stays the order's
+            if main not in invoices:
                 main = invoices[:1]
             shared -= main
         else:
             main = (invoices - shared)[:1]
+            # KashFlow holds the order's own lines, and its invoices are all shared with other orders: those lines
+            # stay in KashFlow, reversed by a credit note, and the shared invoices are booked as they are
+            replaced = MAIN_INVOICE in bound_moves and not main and bool(invoices)
         self._check_shared(order, shared)
-        sources = {} if not main and invoices & shared else {MAIN_INVOICE: main}
+        sources = {MAIN_INVOICE: main} if main or replaced or not invoices else {}
         for move in invoices - main:
             sources[f"move:{move.id}"] = move
         key_of = {move: key for key, move in sources.items() if move}
-        main_key = next(iter(sources))
+        main_key = MAIN_INVOICE if main or not invoices else f"move:{invoices[0].id}"
         documents = [self._document(order, key, INVOICE, move, shared=move in shared) for key, move in sources.items()]
+        if replaced:
+            sources[REPLACED] = self.env["account.move"]
+            documents.append(self._document(order, REPLACED, CREDIT_NOTE, None, applies_to=MAIN_INVOICE,
+                                            replaced_by=invoices[0]))
         for move in moves.filtered(lambda move: move.move_type == "out_refund"):
             key = f"move:{move.id}"
             sources[key] = move
@@ -182,7 +191,7 @@ class KashflowAccounting(models.AbstractModel):
                 order, key, CREDIT_NOTE, move, applies_to=key_of.get(move.reversed_entry_id, main_key),
                 shared=move in shared))
             key_of[move] = documents[-1].applies_to
-        if order.state == "cancel" and not main and MAIN_INVOICE in bound_moves \
+        if order.state == "cancel" and not main and not replaced and MAIN_INVOICE in bound_moves \
                 and not order.currency_id.is_zero(order.amount_total):  # a free order has nothing to reverse
             sources[CANCELLATION] = self.env["account.move"]
             documents.append(self._document(order, CANCELLATION, CREDIT_NOTE, None, applies_to=MAIN_INVOICE))
@@ -227,11 +236,12 @@ class KashflowAccounting(models.AbstractModel):
             reference = longer
         return reference
 
-    def _document(self, order, key, kind, move, applies_to="", *, shared=False):
+    def _document(self, order, key, kind, move, applies_to="", *, shared=False, replaced_by=None):
         """One ``InvoiceSnapshot``: from ``move`` (a posted invoice or credit note), or from the order's own lines
         (``move`` empty or None; for a cancellation, dated the day the order was cancelled). A ``shared`` move (one
         that serves several orders) is described by itself alone: its reference and delivery address are its own,
-        not the order's."""
+        not the order's. The credit note that reverses the order's own lines (``REPLACED``) is dated and named after
+        the invoice that replaced them (``replaced_by``)."""
         if move:
             base_lines = self._move_base_lines(move)
             currency, date = move.currency_id, move.invoice_date
@@ -247,6 +257,9 @@ class KashflowAccounting(models.AbstractModel):
             if key == CANCELLATION:
                 date = order.kashflow_cancelled_on or fields.Date.context_today(order)
                 reference = self.env._("%s cancelled", order.name)
+            elif key == REPLACED:
+                date = replaced_by.invoice_date
+                reference = self.env._("%(order)s replaced by %(invoice)s", order=order.name, invoice=replaced_by.name)
             else:
                 date = order.kashflow_paid_date or fields.Date.context_today(order)
                 reference = order.name

@@ -14,7 +14,7 @@ from ..kashflow import documents, reconcile
 from ..kashflow.exceptions import KashFlowError, UnavailableError
 from ..kashflow.snapshot import CREDIT_NOTE, INVOICE
 from ..kashflow.sync import CustomerState, Journal, sync_order
-from .kashflow_accounting import MAIN_INVOICE
+from .kashflow_accounting import MAIN_INVOICE, REPLACED
 
 _logger = logging.getLogger(__name__)
 
@@ -269,11 +269,12 @@ class KashflowSync(models.AbstractModel):
 
     @staticmethod
     def _main_key(snapshot, states):
-        """The key of the invoice the order shows as its KashFlow invoice: its own (``order``), else the first
-        invoice it shares with other orders."""
-        if MAIN_INVOICE in states:
+        """The key of the invoice the order shows as its KashFlow invoice: its own (``order``), else (none, or its
+        lines reversed since) the first invoice it shares with other orders."""
+        if MAIN_INVOICE in states and not snapshot.document(REPLACED):
             return MAIN_INVOICE
-        return next((document.key for document in snapshot.documents if document.kind == INVOICE), MAIN_INVOICE)
+        return next((document.key for document in snapshot.documents
+                     if document.kind == INVOICE and document.key != MAIN_INVOICE), MAIN_INVOICE)
 
     def _outcome_message(self, order, outcome):
         """What the job did, in the user's words: "KashFlow invoice 1042 created, payment 77 created."."""

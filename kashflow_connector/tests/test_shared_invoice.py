@@ -40,7 +40,7 @@ class TestSharedInvoice(KashFlowCase):
     def invoice_together(self, orders):
         """The orders are confirmed, selected and invoiced with *Create Invoices* (one invoice per customer), and
         the invoice is posted."""
-        orders.action_confirm()
+        orders.filtered(lambda order: order.state == "draft").action_confirm()
         self.env["sale.advance.payment.inv"].with_context(active_model="sale.order", active_ids=orders.ids).create(
             {"advance_payment_method": "delivered"}).create_invoices()
         invoice = orders.invoice_ids
@@ -342,3 +342,45 @@ class TestSharedInvoice(KashFlowCase):
                          "one record per KashFlow document")
         action = orders[2].action_kashflow_open_documents()
         self.assertEqual(self.env["kashflow.document"].search(action["domain"]), shared)
+
+    def test_an_order_sent_from_its_lines_then_invoiced_with_others_is_reversed_never_booked_twice(self):
+        """The first order is paid online and sent from its lines (no invoice yet). Later it is invoiced together
+        with two other orders of the customer, who pays the rest. KashFlow keeps the first order's invoice,
+        reversed by a credit note applied to it (they make nothing), and holds the shared invoice once, paid by
+        the online payment and the customer's payment: sales and VAT counted once, every order *Sent* with the
+        shared invoice's number."""
+        orders = self.three_orders()
+        first = orders[0]
+        transaction = self.pay_online(first)
+        self.run_all_jobs()
+        self.assertEqual(first.kashflow_state, "sent", first.kashflow_reason)
+        [lines_invoice] = self.state()["invoices"]
+        self.assertEqual(self.totals(lines_invoice), (D("8.50"), D("1.70"), D("10.20")))
+        invoice = self.invoice_together(orders)
+        self.assertEqual(invoice.amount_residual, 51.00, "the online payment paid the first order's part")
+        payment = self.pay(invoice)
+        self.run_all_jobs()
+        state = self.state()
+        self.assertEqual(orders.mapped("kashflow_state"), ["sent"] * 3, orders.mapped("kashflow_reason"))
+        by_reference = {document["CustomerReference"]: document for document in state["invoices"]}
+        shared = by_reference[self.shared_reference(invoice, orders)]
+        reversal = by_reference[f"{first.name} replaced by {invoice.name}"]
+        self.assertEqual(sorted(by_reference), sorted([first.name, self.shared_reference(invoice, orders),
+                                                       f"{first.name} replaced by {invoice.name}"]))
+        self.assertEqual(self.totals(shared), (D("51.00"), D("10.20"), D("61.20")))
+        self.assertEqual(self.totals(reversal), (D("-8.50"), D("-1.70"), D("-10.20")))
+        self.assertEqual(orders.mapped("kashflow_invoice_number"), [shared["InvoiceNumber"]] * 3)
+        money = sorted((payment_["PayInvoice"], D(str(payment_["PayAmount"])))
+                       for payment_ in self.money_payments(state))
+        self.assertEqual(money, sorted([(shared["InvoiceNumber"], D("10.20")), (shared["InvoiceNumber"], D("51.00"))]),
+                         f"the online payment ({transaction.payment_id.name}) and {payment.name} on the shared invoice")
+        applications = [(payment_["PayInvoice"], D(str(payment_["PayAmount"]))) for payment_ in state["payments"]
+                        if payment_.get("CreditNoteApplication")]
+        self.assertEqual(sorted(applications), sorted([(lines_invoice["InvoiceNumber"], D("10.20")),
+                                                       (reversal["InvoiceNumber"], D("-10.20"))]),
+                         "the credit note applied to the first order's own invoice")
+        self.sandbox.clear_calls()
+        for order in orders:
+            order.action_kashflow_resend()
+        self.run_all_jobs()
+        self.assertFalse(self.sandbox.call_counts(), "resending any of them sends nothing")

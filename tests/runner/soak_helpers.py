@@ -53,7 +53,7 @@ class FaultInjector(_Loop):
     """Every ``interval`` seconds: a new latency (50-200 ms) and one fault, for the next call of the next operation
     in turn (every operation gets every kind of fault in 52 rounds), up to ``rounds`` faults."""
 
-    interval = 2.5
+    interval = 2.0
 
     def __init__(self, sandbox, rounds, seed=7):
         super().__init__()

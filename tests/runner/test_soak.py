@@ -6,7 +6,7 @@
 - while the jobs run, changes of every kind, each on an order just sold: refunds (a credit note and its refund
   payment), credit notes, invoices paid in two parts, payments cancelled (then paid again), phones edited, delivery
   addresses edited then *Resend*, *Resend* clicked, orders cancelled (paid ones, and confirmed unpaid ones);
-- the sandbox answers slowly (50-200 ms, changing every 2.5 s) and, operation after operation, with every kind of
+- the sandbox answers slowly (50-200 ms, changing every 2 s) and, operation after operation, with every kind of
   fault (a lost answer, a stall past the read timeout, HTTP 500, HTTP 429) for one call at a time
   (``soak_helpers.FaultInjector``), and a few of Odoo's workers running a job are killed (SIGKILL, on Linux);
 - then, everything quiet (a job postponed by another's lock hurried, the runner nudged to requeue killed jobs),
@@ -39,7 +39,7 @@ LINES = (harness.DEFAULT_LINES, (("board", 1), ("book", 2), ("delivery", 1)), ((
 CHANGES = {"refund": 12, "credit_note": 10, "partial_payments": 12, "payment_cancelled": 10, "phone": 12,
            "address_resend": 10, "resend": 12, "cancel_paid": 6}
 UNPAID_CANCELLED = 6  # confirmed orders never paid, cancelled while the others' jobs run
-#: Faults armed in all (each for one call; one every 2.5 s). Denser, with the test's retry pattern of seconds, a
+#: Faults armed in all (each for one call; one every 2 s). Denser, with the test's retry pattern of seconds, a
 #: job may use up its 8 attempts on faults of different calls and the order ends *Failed* (seen at 110 calls).
 FAULT_ROUNDS = 60
 KILLS = 3
