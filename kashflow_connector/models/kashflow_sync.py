@@ -23,6 +23,7 @@ CUSTOMER_LOCK_CLASS = 0x4B43  # "KC": ... on contacts, while their KashFlow cust
 SHARED_LOCK_CLASS = 0x4B44  # "KD": ... and on invoices and credit notes that serve several orders, while sent
 SWITCHED_OFF_PAUSE = 3600
 LOCKED_PAUSE = 30
+SHARED_LOCKED_PAUSE = 5  # another order's job sends the shared invoice in about the time of its calls: seconds
 CUSTOMER_KEY = "customer"  # the contact's customer among the journal's records
 
 
@@ -240,7 +241,7 @@ class KashflowSync(models.AbstractModel):
             if not try_lock(self.env.cr, SHARED_LOCK_CLASS, move.id):
                 raise RetryableJobError(self.env._(
                     "%(document)s, which order %(order)s shares with other orders, is being sent by another job.",
-                    document=move.name, order=order.name), seconds=LOCKED_PAUSE, ignore_retry=True)
+                    document=move.name, order=order.name), seconds=SHARED_LOCKED_PAUSE, ignore_retry=True)
         journal = KashFlowJournal(order.company_id, partner, order)
         customer, states, bound = journal.load(shared)
         if not bound and not order._kashflow_settlement()[0]:

@@ -46,22 +46,178 @@ class TestOrderLife(KashFlowCase):
         return [payment for payment in self.state()["payments"]
                 if payment["PayInvoice"] in numbers and not payment.get("CreditNoteApplication")]
 
+    def cents(self, amount):
+        """An Odoo float amount as the Decimal of pennies it stands for."""
+        return D(str(round(amount, 2))).quantize(D("0.01"))
+
+    def odoo_figures(self, order, move=None):
+        """``(net, VAT, gross)`` of a posted invoice or credit note (``move``), else of the order's own lines, as
+        KashFlow books them: taxes that are not VAT (a fixed fee) are lines of their own without VAT, so in the
+        net; a credit note negative."""
+        if move:
+            sign = 1 if move.move_type == "out_invoice" else -1
+            untaxed, tax, total = move.amount_untaxed, move.amount_tax, move.amount_total
+            charges = sum(-line.amount_currency * sign for line in move.line_ids
+                          if line.tax_line_id and line.tax_line_id._kashflow_treatment() not in ("vat", "exempt"))
+        else:
+            sign, untaxed, tax, total = 1, order.amount_untaxed, order.amount_tax, order.amount_total
+            charges = sum(tax_data["amount"] for line in order.order_line.filtered(lambda line: not line.display_type)
+                          for tax_data in line.tax_id.compute_all(
+                              line.price_unit * (1 - line.discount / 100), order.currency_id, line.product_uom_qty,
+                              line.product_id, order.partner_id)["taxes"]
+                          if self.env["account.tax"].browse(tax_data["id"])._kashflow_treatment()
+                          not in ("vat", "exempt"))
+        return tuple(sign * self.cents(amount) for amount in (untaxed + charges, tax - charges, total))
+
     def assertBooksMatch(self, order):
-        """KashFlow's invoices less its credit notes equal Odoo's invoiced less credited amount, and KashFlow's
-        payments Odoo's money received less paid back, to the penny (Odoo's figures computed here on their own)."""
+        """KashFlow's books equal Odoo's for the order, document by document and in total, to the penny (Odoo's
+        figures computed here on their own, the connector's records, ``kashflow.document``, pairing them):
+
+        - each KashFlow invoice and credit note of the customer stands for exactly one Odoo record (a record of the
+          connector holds its number); those of the order exist in KashFlow, and nothing else names the order;
+        - each posted invoice and credit note of the order has exactly one KashFlow document, with its net, VAT
+          and gross (negative for a credit note), named after it; only an invoice reversed in full by a credit note
+          before either was sent is left out, with that credit note;
+        - the order's own lines are booked (as the order holds them) only while it has no invoice in KashFlow; a
+          cancellation then adds a credit note of the same;
+        - KashFlow's invoices less its credit notes equal Odoo's invoiced less credited amount;
+        - each KashFlow payment that moved money stands for one Odoo payment, statement line or online payment,
+          none twice; what KashFlow holds of each Odoo payment is its amount (negative when paid back), and in
+          total Odoo's money received less paid back."""
         self.env.invalidate_all()
+        state = self.state()
+        held = {document["InvoiceNumber"]: document for document in state["invoices"]}
+        documents = self.assertDocumentsBound(order, held)
         moves = order.invoice_ids.filtered(lambda move: move.state == "posted")
+        self.assertMovesBooked(order, moves, documents, held)
+        self.assertOwnLinesBooked(order, moves, documents, held)
         if moves:
             invoiced = sum(move.amount_total * (1 if move.move_type == "out_invoice" else -1) for move in moves)
         else:
             invoiced = 0.0 if order.state == "cancel" else order.amount_total
-        kashflow = sum((self.totals(invoice)[2] for invoice in self.documents_of(order)), D(0))
-        self.assertEqual(kashflow, D(str(round(invoiced, 2))).quantize(D("0.01")), "invoiced less credited")
+        kashflow = sum((self.totals(held[number])[2] for number in set(documents.mapped("kashflow_number"))), D(0))
+        self.assertEqual(kashflow, self.cents(invoiced), "invoiced less credited")
+        self.assertMoneyBooked(order, moves, documents, state)
+
+    def assertDocumentsBound(self, order, held):
+        """Each KashFlow invoice and credit note of the order's customer (``held``, by number) stands for one Odoo
+        record; those of the order's records exist in KashFlow, and no other names the order. Returns the order's
+        records of the invoices and credit notes KashFlow holds."""
+        records = order.kashflow_document_ids
+        customer = self.env["kashflow.customer"].search([
+            ("company_id", "=", order.company_id.id),
+            ("partner_id", "=", order.partner_id.commercial_partner_id.id)]).kashflow_number
+        bound = self.env["kashflow.document"].search([
+            ("company_id", "=", order.company_id.id), ("kind", "in", ("invoice", "credit_note")),
+            ("kashflow_number", "!=", 0)])
+        for number, document in held.items():
+            if document["CustomerID"] == customer:
+                binding = bound.filtered(lambda record, number=number: record.kashflow_number == number)
+                self.assertEqual(len(binding), 1, f"KashFlow {number} ({document['CustomerReference']}) stands for "
+                                                  f"one Odoo record; records: {binding.mapped('key')}")
+        documents = records.filtered(lambda record: record.kind != "payment" and record.kashflow_number)
+        for record in documents:
+            self.assertIn(record.kashflow_number, held, f"KashFlow holds {record.key}, as the connector recorded")
+            self.assertEqual(held[record.kashflow_number]["CustomerID"], customer)
+        self.assertLessEqual({document["InvoiceNumber"] for document in self.documents_of(order)},
+                             set(documents.mapped("kashflow_number")), "what names the order stands for its records")
+        return documents
+
+    def assertMovesBooked(self, order, moves, documents, held):
+        """Each posted invoice and credit note of the order (``moves``) has one KashFlow document, with its
+        figures, named after it; but an invoice reversed in full before it was sent, with its credit note."""
+        booked = documents.mapped("move_id")
+        for move in moves:
+            binding = documents.filtered(lambda record, move=move: record.move_id == move)
+            if not binding:
+                pair = move if move.move_type == "out_invoice" else move.reversed_entry_id
+                pair |= moves.filtered(lambda other, pair=pair: other.reversed_entry_id == pair)
+                self.assertTrue(pair.filtered(lambda invoice: invoice.move_type == "out_invoice"
+                                              and invoice.payment_state == "reversed") and not pair & booked,
+                                f"{move.name} ({move.amount_total}) has no KashFlow document")
+                continue
+            self.assertEqual(len(binding), 1, f"{move.name} is booked once in KashFlow")
+            self.assertEqual(binding.kind, "invoice" if move.move_type == "out_invoice" else "credit_note")
+            document = held[binding.kashflow_number]
+            self.assertEqual(self.totals(document), self.odoo_figures(order, move),
+                             f"{move.name}: KashFlow {binding.kashflow_number}'s net, VAT and gross")
+            reference = document["CustomerReference"]
+            if len(move._kashflow_orders()) > 1:
+                self.assertEqual(reference.split(" ")[0], move.name)
+            else:
+                self.assertEqual(reference, order.name if binding.key == "order" else f"{order.name} {move.name}")
+
+    def assertOwnLinesBooked(self, order, moves, documents, held):
+        """The order's own lines are booked, with the order's figures, while it has no invoice of its own in
+        KashFlow (``_snapshot``); a cancellation, or invoices shared with other orders that replace them, add a
+        credit note of the same. An order without invoice, cancelled before it was sent, has nothing booked."""
+        booked = documents.mapped("move_id")
+        own = {record.key: record for record in documents - documents.filtered("move_id")}
+        self.assertLessEqual(set(own), {"order", "cancel", "replaced"}, "the documents of the order's own lines")
+        if "order" in own:
+            self.assertFalse(documents.filtered(lambda record: record.move_id.move_type == "out_invoice"
+                                                and len(record.move_id._kashflow_orders()) == 1),
+                             "the order's lines, or its own invoice: not both")
+            self.assertEqual(self.totals(held[own["order"].kashflow_number]), self.odoo_figures(order),
+                             "the order's invoice from its lines: the order's figures")
+            self.assertEqual(held[own["order"].kashflow_number]["CustomerReference"], order.name)
+        elif not booked:
+            self.assertEqual(order.state, "cancel", "an order without invoice is booked from its lines")
+            self.assertFalse(documents, "cancelled before it was sent: nothing booked")
+        for key in ("cancel", "replaced"):
+            if key in own:
+                self.assertIn("order", own, f"{key}: a credit note of the order's lines")
+                figures = self.totals(held[own["order"].kashflow_number])
+                self.assertEqual(self.totals(held[own[key].kashflow_number]), tuple(-amount for amount in figures))
+        if "order" in own and not moves and order.state == "cancel" and not order.currency_id.is_zero(
+                order.amount_total):
+            self.assertIn("cancel", own, "an order cancelled after it was sent gets a credit note")
+        self.assertEqual("replaced" in own, "order" in own and bool(booked.filtered(
+            lambda move: move.move_type == "out_invoice")), "the lines reversed once shared invoices replace them")
+
+    def assertMoneyBooked(self, order, moves, documents, state):
+        """Each KashFlow payment of the order's documents that moved money stands for one Odoo payment, statement
+        line or online payment (a ``payment`` record of the order, not removed), none booked twice; KashFlow holds
+        each Odoo payment's amount (negative when paid back), and in total the money received less paid back."""
+        records = order.kashflow_document_ids
+        numbers = set(documents.mapped("kashflow_number"))
+        money = {payment["PayID"]: payment for payment in state["payments"]
+                 if payment["PayInvoice"] in numbers and not payment.get("CreditNoteApplication")}
+        receipts = self.env["kashflow.document"].search([
+            ("company_id", "=", order.company_id.id), ("kind", "=", "payment"), ("removed", "=", False),
+            ("kashflow_number", "!=", 0)])
+        in_kashflow = {}  # Odoo payment, statement line or transaction -> what KashFlow holds of it
+        keys = set()
+        for number, payment in money.items():
+            binding = receipts.filtered(lambda record, number=number: record.kashflow_number == number)
+            self.assertEqual(len(binding), 1, f"KashFlow payment {number} ({payment['PayAmount']}) stands for one "
+                                              f"Odoo payment; records: {binding.mapped('key')}")
+            self.assertIn(binding, records, f"payment {number} is the order's")
+            self.assertEqual(binding.kashflow_invoice_number, payment["PayInvoice"])
+            kind, _colon, ident = binding.key.split("/")[0].partition(":")
+            self.assertIn(kind, ("payment", "line", "transaction"), f"payment {number} ({binding.key}) is Odoo's")
+            source = self.env[{"payment": "account.payment", "line": "account.bank.statement.line",
+                               "transaction": "payment.transaction"}[kind]].browse(int(ident)).exists()
+            self.assertTrue(source, f"payment {number}: Odoo's {binding.key} exists")
+            if kind == "transaction" and source.payment_id:
+                source = source.payment_id
+            self.assertNotIn((binding.key, source), keys)
+            keys.add((binding.key, source))
+            in_kashflow[source] = in_kashflow.get(source, D(0)) + D(str(payment["PayAmount"]))
+        for key, source in keys:
+            self.assertFalse([other for other, again in keys if again == source and other != key
+                              and "/move:" not in key + other], f"{source} booked once ({key})")
+        for record in receipts & records:
+            self.assertIn(record.kashflow_number, money, f"KashFlow holds {record.key}, as the connector recorded")
         payments = moves._get_reconciled_payments() | order.transaction_ids.payment_id
-        received = sum(payment.amount * (1 if payment.payment_type == "inbound" else -1)
-                       for payment in payments if payment.state in ("in_process", "paid"))
-        paid = sum((D(str(payment["PayAmount"])) for payment in self.money_payments(order)), D(0))
-        self.assertEqual(paid, D(str(round(received, 2))).quantize(D("0.01")), "money received less paid back")
+        received = {payment: self.cents(payment.amount * (1 if payment.payment_type == "inbound" else -1))
+                    for payment in payments if payment.state in ("in_process", "paid")}
+        self.assertEqual({source: amount for source, amount in in_kashflow.items()
+                          if source._name == "account.payment"},
+                         {payment: amount for payment, amount in received.items() if amount},
+                         "each Odoo payment: its money, in KashFlow")
+        self.assertEqual(sum(in_kashflow.values(), D(0)), self.cents(sum(received.values(), D(0))),
+                         "money received less paid back")
 
     # ------------------------------------------------------------------ 1. Odoo's tax engine, both roundings
 

@@ -1,7 +1,7 @@
 """Several orders of one contact invoiced together (one Odoo invoice with all their lines), paid once, with Odoo
 running queue_job's job runner: each order has its job, the jobs run at once in two workers, and KashFlow books the
-invoice ONCE, whichever job gets there first (the others wait on the invoice's lock, ``LOCKED_PAUSE``, then find
-it booked).
+invoice ONCE, whichever job gets there first (the others wait on the invoice's lock, ``SHARED_LOCKED_PAUSE``, then
+find it booked).
 
 The contact's KashFlow customer exists before (an earlier order of theirs was sent), so that the jobs meet on the
 invoice and not on the creation of the customer. Each scenario ends with :func:`check_shared_books`: every order
@@ -11,8 +11,8 @@ the Odoo invoice and the payment); nothing else new for the contact, and each in
 
 The variant that kills the worker (SIGKILL) in the invoice's insert runs with ``make test-faults``
 (``KASHFLOW_WORKER_KILL=1``), as ``test_runner_worker_kill.py`` does; the one where the insert's answer is lost
-always runs. The lock's pause is not shortened: a postponed job waits up to half a minute (the waits allow for
-it; ``hurry`` starts it at once when its message is one ``harness.LOCKED_WORDS`` knows).
+always runs. A job postponed by the invoice's lock waits a few seconds (``SHARED_LOCKED_PAUSE``; the waits allow
+for more; ``hurry`` starts it at once when its message is one ``harness.LOCKED_WORDS`` knows).
 """
 
 import os
@@ -26,7 +26,7 @@ from . import harness
 #: Each order's lines: different products and quantities, so that every line of the shared invoice is its own.
 ORDER_LINES = ((("board", 2), ("delivery", 1)), (("book", 3),), (("board", 1), ("book", 2), ("delivery", 1)))
 LATENCY_MS = 300  # each call takes a moment: the jobs are at work at the same time
-SETTLE_TIMEOUT = 180  # a job postponed by the invoice's lock waits LOCKED_PAUSE (30 s), maybe more than once
+SETTLE_TIMEOUT = 180  # a job postponed by a lock waits SHARED_LOCKED_PAUSE (5 s) or LOCKED_PAUSE (30 s), maybe more
 STALL_SECONDS = 45  # longer than finding and killing the worker takes; shorter than Odoo's limit_time_real
 REQUEUE_TIMEOUT = 90  # the runner's own wake-up is within 60 s, plus the 10 s it waits before calling a job dead
 WORKER_KILL = os.environ.get("KASHFLOW_WORKER_KILL") == "1" and os.path.isdir("/proc")
