@@ -395,6 +395,25 @@ def test_lost_invoice_answer_then_rerun_finds_the_invoice_among_that_days_invoic
     assert calls_of(sandbox, lambda: book.sync(order())) == {}
 
 
+def test_lost_invoice_renamed_in_odoo_since_is_found_by_the_reference_it_was_sent_with(sandbox, kf, mapping):
+    # An invoice shared by two orders is sent, its answer lost; before the rerun a third order joins it in Odoo,
+    # which changes its reference: it is found by the reference the attempt sent, updated, and never doubled.
+    book = Book(kf, mapping)
+    sent = order(docs=[invoice(key="move:7", reference="INV/2026/00007 S00101 S00102")],
+                 payments=[paid(invoice_key="move:7")])
+    run_losing(sandbox, book, sent, "InsertInvoice")
+    assert book.states["move:7"].note == "INV/2026/00007 S00101 S00102"
+    renamed = order(docs=[invoice(key="move:7", reference="INV/2026/00007 S00101 S00102 S00103")],
+                    payments=[paid(invoice_key="move:7")])
+
+    calls = calls_of(sandbox, lambda: book.sync(renamed))
+
+    assert calls == {"GetInvoicesByDateRange": 1, "UpdateInvoice": 1, "InsertInvoicePayment": 1}
+    assert counts(sandbox) == (1, 1, 1)
+    [held] = sandbox.state()["invoices"]
+    assert held["CustomerReference"] == "INV/2026/00007 S00101 S00102 S00103"
+
+
 def test_invoice_whose_insert_never_reached_kashflow_is_inserted_after_a_bounded_search(sandbox, kf, mapping):
     book = Book(kf, mapping)
     sandbox.set_faults(operation="InsertInvoice", mode="http500")

@@ -58,7 +58,8 @@ class DocumentState:
     ``applied`` tells whether a credit note was applied to its invoice, ``apply_attempt`` whether an
     application may have reached KashFlow. ``removed`` marks a payment deleted from KashFlow because Odoo no
     longer holds it. ``note`` is the ``PayNote`` a payment was sent with (with ``invoice_number``, set before its
-    insert: what finds it again after a lost answer).
+    insert: what finds it again after a lost answer), or the ``CustomerReference`` an invoice or credit note was
+    inserted with (what finds it, even when Odoo's document has been renamed since).
     """
 
     key: str
@@ -280,7 +281,8 @@ def _sync_document(client, order, document, mapping, *, customer_id, state, jour
         outcome.add(document.kind, document.key, "updated", state.number)
         return
     body = documents.invoice_document(order, document, customer_id=customer_id, mapping=mapping)
-    state.attempt, state.fingerprint = document.date, fingerprint  # what the attempt sends, should it be found
+    # what the attempt sends, should it be found: its date, its reference and the fingerprint of all of it
+    state.attempt, state.note, state.fingerprint = document.date, body["CustomerReference"], fingerprint
     journal.mark(state)
     state.number = client.insert_invoice(body)
     state.fingerprint, state.attempt = fingerprint, None
@@ -297,7 +299,7 @@ def _find_lost_invoice(client, order: OrderSnapshot, document: InvoiceSnapshot, 
 
     The range runs from midnight to the day's last second: KashFlow may compare instants, or keep an
     invoice's date without the time it was sent with, and a range of midday to midday would then miss it."""
-    reference = documents.invoice_reference(order, document)
+    reference = state.note or documents.invoice_reference(order, document)  # as sent (markers of 18.0.2.0: as now)
     start = datetime.datetime.combine(state.attempt, datetime.time.min)
     end = datetime.datetime.combine(state.attempt, datetime.time(23, 59, 59))
     found = [invoice for invoice in client.get_invoices_by_date_range(start, end)

@@ -69,7 +69,8 @@ class KashflowDocument(models.Model):
     apply_attempt = fields.Boolean(readonly=True)
     removed = fields.Boolean(readonly=True, help="A payment deleted from KashFlow: Odoo no longer holds it.")
     kashflow_note = fields.Char(string="KashFlow Note", readonly=True,
-                                help="The note (PayNote) a payment was sent to KashFlow with.")
+                                help="The note (PayNote) a payment was sent to KashFlow with; the customer "
+                                     "reference an invoice or credit note was inserted with.")
     sent_at = fields.Datetime(string="Last Sent", readonly=True)
 
     # What the reconciliation (``kashflow.reconciliation``) last found; what the VAT table shows.

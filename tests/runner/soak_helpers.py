@@ -20,6 +20,8 @@ OPERATIONS = ("GetCustomer", "GetCustomerByEmail", "GetCustomerByID", "InsertCus
 #: The faults armed in turn, with their settings: a lost answer, a stall past the read timeout, busy, rate-limited.
 FAULTS = (("drop_after_commit", {}), ("timeout", {"stall_seconds": 3}), ("http500", {}),
           ("http429", {"retry_after": 1}))
+#: The sandbox's outcome of each fault's calls (kashflow_sandbox/faults.py).
+OUTCOMES = {"drop_after_commit": "dropped", "timeout": "timeout", "http500": "http500", "http429": "http429"}
 READ_TIMEOUT = 2  # seconds a KashFlow call waits for its answer during the soak (the sandbox stalls 3)
 
 

@@ -243,7 +243,10 @@ def test_soak(runner, scenario):
     wall = time.monotonic() - started
 
     calls = sandbox.calls(since=before)
-    faults = Counter(call["outcome"] for call in calls if call["outcome"] in harness.FAULT_OUTCOMES)
+    injected = {soak_helpers.OUTCOMES[mode] for mode, _options in soak_helpers.FAULTS}
+    faults = Counter(call["outcome"] for call in calls if call["outcome"] in injected)
+    other = [(c["operation"], c["outcome"], str(c.get("detail"))[:200]) for c in calls
+             if c["outcome"] in harness.FAULT_OUTCOMES and c["outcome"] not in injected]
     harness.TALLY.kills["during"] += len(killer.killed)
     duplicates, lost, wrong, problems = check(shop, sold, shared, cancelled_paid, cancelled_unpaid)
     jobs = shop.jobs()
@@ -268,6 +271,7 @@ def test_soak(runner, scenario):
         ("faults injected", listed(faults)),
         ("faults armed", listed(injector.armed)),
         ("orders' states", listed(end_states)),
+        ("other errors", f"{len(other)} KashFlow answers not injected: {other}"),
         ("workers killed", len(killer.killed)),
         ("KashFlow calls", listed(Counter(c["operation"] for c in calls))),
         ("jobs", f"{len(jobs)} (retries {sum(job['retry'] for job in jobs)})"),
