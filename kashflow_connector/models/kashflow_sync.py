@@ -7,6 +7,7 @@ import psycopg2
 
 from odoo import SUPERUSER_ID, Command, api, fields, models
 from odoo.exceptions import UserError
+from odoo.service.model import PG_CONCURRENCY_ERRORS_TO_RETRY
 
 from odoo.addons.queue_job.exception import RetryableJobError
 
@@ -23,6 +24,7 @@ CUSTOMER_LOCK_CLASS = 0x4B43  # "KC": ... on contacts, while their KashFlow cust
 SHARED_LOCK_CLASS = 0x4B44  # "KD": ... and on invoices and credit notes that serve several orders, while sent
 SWITCHED_OFF_PAUSE = 3600
 LOCKED_PAUSE = 30
+CHANGED_PAUSE = 1  # the change that made a job's end fail is committed already: the job runs again at once
 SHARED_LOCKED_PAUSE = 5  # another order's job sends the shared invoice in about the time of its calls: seconds
 CUSTOMER_KEY = "customer"  # the contact's customer among the journal's records
 
@@ -194,7 +196,23 @@ class KashflowSync(models.AbstractModel):
         First, as the job starts: the order must be queued, the connector switched on (else the job waits, it
         does not fail), and the order still confirmed and paid, unless KashFlow already holds some of it (a
         cancellation or a refund is then booked there).
+
+        Last, the outcome is written to the database before the job returns: when a change reached the order while
+        the job ran (``sale.order._kashflow_note_change``), that write fails with a serialization error, and the job
+        runs again at once, with the change, without using up one of its attempts (it made no error).
         """
+        changed = self.env._("The order changed in Odoo while it was being sent: it is sent again with the change.")
+        try:
+            result = self._send_locked(order)
+            self.env.flush_all()
+        except psycopg2.Error as error:
+            if error.pgcode not in PG_CONCURRENCY_ERRORS_TO_RETRY:
+                raise
+            raise RetryableJobError(changed, seconds=CHANGED_PAUSE, ignore_retry=True) from None
+        return result
+
+    def _send_locked(self, order):
+        """``_run``'s work: the checks as the job starts, then ``_send`` under the order's lock."""
         order = order.sudo().with_company(order.company_id)
         if not order.company_id.kashflow_enabled:
             raise RetryableJobError(self.env._(

@@ -125,8 +125,8 @@ class SaleOrder(models.Model):
 
         That write is what sends the change. Odoo's transactions are REPEATABLE READ, and a job writes its order
         when it ends (*Sent*, *Failed*...): if this transaction commits while the job runs, the job's write fails
-        with a serialization error, queue_job runs the job again (``PG_RETRY``) and, in a new transaction, it
-        reads the change and sends it (what it sent already is in its journal: nothing goes twice); if the job
+        with a serialization error, the job runs again at once (``kashflow.sync._run``) and, in a new transaction,
+        it reads the change and sends it (what it sent already is in its journal: nothing goes twice); if the job
         commits first, this transaction's write fails instead, Odoo runs the request again, and it finds the order
         *Sent* and queues it anew. Either way the change goes out once the job ends, by one job at a time (the
         order's lock). Orders not queued need nothing: their change queues them (``_kashflow_route``)."""
