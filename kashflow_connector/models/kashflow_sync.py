@@ -201,7 +201,7 @@ class KashflowSync(models.AbstractModel):
         the job ran (``sale.order._kashflow_note_change``), that write fails with a serialization error, and the job
         runs again at once, with the change, without using up one of its attempts (it made no error).
         """
-        changed = self.env._("The order changed in Odoo while it was being sent: it is sent again with the change.")
+        changed = self._changed_words()  # worded now: after a serialization error, the transaction reads nothing
         try:
             result = self._send_locked(order)
             self.env.flush_all()
@@ -280,11 +280,30 @@ class KashflowSync(models.AbstractModel):
         outcome = sync_order(
             order.company_id._kashflow_client(), snapshot, channel._kashflow_mapping(), customer, states, journal,
             adoptable=self.env["kashflow.customer"]._kashflow_adoptable(order.company_id, partner), taken=journal.taken)
+        message = self._outcome_message(order, outcome)
+        earlier = self._earlier_outcome()
+        if earlier:  # an earlier run of this job sent it, and its end met a change: what both runs did
+            message = earlier if not outcome.events else f"{earlier} {message}"
         order.write({"kashflow_state": "sent", "kashflow_reason": False, "kashflow_sent_at": fields.Datetime.now(),
                     "kashflow_invoice_number": states[self._main_key(snapshot, states)].number})
-        message = self._outcome_message(order, outcome)
+        try:
+            self.env.flush_all()  # a change made while this run talked to KashFlow surfaces here
+        except psycopg2.Error as error:
+            if error.pgcode not in PG_CONCURRENCY_ERRORS_TO_RETRY:
+                raise
+            raise RetryableJobError(f"{self._changed_words()} {message}", seconds=CHANGED_PAUSE,
+                                    ignore_retry=True) from None
         order._kashflow_log(message)
         return message
+
+    def _changed_words(self):
+        return self.env._("The order changed in Odoo while it was being sent: it is sent again with the change.")
+
+    def _earlier_outcome(self):
+        """What an earlier run of this job sent, when its end met a change made meanwhile (its result, as ``_send``
+        left it), else ""."""
+        result, words = self._current_job().result or "", self._changed_words()
+        return result[len(words):].strip() if result.startswith(words) else ""
 
     @staticmethod
     def _main_key(snapshot, states):
