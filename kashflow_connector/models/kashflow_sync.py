@@ -119,6 +119,15 @@ class KashFlowJournal(Journal):
                      if record.kashflow_number or record.attempt_date}
             return binding._kashflow_state(), states, bound
 
+    def load_customer(self):
+        """The contact's ``CustomerState`` as last saved (another job may have saved it since ``load``)."""
+        with own_transaction(self.env) as env:
+            binding = env["kashflow.customer"].search(
+                [("company_id", "=", self.company_id), ("partner_id", "=", self.partner_id)])
+            if binding:
+                self.record_ids[CUSTOMER_KEY] = binding.id
+            return binding._kashflow_state()
+
     def keep_shared(self, states, snapshot):
         """Drop from ``states`` (as ``load`` returned them) the shared documents of other orders that ``snapshot``
         does not hold: this job neither sends nor deletes them (an invoice this order holds as its own, say)."""
@@ -276,11 +285,11 @@ class KashflowSync(models.AbstractModel):
             if not try_lock(self.env.cr, CUSTOMER_LOCK_CLASS, partner.id):
                 raise RetryableJobError(self.env._("Another order of %s is creating its KashFlow customer.",
                                                    partner.name), seconds=LOCKED_PAUSE, ignore_retry=True)
-            customer = journal.load()[0]  # the customer another job may have made since this one looked
+            customer = journal.load_customer()  # the customer another job may have made since this one looked
         outcome = sync_order(
             order.company_id._kashflow_client(), snapshot, channel._kashflow_mapping(), customer, states, journal,
             adoptable=self.env["kashflow.customer"]._kashflow_adoptable(order.company_id, partner), taken=journal.taken)
-        message = self._outcome_message(order, outcome)
+        message, changed = self._outcome_message(order, outcome), self._changed_words()
         earlier = self._earlier_outcome()
         if earlier:  # an earlier run of this job sent it, and its end met a change: what both runs did
             message = earlier if not outcome.events else f"{earlier} {message}"
@@ -291,8 +300,7 @@ class KashflowSync(models.AbstractModel):
         except psycopg2.Error as error:
             if error.pgcode not in PG_CONCURRENCY_ERRORS_TO_RETRY:
                 raise
-            raise RetryableJobError(f"{self._changed_words()} {message}", seconds=CHANGED_PAUSE,
-                                    ignore_retry=True) from None
+            raise RetryableJobError(f"{changed} {message}", seconds=CHANGED_PAUSE, ignore_retry=True) from None
         order._kashflow_log(message)
         return message
 
