@@ -11,8 +11,9 @@ the order (it names the Odoo record the document comes from):
 
 - invoices: the order's own (key ``"order"``: its first posted invoice that serves this order alone, or its
   lines while it has none), then any further posted invoice (``"move:<id>"``);
-- credit notes: one per posted Odoo credit note (``"move:<id>"``), or one reversing an order that was
-  cancelled after it was sent (``"cancel"``), each applied to the invoice it names in ``applies_to``;
+- credit notes: one per posted Odoo credit note (``"move:<id>"``), or one reversing the order's own lines once
+  it was cancelled after they were sent (``"cancel"``) or invoiced together with other orders (``"replaced"``),
+  each applied to the invoice it names in ``applies_to``;
 - payments: the money received (positive) or paid back (negative), one per Odoo payment
   (``"payment:<id>"``, ``"line:<id>"`` or ``"transaction:<id>"``), each recorded against an invoice.
 

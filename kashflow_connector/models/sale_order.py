@@ -170,7 +170,8 @@ class SaleOrder(models.Model):
             (invoiced - sent)._kashflow_log(self.env._(
                 "Cancelled in Odoo, but its posted invoices stay in Odoo's books: they go to KashFlow as they are. "
                 "Issue a credit note in Odoo to reverse them."))
-        sent.filtered("company_id.kashflow_enabled")._kashflow_route(self.env._("Order cancelled."), note_queued=True)
+        (sent - running).filtered("company_id.kashflow_enabled")._kashflow_route(
+            self.env._("Order cancelled."), note_queued=True)
         return result
 
     # ------------------------------------------------------------------ routing
