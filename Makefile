@@ -15,7 +15,7 @@ demo: $(DEPS)
 test: $(DEPS)
 	$(PYTHON) tools/devenv.py test $(ARGS)
 
-## The slow fault scenarios (about eight minutes): Odoo's workers killed (SIGKILL) in the middle of KashFlow jobs,
+## The slow fault scenarios (about six minutes): Odoo's workers killed (SIGKILL) in the middle of KashFlow jobs,
 ## with Odoo's own server and job runner (tests/runner/). CI runs them too.
 test-faults: $(DEPS)
 	KASHFLOW_WORKER_KILL=1 $(PYTHON) -m pytest -rs tests/runner/test_runner_worker_kill.py \
