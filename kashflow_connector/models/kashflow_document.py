@@ -87,6 +87,31 @@ class KashflowDocument(models.Model):
         string="Total in KashFlow", readonly=True,
         help="The document's total (a payment's amount) as KashFlow held it when last sent or reconciled.")
     vat_ids = fields.One2many("kashflow.document.vat", "document_id", string="Net and VAT per Rate", readonly=True)
+    # The overview's measures: the amounts in the company's currency, at Odoo's rate of the document's date (as
+    # Odoo's Sales Analysis adds orders in several currencies); the fields above stay in the document's currency.
+    company_currency_id = fields.Many2one(related="company_id.currency_id", string="Company Currency")
+    amount_total_company = fields.Monetary(
+        string="Total (Company Currency)", currency_field="company_currency_id",
+        compute="_compute_amounts_company", store=True,
+        help="The document's total in the company's currency, at Odoo's rate of the document's date.")
+    kashflow_amount_total_company = fields.Monetary(
+        string="Total in KashFlow (Company Currency)", currency_field="company_currency_id",
+        compute="_compute_amounts_company", store=True,
+        help="The total KashFlow held, in the company's currency at Odoo's rate of the document's date.")
+
+    @api.depends("amount_total", "kashflow_amount_total", "currency_id", "date", "company_id.currency_id")
+    def _compute_amounts_company(self):
+        for document in self:
+            company = document.company_id
+            currency = document.currency_id or company.currency_id
+            date = document.date or fields.Date.context_today(document)
+            if not company:
+                document.amount_total_company = document.kashflow_amount_total_company = 0.0
+                continue
+            document.amount_total_company = currency._convert(document.amount_total, company.currency_id,
+                                                              company, date)
+            document.kashflow_amount_total_company = currency._convert(document.kashflow_amount_total,
+                                                                       company.currency_id, company, date)
 
     _sql_constraints = [
         ("key_unique", "unique(order_id, key)", "An order has one KashFlow document per Odoo record."),

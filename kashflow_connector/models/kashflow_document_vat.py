@@ -37,6 +37,27 @@ class KashflowDocumentVat(models.Model):
                                      help="KashFlow's net less Odoo's.")
     vat_difference = fields.Monetary(string="VAT Difference", compute="_compute_differences", store=True,
                                      help="KashFlow's VAT less Odoo's.")
+    # The pivot's and graph's measures: the figures above in the company's currency, at Odoo's rate of the tax
+    # point (as Odoo's Sales Analysis adds orders in several currencies).
+    company_currency_id = fields.Many2one(related="company_id.currency_id", string="Company Currency")
+    odoo_net_company = fields.Monetary(string="Net (Odoo, Company Currency)", currency_field="company_currency_id",
+                                       compute="_compute_company_amounts", store=True)
+    odoo_vat_company = fields.Monetary(string="VAT (Odoo, Company Currency)", currency_field="company_currency_id",
+                                       compute="_compute_company_amounts", store=True)
+    kashflow_net_company = fields.Monetary(string="Net (KashFlow, Company Currency)",
+                                           currency_field="company_currency_id",
+                                           compute="_compute_company_amounts", store=True)
+    kashflow_vat_company = fields.Monetary(string="VAT (KashFlow, Company Currency)",
+                                           currency_field="company_currency_id",
+                                           compute="_compute_company_amounts", store=True)
+    net_difference_company = fields.Monetary(string="Net Difference (Company Currency)",
+                                             currency_field="company_currency_id",
+                                             compute="_compute_company_amounts", store=True,
+                                             help="KashFlow's net less Odoo's, in the company's currency.")
+    vat_difference_company = fields.Monetary(string="VAT Difference (Company Currency)",
+                                             currency_field="company_currency_id",
+                                             compute="_compute_company_amounts", store=True,
+                                             help="KashFlow's VAT less Odoo's, in the company's currency.")
 
     @api.depends("vat_rate")
     def _compute_vat_label(self):
@@ -51,3 +72,26 @@ class KashflowDocumentVat(models.Model):
         for row in self:
             row.net_difference = row.kashflow_net - row.odoo_net
             row.vat_difference = row.kashflow_vat - row.odoo_vat
+
+    @api.depends("odoo_net", "odoo_vat", "kashflow_net", "kashflow_vat", "currency_id", "date",
+                 "company_id.currency_id")
+    def _compute_company_amounts(self):
+        for row in self:
+            company = row.company_id
+            if not company:
+                row.odoo_net_company = row.odoo_vat_company = row.kashflow_net_company = 0.0
+                row.kashflow_vat_company = row.net_difference_company = row.vat_difference_company = 0.0
+                continue
+            currency = row.currency_id or company.currency_id
+            date = row.date or fields.Date.context_today(row)
+
+            def convert(amount, currency=currency, company=company, date=date):
+                return currency._convert(amount, company.currency_id, company, date)
+
+            row.odoo_net_company = convert(row.odoo_net)
+            row.odoo_vat_company = convert(row.odoo_vat)
+            row.kashflow_net_company = convert(row.kashflow_net)
+            row.kashflow_vat_company = convert(row.kashflow_vat)
+            # the differences of the converted figures, so that the pivot's columns agree with one another
+            row.net_difference_company = company.currency_id.round(row.kashflow_net_company - row.odoo_net_company)
+            row.vat_difference_company = company.currency_id.round(row.kashflow_vat_company - row.odoo_vat_company)

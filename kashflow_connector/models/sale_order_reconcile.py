@@ -20,11 +20,27 @@ class SaleOrder(models.Model):
         help="1 for orders that differ in KashFlow, 2 for failed ones, and so on: the overview lists them first.")
     kashflow_mismatch_count = fields.Integer(compute="_compute_kashflow_mismatch_count",
                                              string="KashFlow Differences")
+    # The overview's measure: the order's total in the company's currency at Odoo's rate of the order's date, as
+    # Odoo's Sales Analysis adds orders in several currencies (amount_total is in the order's currency).
+    kashflow_company_currency_id = fields.Many2one(related="company_id.currency_id", string="Company Currency")
+    kashflow_amount_total_company = fields.Monetary(
+        string="Total (Company Currency)", currency_field="kashflow_company_currency_id",
+        compute="_compute_kashflow_amount_total_company", store=True,
+        help="The order's total in the company's currency, at Odoo's rate of the order's date.")
 
     @api.depends("kashflow_state")
     def _compute_kashflow_attention(self):
         for order in self:
             order.kashflow_attention = ATTENTION.get(order.kashflow_state, 10)
+
+    @api.depends("amount_total", "currency_id", "date_order", "company_id.currency_id")
+    def _compute_kashflow_amount_total_company(self):
+        for order in self:
+            company = order.company_id or self.env.company
+            currency = order.currency_id or company.currency_id
+            date = fields.Date.to_date(order.date_order) if order.date_order else fields.Date.context_today(order)
+            order.kashflow_amount_total_company = currency._convert(order.amount_total, company.currency_id,
+                                                                    company, date)
 
     @api.depends("kashflow_document_ids.mismatch")
     def _compute_kashflow_mismatch_count(self):

@@ -11,3 +11,4 @@ from . import test_browser_journey
 from . import test_browser_journey_overview
 from . import test_shared_invoice
 from . import test_lost_answer_lookups
+from . import test_overview_currency
