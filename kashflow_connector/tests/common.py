@@ -194,14 +194,18 @@ class KashFlowCase(AccountPaymentCommon):
     def kashflow_jobs(self, states=("pending",)):
         return self.env["queue.job"].sudo().search([("channel", "=", "root.kashflow"), ("state", "in", list(states))])
 
-    def run_jobs(self):
-        """Perform the pending KashFlow jobs as queue_job's runner does; return how many ran.
+    def run_jobs(self, orders=None):
+        """Perform the pending KashFlow jobs (of ``orders`` only, when given) as queue_job's runner does; return how
+        many ran.
 
         A job that asks to be retried (``RetryableJobError``) is postponed. (The runner would also roll its
         transaction back; the connector's jobs write nothing in theirs before they ask, and what they keep in
         transactions of their own stays either way.)
         """
         records = self.kashflow_jobs()
+        if orders is not None:
+            keys = {order._kashflow_identity_key() for order in orders}
+            records = records.filtered(lambda record: record.identity_key in keys)
         for record in records:
             job = Job.load(self.env(user=SUPERUSER_ID), record.uuid)
             job.set_started()

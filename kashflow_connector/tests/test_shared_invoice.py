@@ -5,11 +5,8 @@ Real Odoo, the sandbox over HTTP."""
 
 from decimal import Decimal
 
-from odoo import SUPERUSER_ID, Command
+from odoo import Command
 from odoo.tests import tagged
-
-from odoo.addons.queue_job.exception import RetryableJobError
-from odoo.addons.queue_job.job import Job
 
 from .common import KashFlowCase
 
@@ -48,25 +45,6 @@ class TestSharedInvoice(KashFlowCase):
         self.assertEqual(invoice.line_ids.sale_line_ids.order_id, orders)
         invoice.action_post()
         return invoice
-
-    def run_jobs_of(self, order):
-        """Perform the pending KashFlow jobs of one order only, as ``run_jobs`` performs them; return how many ran."""
-        records = self.kashflow_jobs().filtered(lambda job: job.identity_key == order._kashflow_identity_key())
-        for record in records:
-            job = Job.load(self.env(user=SUPERUSER_ID), record.uuid)
-            job.set_started()
-            job.store()
-            try:
-                job.perform()
-            except RetryableJobError as error:
-                job.postpone(result=str(error), seconds=error.seconds)
-                job.set_pending(reset_retry=False)
-                job.store()
-                continue
-            job.set_done()
-            job.store()
-        self.env.invalidate_all()
-        return len(records)
 
     def run_all_jobs(self, rounds=6):
         """Perform the KashFlow jobs, again while some are left (retried after a lost answer, say)."""
@@ -152,14 +130,14 @@ class TestSharedInvoice(KashFlowCase):
         invoice.action_post()
         payment = self.pay(invoice)
         first, second, third = orders
-        self.assertEqual(self.run_jobs_of(third), 1)
+        self.assertEqual(self.run_jobs(third), 1)
         state = self.state()
         self.assertEqual(self.references(state), [self.shared_reference(invoice, orders)],
                          "the first job to run books the invoice with all its orders' lines")
         self.assertEqual(self.totals(state["invoices"][0])[2], D("61.20"))
         self.assertEqual(third.kashflow_state, "sent", third.kashflow_reason)
         for order in (second, first):
-            self.run_jobs_of(order)
+            self.run_jobs(order)
         self.run_all_jobs()
         state = self.state()
         self.assertEqual(len(state["invoices"]), 1, f"KashFlow holds the invoices {self.references(state)}")

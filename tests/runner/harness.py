@@ -78,6 +78,46 @@ def free_port():
         return probe.getsockname()[1]
 
 
+def process_alive(pid):
+    """Whether the process ``pid`` still exists (a worker killed with SIGKILL is gone once reaped)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+class Watcher:
+    """Looks at something every ``interval`` seconds in a thread of its own while a scenario runs (``with``):
+    subclasses say what in ``look``; ``stop`` ends it early."""
+
+    interval = 0.05
+
+    def __init__(self):
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info):
+        self.stop()
+
+    def stop(self):
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
+
+    def _watch(self):
+        while not self._stop.is_set():
+            self.look()
+            time.sleep(self.interval)
+
+    def look(self):
+        """One look (subclasses)."""
+
+
 def wait_until(condition, *, timeout, what, interval=0.25, describe=None):
     """``condition()``'s first true value, polled every ``interval`` seconds; an AssertionError naming ``what``
     (and ``describe()``, what there is instead) when ``timeout`` seconds pass first."""

@@ -77,14 +77,6 @@ class FaultInjector(_Loop):
         self.armed[mode] += 1
 
 
-def _alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
-
-
 class WorkerKiller(_Loop):
     """Every ``interval`` seconds, up to ``kills`` times: SIGKILL the worker of a started KashFlow job (Linux)."""
 
@@ -108,7 +100,7 @@ class WorkerKiller(_Loop):
             return
         self.server.kill_worker(job["worker_pid"])
         self.killed.append((job["uuid"], job["worker_pid"]))
-        harness.wait_until(lambda: not _alive(job["worker_pid"]), timeout=10, what="the worker gone")
+        harness.wait_until(lambda: not harness.process_alive(job["worker_pid"]), timeout=10, what="the worker gone")
 
 
 # ---------------------------------------------------------------------------- the checks

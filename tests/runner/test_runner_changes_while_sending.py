@@ -9,7 +9,6 @@ holds (``harness.check_books``: the contact's details, the invoices, credit note
 of the order running at the same time (watched while waiting, :class:`OneAtATime`).
 """
 
-import threading
 import time
 
 import pytest
@@ -23,32 +22,18 @@ IN_CALL_SECONDS = 1.0  # a job started this long ago waits for its first call (O
 SETTLE_TIMEOUT = 180  # a job whose end clashed with the change runs again after queue_job's PG_RETRY (5 s)
 
 
-class OneAtATime:
+class OneAtATime(harness.Watcher):
     """Watches the order's jobs while the scenario runs: every moment two of them were *started* together."""
 
     def __init__(self, shop, order):
+        super().__init__()
         self.shop, self.order = shop, order
         self.together = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._watch)
 
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc_info):
-        self.stop()
-
-    def stop(self):
-        self._stop.set()
-        self._thread.join()
-
-    def _watch(self):
-        while not self._stop.is_set():
-            started = self.shop.order_jobs(self.order, states=("started",))
-            if len(started) >= 2:
-                self.together.append([job["uuid"] for job in started])
-            time.sleep(0.05)
+    def look(self):
+        started = self.shop.order_jobs(self.order, states=("started",))
+        if len(started) >= 2:
+            self.together.append([job["uuid"] for job in started])
 
 
 def sent_sale(shop, name, lines=harness.DEFAULT_LINES):

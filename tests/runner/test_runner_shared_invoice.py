@@ -16,8 +16,6 @@ for more; ``hurry`` starts it at once when its message is one ``harness.LOCKED_W
 """
 
 import os
-import threading
-import time
 
 import pytest
 
@@ -73,32 +71,21 @@ def order_jobs(shop, orders, domain=()):
     return shop.jobs([("identity_key", "in", keys), *domain])
 
 
-class Overlap:
+class Overlap(harness.Watcher):
     """Watches the orders' jobs while they run: whether two were at work at the same time, or one was postponed
     while another ran (a job postponed without counting a retry: ``retry`` 0 and a message in ``result``)."""
 
     def __init__(self, shop, orders):
+        super().__init__()
         self.shop, self.orders = shop, orders
         self.seen = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._watch)
 
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc_info):
-        self._stop.set()
-        self._thread.join()
-
-    def _watch(self):
-        while not self._stop.is_set():
-            jobs = order_jobs(self.shop, self.orders, [("state", "in", ["pending", "started"])])
-            started = [job for job in jobs if job["state"] == "started"]
-            postponed = [job for job in jobs if job["state"] == "pending" and job["result"] and not job["retry"]]
-            if len(started) >= 2 or postponed:
-                self.seen.append(([j["identity_key"] for j in started], [j["result"] for j in postponed]))
-            time.sleep(0.05)
+    def look(self):
+        jobs = order_jobs(self.shop, self.orders, [("state", "in", ["pending", "started"])])
+        started = [job for job in jobs if job["state"] == "started"]
+        postponed = [job for job in jobs if job["state"] == "pending" and job["result"] and not job["retry"]]
+        if len(started) >= 2 or postponed:
+            self.seen.append(([j["identity_key"] for j in started], [j["result"] for j in postponed]))
 
 
 def settle(shop, orders, overlap):
@@ -227,14 +214,6 @@ def test_shared_invoices_lost_answers_book_it_once(runner, scenario):
     check_inserts_once(sandbox, mark)
 
 
-def _alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
-
-
 @pytest.mark.skipif(not WORKER_KILL, reason="kills Odoo's workers (Linux): run by make test-faults")
 @pytest.mark.parametrize("after_work", [False, True], ids=["before-kashflows-work", "after-kashflows-work"])
 def test_worker_killed_in_the_shared_invoices_insert_books_it_once(runner, scenario, after_work):
@@ -262,7 +241,7 @@ def test_worker_killed_in_the_shared_invoices_insert_books_it_once(runner, scena
                                    describe=lambda: str(order_jobs(shop, orders)))
         server.kill_worker(job["worker_pid"])
         harness.TALLY.kills["after" if after_work else "before"] += 1
-        harness.wait_until(lambda: not _alive(job["worker_pid"]), timeout=10, what="the worker gone")
+        harness.wait_until(lambda: not harness.process_alive(job["worker_pid"]), timeout=10, what="the worker gone")
 
         def requeued():
             shop.nudge_runner()

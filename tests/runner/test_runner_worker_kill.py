@@ -77,7 +77,7 @@ class Killer:
         when = "after" if after_work else "before"
         harness.TALLY.kills[when] += 1
         self.killed.append((operation, when))
-        harness.wait_until(lambda: not _alive(job["worker_pid"]), timeout=10, what="the worker gone")
+        harness.wait_until(lambda: not harness.process_alive(job["worker_pid"]), timeout=10, what="the worker gone")
         return job
 
     def _requeued(self, job):
@@ -92,14 +92,6 @@ class Killer:
         found = harness.wait_until(again, timeout=REQUEUE_TIMEOUT, interval=1, what=f"job {job['uuid']} requeued")
         self.nudge = True
         return found
-
-
-def _alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 def test_worker_killed_at_each_step_of_an_orders_life(runner, scenario):
