@@ -142,23 +142,36 @@ def test_last_partial_payment_registered_while_the_first_ones_job_runs_goes_to_k
     assert len(payments_of(shop, second)) == 2
 
 
+def sold_for(shop, name, when):
+    """A new contact's order, invoiced: already paid and sent for ``credit-note``, not paid yet for ``first-send``;
+    ``(order, invoice)``."""
+    order, invoice = shop.sell(shop.contact(name), paid=when == "credit-note")
+    if when == "credit-note":
+        shop.wait_for([order], timeout=90, hurry=True)
+    return order, invoice
+
+
+def set_to_work(shop, invoice, when):
+    """Give the order's job work: its invoice paid now (``first-send``), or a credit note of one board of the sent
+    order (``credit-note``). The payment of the invoice."""
+    if when == "credit-note":
+        [payment] = payments_of(shop, invoice)
+        shop.credit_note(invoice, quantity=1)
+        return payment
+    [payment] = shop.pay(invoice)
+    return payment
+
+
 @pytest.mark.parametrize("when", ["first-send", "credit-note"])
 def test_payment_cancelled_while_the_orders_job_runs_is_taken_back_in_kashflow(runner, scenario, when):
     """The payment was a mistake and the administrator cancels it while the order's job is at work in KashFlow:
     sending the newly paid order (first-send), or booking a credit note of one board of the sent order
     (credit-note). KashFlow ends without that payment, as Odoo."""
     shop, sandbox = runner.shop, runner.sandbox
-    contact = shop.contact(f"Chidi Okafor {when}")
-    order, invoice = shop.sell(contact, paid=when == "credit-note")
-    if when == "credit-note":
-        shop.wait_for([order], timeout=90, hurry=True)
+    order, invoice = sold_for(shop, f"Chidi Okafor {when}", when)
     slow(sandbox, order)
     with OneAtATime(shop, order) as watch:
-        if when == "credit-note":
-            [payment] = payments_of(shop, invoice)
-            shop.credit_note(invoice, quantity=1)
-        else:
-            [payment] = shop.pay(invoice)
+        payment = set_to_work(shop, invoice, when)
         change_while_sending(shop, sandbox, order, lambda: shop.cancel_payment(payment))
         settle_and_check(shop, order, watch)
 
@@ -272,16 +285,10 @@ def test_order_cancelled_while_its_job_runs_keeps_its_invoice_in_kashflow(runner
     does not take its posted invoice out of Odoo's books: KashFlow ends holding what Odoo holds, the invoice,
     the credit note and the money."""
     shop, sandbox = runner.shop, runner.sandbox
-    contact = shop.contact(f"Hamish Baird {when}")
-    order, invoice = shop.sell(contact, paid=when == "credit-note")
-    if when == "credit-note":
-        shop.wait_for([order], timeout=90, hurry=True)
+    order, invoice = sold_for(shop, f"Hamish Baird {when}", when)
     slow(sandbox, order)
     with OneAtATime(shop, order) as watch:
-        if when == "credit-note":
-            shop.credit_note(invoice, quantity=1)
-        else:
-            shop.pay(invoice)
+        set_to_work(shop, invoice, when)
         change_while_sending(shop, sandbox, order, lambda: cancel_order(shop, order))
         settle_and_check(shop, order, watch)
     assert shop.rpc("sale.order", "read", [order], ["state"])[0]["state"] == "cancel"
