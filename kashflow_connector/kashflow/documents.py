@@ -493,8 +493,9 @@ def fit_text(text: str, limit: int) -> str:
 
 
 def invoice_reference(order: OrderSnapshot, document: InvoiceSnapshot) -> str:
-    """The ``CustomerReference`` of one of the order's documents, as it is sent: the order's name (and the
-    Odoo document's number), which finds the document again after a lost answer. It is never cut: one that
+    """The ``CustomerReference`` of one of the order's documents, as it is sent: the Odoo document's number and
+    its orders' names (the order's name alone for its own lines), which finds the document again after a lost
+    answer. It is never cut: one that
     does not fit is refused."""
     return _fitted("Invoice", {"CustomerReference": _clean(document.reference)},
                    owner=f"order {fit_text(order.name, 40)}",

@@ -98,12 +98,13 @@ class LineSnapshot:
 class InvoiceSnapshot:
     """A KashFlow invoice or credit note to be, built from an Odoo invoice, credit note or order.
 
-    ``reference`` goes to KashFlow's customer reference (the order's name, and the Odoo document's number
-    when there is one). ``date`` is the tax point: the Odoo invoice date, or the paid date for an order
-    without an invoice. ``exchange_rate`` is units of the document currency per one unit of the home
-    currency on that date (1 in the home currency). ``amount_net``, ``amount_vat`` and ``amount_total`` are
-    Odoo's figures for the document as KashFlow will show them: VAT is VAT only, and a tax that is not VAT
-    counts in the net. ``applies_to`` is, for a credit note, the key of the invoice it is applied to.
+    ``reference`` goes to KashFlow's customer reference: the Odoo document's number and the names of the orders
+    it serves, or the order's name for a document built from its lines. ``date`` is the tax point: the Odoo
+    invoice date, or the paid date for an order without an invoice. ``exchange_rate`` is units of the document
+    currency per one unit of the home currency on that date (1 in the home currency). ``amount_net``,
+    ``amount_vat`` and ``amount_total`` are Odoo's figures for the document as KashFlow will show them: VAT is VAT
+    only, and a tax that is not VAT counts in the net. ``applies_to`` is, for a credit note, the key of the invoice
+    it is applied to.
     """
 
     key: str

@@ -222,10 +222,11 @@ class KashflowAccounting(models.AbstractModel):
                     others=", ".join(f"{other.name}: {other.partner_id.commercial_partner_id.name}"
                                      for other in others)))
 
-    def _shared_reference(self, move):
-        """The KashFlow customer reference of a document that serves several orders: its number and its orders'
-        names (``INV/2026/00001 S00001 S00002``), as many as KashFlow's field holds, then how many more."""
-        names = sorted(move._kashflow_orders().mapped("name"))
+    def _move_reference(self, order, move):
+        """The KashFlow customer reference of an invoice or credit note: Odoo's number of it, then the names of the
+        orders it serves (``INV/2026/00001 S00001 S00002``), as many as KashFlow's field holds, then how many more.
+        The number on the customer's copy finds it in KashFlow; the same in every order's snapshot of it."""
+        names = sorted(set((move._kashflow_orders() | order).mapped("name")))
         limit = FIELD_LIMITS["Invoice"]["CustomerReference"]
         reference = move.name
         for index, name in enumerate(names):
@@ -238,18 +239,16 @@ class KashflowAccounting(models.AbstractModel):
 
     def _document(self, order, key, kind, move, applies_to="", *, shared=False, replaced_by=None):
         """One ``InvoiceSnapshot``: from ``move`` (a posted invoice or credit note), or from the order's own lines
-        (``move`` empty or None; for a cancellation, dated the day the order was cancelled). A ``shared`` move (one
-        that serves several orders) is described by itself alone: its reference and delivery address are its own,
-        not the order's. The credit note that reverses the order's own lines (``REPLACED``) is dated and named after
-        the invoice that replaced them (``replaced_by``)."""
+        (``move`` empty or None; for a cancellation, dated the day the order was cancelled). A move's reference is
+        its number and its orders' names (``_move_reference``); a ``shared`` move (one that serves several orders)
+        is described by itself alone: its delivery address is its own, not the order's. The credit note that
+        reverses the order's own lines (``REPLACED``) is dated and named after the invoice that replaced them
+        (``replaced_by``)."""
         if move:
             base_lines = self._move_base_lines(move)
             currency, date = move.currency_id, move.invoice_date
             rate = move.invoice_currency_rate or 1.0
-            if shared:
-                reference = self._shared_reference(move)
-            else:
-                reference = order.name if key == MAIN_INVOICE else f"{order.name} {move.name}"
+            reference = self._move_reference(order, move)
             total = move.amount_total
         else:
             base_lines = self._order_base_lines(order)
@@ -354,7 +353,7 @@ class KashflowAccounting(models.AbstractModel):
                     vat += tax_data["tax_amount_currency"]
                 else:
                     charges[tax] += tax_data["tax_amount_currency"]
-            description = record.name if "name" in record._fields else ""
+            description = self._line_description(record)
             if len(vat_taxes) > 1:
                 raise UserError(self.env._(
                     "Order %(order)s: the line %(line)s carries several VAT taxes (%(taxes)s); a KashFlow line has "
@@ -383,6 +382,25 @@ class KashflowAccounting(models.AbstractModel):
                     price_unit=amount, discount=Decimal(0), net=amount, vat=Decimal(0), vat_rate=None))
         return tuple(lines), vat_total
 
+    def _line_description(self, record):
+        """The text of an invoice or order line (``record``) as Odoo's document shows it, each piece said once.
+
+        Odoo labels an invoice line with the product's name followed by the order line's own description, unless
+        the description already names it (``account.move.line._get_journal_items_full_name``): a carrier's
+        delivery line then reads "[DEL-RM48] Royal Mail Tracked 48 Royal Mail Tracked 48". That repeat, and a line
+        of text that an earlier one already says (a product whose sales description is its name), are dropped."""
+        text = (record.name or "") if "name" in record._fields else ""
+        product = (record.product_id.display_name or "") if "product_id" in record._fields else ""
+        pieces = []
+        for line in text.splitlines():
+            piece = line.strip()
+            rest = piece[len(product):].strip() if product and piece.startswith(product) else ""
+            if rest and f" {rest} " in f" {product} ":
+                piece = product
+            if piece and not any(f" {piece} " in f" {earlier} " for earlier in pieces):
+                pieces.append(piece)
+        return "\n".join(pieces)
+
     def _line_kind(self, record, net):
         """``delivery`` for a delivery line (Odoo's *Delivery* app), ``discount`` for a negative one, else
         ``product``."""
@@ -407,40 +425,44 @@ class KashflowAccounting(models.AbstractModel):
         a re-invoicing, say) was received all the same, and stays on the order's invoice as paid in excess.
 
         Money allocated to a ``shared`` invoice or credit note (one that serves several orders) is that document's,
-        not the order's: one payment per allocation (key ``<payment key>/move:<id>``), for what the Odoo payment
-        allocated to that document alone, named after it (``allocated_to``); its unallocated rest and what was paid
-        back of it go with it when that document is the first the payment paid. So every order of the document
-        gives it the same payments, and KashFlow holds them once.
+        not the order's, and money allocated to several of the order's documents (one payment for its down payment
+        invoice and its final one) is each document's: one payment per allocation (key ``<payment key>/move:<id>``),
+        for what the Odoo payment allocated to that document alone, named after it (``allocated_to``); its
+        unallocated rest and what was paid back of it go with it when that document is the first the payment paid.
+        So every order of a shared document gives it the same payments, and KashFlow holds them once; and each
+        KashFlow invoice is paid as Odoo's is.
         """
         shared = shared or self.env["account.move"]
+        allocations = self._allocations(invoice_key_of)
+        # money allocated to several of the order's documents (one payment for its two invoices), or to a shared
+        # one, is kept per allocation: a KashFlow payment on each invoice, for what Odoo allocated to it
+        moves_of = defaultdict(set)
+        for source, move, _amount, _reference in allocations:
+            moves_of[source].add(move)
+        split_sources = {source for source, moves in moves_of.items() if len(moves) > 1}
         received = {}
-        for move, invoice_key in invoice_key_of.items():
-            sign = 1 if move.move_type == "out_invoice" else -1
-            for partial in move._get_all_reconciled_invoice_partials():
-                if partial["is_exchange"]:
-                    continue
-                counterpart = partial["aml"].move_id
-                source = counterpart.origin_payment_id or counterpart.statement_line_id
-                if not source:
-                    continue  # another invoice or a credit note: not money
-                key = self._allocation_key(
-                    f"payment:{source.id}" if source._name == "account.payment" else f"line:{source.id}", move, shared)
-                amount = partial["amount"] * self._cash_share(source)
-                if key in received:
-                    received[key]["amount"] += sign * amount
-                else:
-                    received[key] = {"amount": sign * amount, "invoice_key": invoice_key, "date": source.date,
-                                     "reference": source.name or counterpart.name, "source": source,
-                                     "allocated_to": self._allocated_to(move, shared)}
-        sources = {values["source"] for values in received.values()}
+        for source, move, amount, reference in allocations:
+            each = move in shared or source in split_sources
+            base = f"payment:{source.id}" if source._name == "account.payment" else f"line:{source.id}"
+            key = self._allocation_key(base, move, each)
+            if key in received:
+                received[key]["amount"] += amount
+            else:
+                received[key] = {"amount": amount, "invoice_key": invoice_key_of[move], "date": source.date,
+                                 "reference": reference, "source": source,
+                                 "allocated_to": self._allocated_to(move, each)}
+        sources = set(moves_of)
         for source in sources:
             first, rest, paid_back = self._unallocated(source, invoice_key_of, order.currency_id)
-            values = received.get(self._allocation_key(f"payment:{source.id}", first, shared)) if first else None
+            if not first:
+                continue
+            each = first in shared or source in split_sources
+            values = received.get(self._allocation_key(f"payment:{source.id}", first, each))
             if values is None:
                 continue
             values["amount"] += rest
             for refund, amount in paid_back:
-                received.setdefault(self._allocation_key(f"payment:{refund.id}", first, shared), {
+                received.setdefault(self._allocation_key(f"payment:{refund.id}", first, each), {
                     "amount": 0.0, "invoice_key": values["invoice_key"], "date": refund.date,
                     "reference": refund.name, "source": refund, "allocated_to": values["allocated_to"]},
                 )["amount"] -= amount
@@ -459,16 +481,35 @@ class KashflowAccounting(models.AbstractModel):
             for key, values in sorted(received.items(), key=lambda item: (item[1]["date"], item[0]))
             if not currency.is_zero(values["amount"]))
 
-    @staticmethod
-    def _allocation_key(key, move, shared):
-        """The key of the money ``key`` (``payment:<id>``, ``line:<id>``) allocated to ``move``: the order's
-        payment itself, or, on a ``shared`` move, that allocation (``payment:<id>/move:<id>``)."""
-        return f"{key}/move:{move.id}" if move in shared else key
+    def _allocations(self, moves):
+        """``[(source, move, amount, reference)]``: the money each Odoo payment or bank statement line (``source``)
+        allocated to each of ``moves`` (invoices and credit notes), signed as money received (what was paid back
+        against a credit note negative), only what reached the bank (``_cash_share``); one entry per
+        reconciliation, exchange differences left out. A credit note reconciled with an invoice is no money."""
+        allocations = []
+        for move in moves:
+            sign = 1 if move.move_type == "out_invoice" else -1
+            for partial in move._get_all_reconciled_invoice_partials():
+                if partial["is_exchange"]:
+                    continue
+                counterpart = partial["aml"].move_id
+                source = counterpart.origin_payment_id or counterpart.statement_line_id
+                if source:
+                    allocations.append((source, move, sign * partial["amount"] * self._cash_share(source),
+                                        source.name or counterpart.name))
+        return allocations
 
-    def _allocated_to(self, move, shared):
-        """What a payment's note names of the ``shared`` move it was allocated to (``invoice INV/2026/00001``), or
-        "" for money of the order's own documents."""
-        if move not in shared:
+    @staticmethod
+    def _allocation_key(key, move, each):
+        """The key of the money ``key`` (``payment:<id>``, ``line:<id>``) allocated to ``move``: the payment itself,
+        or, kept per allocation (``each``: on a shared move, or a payment of several of the order's documents),
+        that allocation (``payment:<id>/move:<id>``)."""
+        return f"{key}/move:{move.id}" if each else key
+
+    def _allocated_to(self, move, each):
+        """What a payment's note names of the move it was allocated to (``invoice INV/2026/00001``) when its money
+        is kept per allocation (``each``), or "" for the order's payment as a whole."""
+        if not each:
             return ""
         kind = "invoice" if move.move_type == "out_invoice" else "credit note"  # KashFlow's note, not Odoo's UI
         return f"{kind} {move.name}"

@@ -53,7 +53,8 @@ class TestBadInput(KashFlowCase):
         self.assertEqual((order.kashflow_state, order.kashflow_reason), ("sent", False))
 
     def invoice_of(self, order):
-        [invoice] = [invoice for invoice in self.state()["invoices"] if invoice["CustomerReference"] == order.name]
+        [invoice] = [invoice for invoice in self.state()["invoices"]
+                     if order.name in invoice["CustomerReference"].split(" ")]
         return invoice
 
     def customer_of(self, partner):

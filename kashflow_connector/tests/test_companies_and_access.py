@@ -54,7 +54,7 @@ class TestCompaniesAndAccess(KashFlowCase):
         self.assertEqual([invoice["CustomerReference"] for invoice in self.sandbox.state()["invoices"]],
                          [ours.name])
         self.assertEqual([invoice["CustomerReference"] for invoice in self.other_sandbox.state()["invoices"]],
-                         [theirs.name])
+                         [f"{invoice.name} {theirs.name}"])
         # One contact, one KashFlow customer in each company's account, each remembered for its own company.
         bindings = self.env["kashflow.customer"].search([("partner_id", "=", self.customer.id)])
         self.assertEqual(bindings.filtered(lambda b: b.company_id == self.company).kashflow_number,

@@ -33,9 +33,9 @@ class TestOrderLife(KashFlowCase):
     # ------------------------------------------------------------------ helpers
 
     def documents_of(self, order):
-        """The sandbox's invoices and credit notes of an order (its name starts their customer reference)."""
+        """The sandbox's invoices and credit notes of an order (their customer reference names it)."""
         return [invoice for invoice in self.state()["invoices"]
-                if invoice["CustomerReference"].split(" ")[0] == order.name]
+                if order.name in invoice["CustomerReference"].split(" ")]
 
     def totals(self, invoice):
         return D(invoice["NetAmount"]), D(invoice["VATAmount"]), D(invoice["NetAmount"]) + D(invoice["VATAmount"])
@@ -141,11 +141,9 @@ class TestOrderLife(KashFlowCase):
             document = held[binding.kashflow_number]
             self.assertEqual(self.totals(document), self.odoo_figures(order, move),
                              f"{move.name}: KashFlow {binding.kashflow_number}'s net, VAT and gross")
-            reference = document["CustomerReference"]
-            if len(move._kashflow_orders()) > 1:
-                self.assertEqual(reference.split(" ")[0], move.name)
-            else:
-                self.assertEqual(reference, order.name if binding.key == "order" else f"{order.name} {move.name}")
+            self.assertEqual(document["CustomerReference"],
+                             " ".join([move.name, *sorted(move._kashflow_orders().mapped("name"))]),
+                             "Odoo's number of the document, then its orders")
 
     def assertOwnLinesBooked(self, order, moves, documents, held):
         """The order's own lines are booked, with the order's figures, while it has no invoice of its own in
@@ -700,6 +698,35 @@ class TestOrderLife(KashFlowCase):
         customer = self.state()["customers"][0]
         self.assertEqual((customer["Name"], customer["Address1"], customer["Address3"]),
                          ("Aoife Byrne", "2 Quay Street", "Belfast"))
+
+    def test_the_kashflow_invoice_carries_odoos_number_and_each_line_said_once(self):
+        """The number on the customer's copy (INV/...) finds the invoice in KashFlow, and its credit note's too; a
+        line reads as Odoo's invoice line, without the repeat Odoo's label makes of a carrier's product name (the
+        order line says "Royal Mail Tracked 48", Odoo's invoice line "[DEL-RM48] Royal Mail Tracked 48 Royal Mail
+        Tracked 48") or of a product whose sales description is its name."""
+        carrier = self._create_product(name="Royal Mail Tracked 48", default_code="DEL-RM48", lst_price=4.99,
+                                       type="service", taxes_id=[Command.set(self.vat20.ids)])
+        mug = self._create_product(name="Stoneware mug", default_code="MUG-1", description_sale="Stoneware mug",
+                                   lst_price=9.0, taxes_id=[Command.set(self.vat20.ids)])
+        order = self.make_order(lines=[(mug, 2, 0.0)])
+        order.order_line = [Command.create({"product_id": carrier.id, "name": "Royal Mail Tracked 48",
+                                            "product_uom_qty": 1})]
+        invoice = self.pay_by_invoice(order)
+        self.assertEqual(invoice.invoice_line_ids.mapped("name"), [
+            "[MUG-1] Stoneware mug\nStoneware mug", "[DEL-RM48] Royal Mail Tracked 48 Royal Mail Tracked 48"])
+        self.run_jobs()
+        self.assertEqual(order.kashflow_state, "sent", order.kashflow_reason)
+        [booked] = self.documents_of(order)
+        self.assertEqual(booked["CustomerReference"], f"{invoice.name} {order.name}")
+        self.assertEqual([line["Description"] for line in booked["Lines"]],
+                         ["[MUG-1] Stoneware mug", "[DEL-RM48] Royal Mail Tracked 48"])
+
+        credit_note = self.credit_note(invoice, keep=mug)
+        self.run_jobs()
+        self.assertEqual(order.kashflow_state, "sent", order.kashflow_reason)
+        [credited] = [document for document in self.documents_of(order) if document.get("CreditNote")]
+        self.assertEqual(credited["CustomerReference"], f"{credit_note.name} {order.name}")
+        self.assertBooksMatch(order)
 
     # ------------------------------------------------------------------ invoiced by Odoo after or with the payment
 

@@ -1,8 +1,11 @@
+import importlib.util
+from pathlib import Path
 from unittest.mock import patch
 
 from odoo.exceptions import ValidationError
 from odoo.modules.neutralize import neutralize_database
 from odoo.tests import tagged
+from odoo.tools.convert import convert_file
 
 from .common import SANDBOX_PASSWORD, KashFlowCase
 
@@ -35,6 +38,30 @@ class TestSettings(KashFlowCase):
         self.assertNotIn("kashflow_password", fields_seen)
         self.assertNotIn("kashflow_username", fields_seen)
         self.assertIn("kashflow_enabled", fields_seen)
+
+    def test_scheduled_actions_and_job_settings_a_user_changed_stay_so_after_an_upgrade(self):
+        """A seller who switched the back-fill off finds it off after the next upgrade: every record of the module's
+        data that a user may edit is ``noupdate``, also in a database installed before 18.0.2.2 (its migration)."""
+        editable = ("ir.cron", "queue.job.channel", "queue.job.function")
+        data = self.env["ir.model.data"].search([("module", "=", "kashflow_connector"), ("model", "in", editable)])
+        self.assertEqual(set(data.mapped("model")), set(editable))
+        self.assertTrue(all(data.mapped("noupdate")), data.filtered(lambda row: not row.noupdate).mapped("name"))
+
+        data.write({"noupdate": False})  # as a database installed before 18.0.2.2 has them
+        data.flush_recordset()
+        path = Path(__file__).parents[1] / "migrations" / "18.0.2.2.0" / "pre-migrate.py"
+        spec = importlib.util.spec_from_file_location("kashflow_pre_migrate_18_0_2_2", path)
+        migration = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(migration)
+        migration.migrate(self.env.cr, "18.0.2.1.0")
+        data.invalidate_recordset()
+        self.assertTrue(all(data.mapped("noupdate")))
+
+        backfill = self.env.ref("kashflow_connector.ir_cron_kashflow_backfill")
+        backfill.write({"active": False, "interval_number": 6})
+        for filename in ("data/ir_cron_data.xml", "data/kashflow_reconciliation_data.xml", "data/queue_job_data.xml"):
+            convert_file(self.env, "kashflow_connector", filename, {}, mode="update")
+        self.assertEqual((backfill.active, backfill.interval_number), (False, 6))
 
     def test_connection_reaches_the_sandbox(self):
         action = self._settings().action_kashflow_test_connection()

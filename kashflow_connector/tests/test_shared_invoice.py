@@ -280,20 +280,21 @@ class TestSharedInvoice(KashFlowCase):
         self.assertEqual(len(state["invoices"]), 3, f"KashFlow holds the invoices {self.references(state)}")
         document = self.assertBookedOnce(shared, orders, state)
         numbers = {document["CustomerReference"]: document["InvoiceNumber"] for document in state["invoices"]}
-        self.assertEqual(set(numbers), {self.shared_reference(shared, orders), board_order.name, jam_order.name})
+        references = {order: f"{others[order].name} {order.name}" for order in others}
+        self.assertEqual(set(numbers), {self.shared_reference(shared, orders), *references.values()})
         for order, total in ((board_order, D("30.00")), (jam_order, D("40.80"))):
             self.assertEqual(order.kashflow_state, "sent", order.kashflow_reason)
-            self.assertEqual(order.kashflow_invoice_number, numbers[order.name])
-            [own] = [document for document in state["invoices"] if document["CustomerReference"] == order.name]
+            self.assertEqual(order.kashflow_invoice_number, numbers[references[order]])
+            [own] = [document for document in state["invoices"] if document["CustomerReference"] == references[order]]
             self.assertEqual(self.totals(own)[2], total)
         money = self.money_payments(state)
         self.assertEqual(sorted((paid["PayInvoice"], D(str(paid["PayAmount"])), paid["PayNote"]) for paid in money),
                          sorted([
                              (document["InvoiceNumber"], D("61.20"),
                               f"Odoo invoice {shared.name}, payment {payout.name}"),
-                             (numbers[board_order.name], D("30.00"),
+                             (numbers[references[board_order]], D("30.00"),
                               f"Odoo order {board_order.name}, payment {payout.name}"),
-                             (numbers[jam_order.name], D("40.80"),
+                             (numbers[references[jam_order]], D("40.80"),
                               f"Odoo order {jam_order.name}, payment {payout.name}"),
                          ]), "one payment per invoice, of what Odoo allocated to it")
 

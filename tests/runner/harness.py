@@ -569,7 +569,7 @@ def check_books(shop, orders, tally=TALLY):
         lines[line["move_id"][0]].append((_money(line["price_subtotal"]),
                                           _money(line["price_total"] - line["price_subtotal"])))
     for record in records:
-        documents = [d for d in state["invoices"] if d["CustomerReference"].split(" ")[0] == record["name"]]
+        documents = [d for d in state["invoices"] if record["name"] in d["CustomerReference"].split(" ")]
         for kind, credit in (("out_invoice", False), ("out_refund", True)):
             odoo = sorted(_odoo_document(move, lines[move["id"]], credit)
                           for move in map(moves.get, record["invoice_ids"])

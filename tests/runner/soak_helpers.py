@@ -107,8 +107,9 @@ class WorkerKiller(_Loop):
 
 
 def documents_of(state, name):
-    """KashFlow's invoices and credit notes whose reference begins with ``name``."""
-    return [d for d in state["invoices"] if d["CustomerReference"].split(" ")[0] == name]
+    """KashFlow's invoices and credit notes whose reference names the order ``name`` (after the Odoo document's
+    number, or alone for an order's own lines)."""
+    return [d for d in state["invoices"] if name in d["CustomerReference"].split(" ")]
 
 
 def odoo_lines(shop, move_ids):
