@@ -37,8 +37,10 @@ PAYMENT_DATE = "payment_date"
 PAYMENT_ADDED = "payment_added"  # a payment on the connector's invoice that neither Odoo nor the connector made
 NOT_IN_KASHFLOW = "not_in_kashflow"  # Odoo holds a document of the order that was never sent
 NOT_IN_ODOO = "not_in_odoo"  # a payment the connector sent that Odoo no longer holds
+DUPLICATE = "duplicate"  # KashFlow holds an Odoo document again, beside the copy the connector keeps of it
 
 FOREIGN_PAYMENT = "kashflow:"  # key prefix of the records of payments found in KashFlow that Odoo never made
+COPY = "copy:"  # key prefix of the records of KashFlow invoices and credit notes found to hold an Odoo document again
 
 # What a resend of the order does about it (``Difference.repair``).
 UPDATE = "update"  # the document is sent again: KashFlow's copy is overwritten with Odoo's

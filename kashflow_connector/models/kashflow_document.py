@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 from odoo import Command, api, fields, models
 
 from ..kashflow import documents, reconcile
@@ -203,15 +205,59 @@ class KashflowDocument(models.Model):
         lines = self._kashflow_expected_lines(snapshot, state.key)
         if lines is None:
             return
-        self._kashflow_write_vat(lines, lines)
+        self._kashflow_write_vat(self._kashflow_odoo_by_rate(lines), lines)
         net_vat = reconcile.vat_by_rate(lines).values()
         self.kashflow_amount_total = float(sum((net + vat for net, vat in net_vat), 0))
 
-    def _kashflow_write_vat(self, expected_lines, found_lines):
-        """Net and VAT per rate: Odoo's (``expected_lines``, what the connector sends) beside KashFlow's
-        (``found_lines``, what it holds; empty when it holds nothing). Rows that did not change are kept."""
+    def _kashflow_odoo_by_rate(self, expected_lines):
+        """``{rate: (net, VAT)}``: Odoo's side of this invoice or credit note in the *VAT by Month* table, read from
+        Odoo's books: the journal items of the posted Odoo document it stands for (``_kashflow_books_by_rate``),
+        nothing once that document is no longer posted; for a document of an order's own lines, which no Odoo
+        document holds, the order's figures as the connector sends them (``expected_lines``, KashFlow
+        ``InvoiceLine`` dicts). Credit notes negative, in the document's currency."""
         self.ensure_one()
-        odoo, kashflow = reconcile.vat_by_rate(expected_lines or []), reconcile.vat_by_rate(found_lines or [])
+        if self.move_id:
+            return self._kashflow_books_by_rate(self.move_id) if self.move_id.state == "posted" else {}
+        return reconcile.vat_by_rate(expected_lines or [])
+
+    @api.model
+    def _kashflow_books_by_rate(self, move):
+        """``{rate: (net, VAT)}`` of a posted invoice or credit note (``move``) as its journal items book it, in its
+        currency, signed as a sale (a credit note negative), per KashFlow VAT rate (``reconcile.rate_key``; -1 for
+        KashFlow's exempt rate): a product line's net at the rate of its VAT tax (exempt without one), a VAT tax
+        line's amount as VAT at its rate, a tax that is not VAT (``account.tax.kashflow_treatment`` *charge*) as
+        net without VAT, as the connector books it. Where the company's KashFlow account does not take VAT
+        (``kashflow_include_vat`` off), all of it is net at 0%, as sent."""
+        include_vat = move.company_id.kashflow_include_vat
+        exempt, zero = reconcile.rate_key(documents.VAT_EXEMPT), reconcile.rate_key(0)
+        totals = {}
+
+        def add(rate, net=0.0, vat=0.0):
+            old_net, old_vat = totals.get(rate, (Decimal(0), Decimal(0)))
+            totals[rate] = (old_net + reconcile.money(net), old_vat + reconcile.money(vat))
+
+        for line in move.line_ids:
+            amount = -line.amount_currency  # a sale's income and VAT are credits
+            if line.display_type == "product":
+                vat_tax = line.tax_ids.filtered(lambda tax: tax.kashflow_treatment in ("vat", "exempt"))[:1]
+                rate = reconcile.rate_key(vat_tax.amount) if vat_tax.kashflow_treatment == "vat" else exempt
+                add(rate if include_vat else zero, net=amount)
+            elif line.display_type == "tax" and line.tax_line_id:
+                tax = line.tax_line_id
+                if not include_vat:
+                    add(zero, net=amount)
+                elif tax.kashflow_treatment in ("vat", "exempt"):
+                    add(reconcile.rate_key(tax.amount) if tax.kashflow_treatment == "vat" else exempt, vat=amount)
+                else:
+                    add(exempt, net=amount)
+        return totals
+
+    def _kashflow_write_vat(self, odoo, found_lines):
+        """Net and VAT per rate: Odoo's (``odoo``, ``{rate: (net, VAT)}``: ``_kashflow_odoo_by_rate``; empty where
+        Odoo holds nothing of it) beside KashFlow's (``found_lines``, the ``InvoiceLine`` dicts it holds; empty when
+        it holds nothing). Rows that did not change are kept."""
+        self.ensure_one()
+        kashflow = reconcile.vat_by_rate(found_lines or [])
         zero = (0, 0)
         wanted = {}
         for rate in set(odoo) | set(kashflow):

@@ -5,9 +5,11 @@ class KashflowDocumentVat(models.Model):
     """Net and VAT of one KashFlow invoice or credit note at one VAT rate: Odoo's figures beside KashFlow's.
 
     What a bookkeeper reads before a VAT return: grouped by month of the tax point and by rate (the *VAT by
-    Month* pivot), each Odoo figure beside KashFlow's and the difference. Odoo's figures are those of the
-    document the connector sends (its lines as Odoo's accounting holds them); KashFlow's, what it held when the
-    document was last sent or reconciled. Credit notes count negative. Written by the queue job when it sends a
+    Month* pivot), each Odoo figure beside KashFlow's and the difference. Odoo's figures are read from Odoo's books
+    (``kashflow.document._kashflow_odoo_by_rate``): the journal items of the posted invoice or credit note the
+    document stands for, once whatever KashFlow holds (nothing on a second copy in KashFlow); the order's figures
+    for a document of an order's own lines. KashFlow's are what it held when the document was last sent or
+    reconciled. Credit notes count negative. Written by the queue job when it sends a
     document and by the reconciliation; never by hand.
     """
 

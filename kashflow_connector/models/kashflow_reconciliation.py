@@ -19,6 +19,7 @@ from .kashflow_sync import ADVISORY_LOCK_CLASS
 _logger = logging.getLogger(__name__)
 
 CHECKED_STATES = ("sent", "mismatch")  # orders KashFlow holds and no job is about to change
+LACKING_STATES = ("failed", "needs_mapping")  # orders KashFlow should hold, that no job is about to send
 WINDOW_DOCUMENTS = 500  # documents read back from KashFlow at a time (more only when one day holds more)
 WINDOW_MAX_DAYS = 31  # days read back at a time at most, however few documents they hold
 ORDER_BATCH = 100  # orders whose records are read together
@@ -44,8 +45,11 @@ class KashflowReconciliation(models.Model):
     now (``kashflow.accounting``'s snapshot, ``documents.py``): so the cost in KashFlow calls and in memory
     follows the documents checked, never the account's whole history. KashFlow is asked for one document alone
     only where the window does not explain it (a document not found by its date, an invoice paid otherwise than
-    Odoo says). Each difference marks the document (and its order, *Mismatch*) with the difference in words and
-    what a resend does about it; a document found matching again is cleared.
+    Odoo says). Each Odoo document is counted once: a second KashFlow copy of one the connector holds (found by
+    its customer reference, or a second record of one Odoo document) is named; what Odoo's books hold of an order
+    that KashFlow lacks (never sent, or its job failed) is named too, and counted on Odoo's side. Each difference
+    marks the document (and its order, *Mismatch*) with the difference in words and what a resend does about it;
+    a document found matching again is cleared.
 
     A daily scheduled action runs it over the last months (``_kashflow_default_period``); *Reconcile now* runs it
     at once in the background, and a run can be made over any period. Each run records when it ran, what it
@@ -201,9 +205,28 @@ class KashflowReconciliation(models.Model):
                   AND d.date BETWEEN %s AND %s AND o.kashflow_state IN %s""",
             select, self.company_id.id, start, end, CHECKED_STATES)
 
+    def _kashflow_lacking_query(self, start, end, select):
+        """``SELECT {select}`` over ``l`` (``order_id``, ``date``): the paid orders of the company that KashFlow
+        should hold but no job is about to send (``LACKING_STATES``: failed, waiting for a mapping), on each day
+        from ``start`` to ``end`` that one of their posted invoices or credit notes is dated: what Odoo's books hold
+        of them is on Odoo's side of the checks, and KashFlow lacks it."""
+        return SQL(
+            """SELECT %s FROM (
+                   SELECT DISTINCT o.id AS order_id, m.invoice_date AS date
+                     FROM account_move m
+                     JOIN account_move_line ml ON ml.move_id = m.id
+                     JOIN sale_order_line_invoice_rel rel ON rel.invoice_line_id = ml.id
+                     JOIN sale_order_line sl ON sl.id = rel.order_line_id
+                     JOIN sale_order o ON o.id = sl.order_id
+                    WHERE m.company_id = %s AND m.state = 'posted' AND m.move_type IN ('out_invoice', 'out_refund')
+                      AND m.invoice_date BETWEEN %s AND %s AND o.kashflow_state IN %s
+               ) l""",
+            select, self.company_id.id, start, end, LACKING_STATES)
+
     def _kashflow_count(self, start, end):
         self.env.flush_all()
-        return self.env.execute_query(self._kashflow_document_query(start, end, SQL("count(*)")))[0][0]
+        return self.env.execute_query(self._kashflow_document_query(start, end, SQL("count(*)")))[0][0] \
+            + self.env.execute_query(self._kashflow_lacking_query(start, end, SQL("count(*)")))[0][0]
 
     def _kashflow_window_size(self):
         """How many documents one window reads back at most (unless one day holds more)."""
@@ -211,9 +234,14 @@ class KashflowReconciliation(models.Model):
 
     def _kashflow_window(self):
         """``(start, end)``: the next days to read back, from the first day with documents to check; or None."""
-        days = self.env.execute_query(SQL(
-            "%s GROUP BY d.date ORDER BY d.date LIMIT %s",
-            self._kashflow_document_query(self.next_date, self.date_to, SQL("d.date, count(*)")), WINDOW_MAX_DAYS))
+        counts = defaultdict(int)
+        for query in (SQL("%s GROUP BY d.date ORDER BY d.date LIMIT %s", self._kashflow_document_query(
+                          self.next_date, self.date_to, SQL("d.date, count(*)")), WINDOW_MAX_DAYS),
+                      SQL("%s GROUP BY l.date ORDER BY l.date LIMIT %s", self._kashflow_lacking_query(
+                          self.next_date, self.date_to, SQL("l.date, count(*)")), WINDOW_MAX_DAYS)):
+            for day, count in self.env.execute_query(query):
+                counts[day] += count
+        days = sorted(counts.items())[:WINDOW_MAX_DAYS]
         if not days:
             return None
         start, total, size = days[0][0], 0, self._kashflow_window_size()
@@ -300,6 +328,8 @@ class KashflowReconciliation(models.Model):
             values["rate"] = self._kashflow_rate(detail) if detail is not None else ""
         elif difference.code == reconcile.PAYMENT_ADDED:
             values.update(invoice=detail["invoice"], number=detail["number"], date=detail["date"])
+        elif difference.code == reconcile.DUPLICATE:
+            values["holder"] = detail
         if isinstance(sentence, tuple):  # the first when there is no Odoo value, else the second
             sentence = sentence[0 if odoo is None else 1]
         return sentence % values
@@ -332,6 +362,9 @@ class KashflowReconciliation(models.Model):
                 "%(date)s); Odoo holds no such payment."),
             reconcile.NOT_IN_KASHFLOW: self.env._("%(doc)s of %(odoo)s is in Odoo but not in KashFlow."),
             reconcile.NOT_IN_ODOO: self.env._("%(doc)s of %(kashflow)s is in KashFlow, but Odoo no longer holds it."),
+            reconcile.DUPLICATE: self.env._(
+                "%(doc)s holds Odoo's %(odoo)s again, which %(holder)s already holds: its sales and VAT count twice in "
+                "KashFlow. Delete it in KashFlow; the connector keeps %(holder)s."),
         }
 
     @staticmethod
@@ -365,6 +398,7 @@ class _Window:
         self.payments = {}  # PayID -> KashFlow payment of the window (or read with its invoice)
         self.payments_read = set()  # invoices whose payments were read alone
         self.added = set()  # keys of the records made for payments added in KashFlow
+        self.holders = {}  # move id -> the record that holds that Odoo document in KashFlow (``_holders``)
 
     # ------------------------------------------------------------------ reading
 
@@ -379,7 +413,11 @@ class _Window:
         window_payments = self.client.get_payments_by_date_range(first, last)
         self.payments = {payment["PayID"]: payment for payment in window_payments}
         foreign = self._unknown_payments(window_payments)
-        order_ids = sorted(set(documents_.order_id.ids) | set(foreign))
+        copies = self._copies()
+        self.holders = self._holders(documents_.filtered(lambda document: document.kind != "payment").move_id.ids)
+        lacking = {row[0] for row in self.env.execute_query(
+            self.run._kashflow_lacking_query(self.start, self.end, SQL("DISTINCT l.order_id")))}
+        order_ids = sorted(set(documents_.order_id.ids) | set(foreign) | set(copies) | lacking)
         locked = set(self._lock(order_ids))
         self.stats["orders_skipped"] += len(order_ids) - len(locked)
         window_ids = set(ids)
@@ -395,7 +433,11 @@ class _Window:
             binding_of = {binding.partner_id: binding for binding in bindings}
             for order in orders:
                 binding = binding_of.get(order.partner_id.commercial_partner_id, bindings.browse())
-                self._check_order(order, by_order[order.id], window_ids, foreign.get(order.id, []), binding)
+                if order.id in lacking:
+                    self._check_lacking(order, by_order[order.id])
+                else:
+                    self._check_order(order, by_order[order.id], window_ids, foreign.get(order.id, []), binding,
+                                      copies.get(order.id, []))
             self.env.flush_all()
         self.stats["orders_checked"] += len(locked)
         self.stats["kashflow_calls"] += self.client.calls - calls
@@ -431,6 +473,52 @@ class _Window:
                 found[owners[payment["PayInvoice"]]].append(payment)
         return found
 
+    def _holders(self, move_ids):
+        """``{move id: record}``: the record that holds each of the Odoo documents ``move_ids`` in KashFlow, the
+        first made (as ``kashflow.document._kashflow_shared_records`` chooses it); any other record of the same
+        document with a KashFlow number holds it again (left by a version that booked an invoice of several orders
+        once per order)."""
+        if not move_ids:
+            return {}
+        holders = {}
+        for record in self.Document.search([
+                ("company_id", "=", self.company.id), ("move_id", "in", move_ids), ("kashflow_number", "!=", 0),
+                ("kind", "!=", "payment"), ("removed", "=", False), ("key", "not like", f"{reconcile.COPY}%")],
+                order="id"):
+            holders.setdefault(record.move_id.id, record)
+        return holders
+
+    def _copies(self):
+        """``{order id: [(KashFlow invoice, record)]}``: the invoices and credit notes of the window that no record
+        holds but whose customer reference is that of a document the connector holds in KashFlow (``record``, of
+        the same kind): a second copy of it in KashFlow (a double booking, or one made by hand), which counts its
+        sales and VAT twice. KashFlow's other invoices (the bookkeeper's own sales) are none of the connector's."""
+        if not self.invoices:
+            return {}
+        held = {row[0] for row in self.env.execute_query(SQL(
+            "SELECT kashflow_number FROM kashflow_document WHERE company_id = %s AND kind != 'payment' "
+            "AND kashflow_number = ANY(%s)", self.company.id, list(self.invoices)))}
+        unknown = [invoice for number, invoice in self.invoices.items()
+                   if number not in held and invoice and invoice.get("CustomerReference")]
+        if not unknown:
+            return {}
+        references = list({invoice["CustomerReference"] for invoice in unknown})
+        records = self.Document.search([
+            ("company_id", "=", self.company.id), ("kind", "!=", "payment"), ("kashflow_number", "!=", 0),
+            ("removed", "=", False), ("key", "not like", f"{reconcile.COPY}%"),
+            "|", ("kashflow_note", "in", references), ("reference", "in", references)], order="id")
+        holder_of = {}
+        for record in records:
+            for reference in {record.kashflow_note, record.reference} - {False}:
+                holder_of.setdefault((reference, record.kind), record)
+        copies = defaultdict(list)
+        for invoice in unknown:
+            kind = CREDIT_NOTE if invoice.get("CreditNote") else "invoice"
+            holder = holder_of.get((invoice["CustomerReference"], kind))
+            if holder and holder.kashflow_number != invoice["InvoiceNumber"]:
+                copies[holder.order_id.id].append((invoice, holder))
+        return copies
+
     def _invoice(self, number):
         """KashFlow's invoice ``number``: from the window, else asked for alone (its date changed?); None if gone."""
         if number not in self.invoices:
@@ -454,9 +542,10 @@ class _Window:
 
     # ------------------------------------------------------------------ comparing
 
-    def _check_order(self, order, order_documents, window_ids, foreign, binding):  # noqa: PLR0917
-        """Compare the order's documents of the window (and the unknown payments on its invoices) with what the
-        connector would send for them now; record what differs; set the order's state."""
+    def _check_order(self, order, order_documents, window_ids, foreign, binding, copies):  # noqa: PLR0917
+        """Compare the order's documents of the window (and the unknown payments on its invoices, and KashFlow's
+        second copies of its documents, ``copies``) with what the connector would send for them now; record what
+        differs; set the order's state."""
         shared = self.env["kashflow.accounting"]._shared_moves(order)
         held = order_documents | self.Document._kashflow_shared_records(  # those another order's job recorded
             self.company.id, shared.ids, set(order_documents.mapped("key")))
@@ -469,8 +558,10 @@ class _Window:
             or (document.key.startswith(reconcile.FOREIGN_PAYMENT) and document.mismatch and not document.removed
                 and not run.date_from <= document.date <= run.date_to))
         number_of = {document.key: document.kashflow_number for document in held}
+        for invoice, holder in copies:
+            self._copy_found(order, invoice, holder)
         try:
-            snapshot, _sources = order._kashflow_snapshot(bound)
+            snapshot, sources = order._kashflow_snapshot(bound)
         except UserError as error:
             for document in checked:
                 self._record(document, [reconcile.Difference("error", detail=str(error))])
@@ -486,8 +577,23 @@ class _Window:
         if foreign:
             self._payments_added(order, order_documents, foreign, applications=applications)
         if checked:  # what Odoo holds of the order that KashFlow lacks, whatever its date (a change lost in a job)
-            self._not_sent(order, snapshot, held)
+            self._not_sent(order, snapshot, held, sources)
         self._set_order_state(order)
+
+    def _check_lacking(self, order, order_documents):
+        """An order KashFlow should hold that no job is about to send (``LACKING_STATES``): what Odoo's books hold of
+        it that KashFlow lacks (its posted invoices and credit notes, the money allocated to them) is named, and
+        counted on Odoo's side of the VAT table; the order keeps its state, which says why it is not sent."""
+        shared = self.env["kashflow.accounting"]._shared_moves(order)
+        held = order_documents | self.Document._kashflow_shared_records(
+            self.company.id, shared.ids, set(order_documents.mapped("key")))
+        bound = {document.key: document.move_id for document in held
+                 if document.kashflow_number or document.attempt_date}
+        try:
+            snapshot, sources = order._kashflow_snapshot(bound)
+        except UserError:
+            return  # the order says what stops it; nothing of it can be told apart before that is fixed
+        self._not_sent(order, snapshot, held, sources, books_only=True)
 
     def _applications(self, snapshot, order_documents, number_of):
         """The payments KashFlow recorded when the connector applied the order's credit notes: ``(invoice number,
@@ -506,12 +612,22 @@ class _Window:
         self.stats["documents_checked"] += 1
         number = document.kashflow_number
         found = self._invoice(number)
+        holder = self._holder_of(document)
+        if holder is not None:  # KashFlow holds the Odoo document again: its figures are counted once, on the holder
+            if found is None and document.key.startswith(reconcile.COPY):  # deleted in KashFlow since: all is well
+                document._kashflow_write_vat({}, [])
+                document.write({"removed": True, "mismatch": False, "mismatch_reason": False,
+                                "mismatch_repair": False, "checked_at": self.now, "kashflow_amount_total": 0.0})
+                return
+            self._record(document, [self._duplicate(document, holder)] if found is not None else [], odoo={},
+                         found_lines=(found or {}).get("Lines") or [], found=found is not None)
+            return
         source = snapshot.document(document.key)
         if source is None:  # Odoo no longer holds what it was sent from: nothing a resend can do
             differences = [] if found is None else [reconcile.Difference(reconcile.NOT_IN_ODOO, reconcile.money(
                 found.get("NetAmount")) + reconcile.money(found.get("VATAmount")))]
-            self._record(document, differences, expected_lines=[], found_lines=(found or {}).get("Lines") or [],
-                         found=found is not None)
+            self._record(document, differences, odoo=document._kashflow_odoo_by_rate([]),
+                         found_lines=(found or {}).get("Lines") or [], found=found is not None)
             return
         try:
             expected = documents.invoice_document(
@@ -527,8 +643,40 @@ class _Window:
         if any(difference.code == reconcile.PAID for difference in differences):
             differences = self._explain_paid(document, found, paid=paid, differences=differences,
                                               applications=applications, order_documents=order_documents)
-        self._record(document, differences, expected_lines=expected["Lines"],
+        self._record(document, differences, odoo=document._kashflow_odoo_by_rate(expected["Lines"]),
                      found_lines=(found or {}).get("Lines") or [], found=found is not None)
+
+    def _holder_of(self, document):
+        """The record that holds in KashFlow the Odoo document that ``document`` (an invoice or credit note) holds
+        again, or None when ``document`` is the one that holds it: the first made of the records of its move
+        (``_holders``), or, for a copy found in KashFlow (``COPY``), the record whose reference it bears."""
+        if document.key.startswith(reconcile.COPY):
+            return self.Document.search([
+                ("company_id", "=", document.company_id.id), ("kind", "=", document.kind),
+                ("kashflow_number", "!=", 0), ("removed", "=", False), ("key", "not like", f"{reconcile.COPY}%"),
+                "|", ("kashflow_note", "=", document.reference), ("reference", "=", document.reference)],
+                order="id", limit=1) or None
+        holder = self.holders.get(document.move_id.id) if document.move_id else None
+        return holder if holder and holder != document else None
+
+    def _duplicate(self, document, holder):
+        """The difference of a KashFlow document that holds ``holder``'s Odoo document again."""
+        name = holder.move_id.name or holder.reference or ""
+        return reconcile.Difference(reconcile.DUPLICATE, odoo=name, detail=self.run._kashflow_document_label(
+            holder.kind, holder.kashflow_number))
+
+    def _copy_found(self, order, invoice, holder):
+        """A record of ``invoice``, a second copy in KashFlow of ``holder``'s document: marked, its figures on
+        KashFlow's side of the VAT table alone (Odoo counts the document once, on ``holder``)."""
+        number = invoice["InvoiceNumber"]
+        record = self.Document.create({
+            "order_id": order.id, "key": f"{reconcile.COPY}{number}", "kind": holder.kind,
+            "move_id": holder.move_id.id, "kashflow_number": number, "kashflow_dbid": invoice.get("InvoiceDBID") or 0,
+            "date": reconcile.day(invoice.get("InvoiceDate")) or holder.date, "currency_id": holder.currency_id.id,
+            "reference": invoice["CustomerReference"], "amount_total": 0.0, "sequence": 1000})
+        self.stats["invoices_checked"] += 1
+        self.stats["documents_checked"] += 1
+        self._record(record, [self._duplicate(record, holder)], odoo={}, found_lines=invoice.get("Lines") or [])
 
     def _explain_paid(self, document, found, *, paid, differences, applications, order_documents):
         """An invoice paid otherwise than Odoo says: its payments, read alone, name the payments added in KashFlow
@@ -596,23 +744,33 @@ class _Window:
             self.stats["documents_checked"] += 1
             self._record(record, [self._added(payment)], amount=payment["PayAmount"])
 
-    def _not_sent(self, order, snapshot, order_documents):
+    def _not_sent(self, order, snapshot, order_documents, sources, *, books_only=False):
         """Documents and payments Odoo holds for the order that KashFlow was never sent (a change the connector
-        missed): each gets a record, marked, that a resend sends."""
+        missed): each gets a record, marked, that a resend sends; an invoice's or credit note's figures on Odoo's
+        side of the VAT table (``sources``: the Odoo document of each key, as ``_snapshot`` gives them). With
+        ``books_only``, only Odoo's posted invoices and credit notes and the money allocated to them."""
         sent = {document.key for document in order_documents if document.kashflow_number or document.attempt_date}
         known = {document.key: document for document in order_documents}
+        keys = {item.key for item in snapshot.documents if sources.get(item.key) or not books_only}
         missing = [(item.key, item.kind, item.reference, item.date, item.amount_total * (-1 if item.kind == CREDIT_NOTE
                                                                                          else 1))
-                   for item in snapshot.documents if item.key not in sent]
+                   for item in snapshot.documents if item.key not in sent and item.key in keys]
         missing += [(item.key, "payment", item.reference, item.date, item.amount)
-                    for item in snapshot.payments if item.amount and item.key not in sent]
+                    for item in snapshot.payments if item.amount and item.key not in sent and item.invoice_key in keys]
         for key, kind, reference, date, amount in missing:
+            if key in known and known[key].mismatch and known[key].checked_at \
+                    and known[key].checked_at >= self.run.started_at:
+                continue  # already named by this run (the order has documents in more than one of its windows)
+            move = sources.get(key) or self.env["account.move"]
             record = known.get(key) or self.Document.create({
                 "order_id": order.id, "key": key, "kind": kind, "reference": reference, "date": date,
-                "currency_id": order.currency_id.id, "amount_total": float(amount), "sequence": 1000})
+                "move_id": move.id, "currency_id": order.currency_id.id, "amount_total": float(amount),
+                "sequence": 1000})
             difference = reconcile.Difference(reconcile.NOT_IN_KASHFLOW, odoo=reconcile.money(amount),
                                               repair=reconcile.SEND)
-            self._record(record, [difference], label=self._missing_label(kind, reference))
+            odoo = None if kind == "payment" else record._kashflow_odoo_by_rate(
+                self.Document._kashflow_expected_lines(snapshot, key) or [])
+            self._record(record, [difference], label=self._missing_label(kind, reference), odoo=odoo, found=False)
 
     def _missing_label(self, kind, reference):
         if kind == "invoice":
@@ -623,16 +781,16 @@ class _Window:
 
     # ------------------------------------------------------------------ recording
 
-    def _record(self, document, differences, *, expected_lines=None, found_lines=None, found=True, amount=None,
-                label=None):
+    def _record(self, document, differences, *, odoo=None, found_lines=None, found=True, amount=None, label=None):
         """Write what the check of ``document`` found: the difference in words and what a resend does, or that
-        it matches; the VAT table's figures; a finding on the run."""
+        it matches; the VAT table's figures (``odoo``: Odoo's, ``{rate: (net, VAT)}``, beside ``found_lines``,
+        KashFlow's lines); a finding on the run."""
         Run = self.run
         label = label or Run._kashflow_document_label(document.kind, document.kashflow_number,
                                                       document.kashflow_invoice_number)
         values = {"checked_at": self.now}
-        if expected_lines is not None:
-            document._kashflow_write_vat(expected_lines, found_lines if found else [])
+        if odoo is not None:
+            document._kashflow_write_vat(odoo, found_lines if found else [])
             lines = found_lines if found else []
             values["kashflow_amount_total"] = float(sum(
                 (net + vat for net, vat in reconcile.vat_by_rate(lines).values()), Decimal(0)))
