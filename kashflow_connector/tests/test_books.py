@@ -180,7 +180,8 @@ class TestChecksReadOdoosBooks(KashFlowCase):
         self.assertEqual(run.finding_ids.message,
                          f"KashFlow invoice {copy_number} holds Odoo's {invoice.name} again, which KashFlow invoice "
                          f"{order.kashflow_invoice_number} already holds: its sales and VAT count twice in KashFlow. "
-                         f"Delete it in KashFlow; the connector keeps KashFlow invoice {order.kashflow_invoice_number}.")
+                         "Delete it in KashFlow; the connector keeps KashFlow invoice "
+                         f"{order.kashflow_invoice_number}.")
         [copy] = order.kashflow_document_ids.filtered(lambda document: document.kashflow_number == copy_number)
         self.assertEqual((copy.kind, copy.move_id, copy.amount_total), ("invoice", invoice, 0.0))
 
