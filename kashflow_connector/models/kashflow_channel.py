@@ -25,7 +25,13 @@ class KashflowChannel(models.Model):
         domain="[('company_id', '=', company_id), ('kind', '=', 'bank_account')]")
     source_id = fields.Many2one(
         "kashflow.lookup", string="Customer Source", ondelete="restrict",
-        domain="[('company_id', '=', company_id), ('kind', '=', 'customer_source')]")
+        domain="[('company_id', '=', company_id), ('kind', '=', 'customer_source')]",
+        help="The KashFlow customer source of the customers this channel's orders make in KashFlow (where KashFlow "
+             "reports sales per source). Its own source for each channel: add one in KashFlow (Settings > Customer "
+             "Sources), then Download Data in Settings > KashFlow.")
+    source_hint = fields.Char(
+        string="Customer Source Missing", compute="_compute_source_hint",
+        help="What to do when no customer source is chosen for the channel.")
     goods_nominal_id = fields.Many2one(
         "kashflow.lookup", string="Sales Nominal (goods)", ondelete="restrict",
         domain="[('company_id', '=', company_id), ('kind', '=', 'nominal_code'), ('is_income', '=', True)]")
@@ -62,6 +68,44 @@ class KashflowChannel(models.Model):
         for channel in self:
             channel.is_complete = bool(channel.payment_method_id and channel.bank_account_id
                                        and channel.goods_nominal_id)
+
+    @api.depends("team_id", "source_id", "company_id")
+    def _compute_source_hint(self):
+        """Without a customer source: the KashFlow source named after the channel to choose, or how to add one."""
+        sources = self.env["kashflow.lookup"].search([
+            ("kind", "=", "customer_source"), ("company_id", "in", self.company_id.ids)])
+        for channel in self:
+            if channel.source_id or not channel.team_id:
+                channel.source_hint = False
+                continue
+            fitting = sources.filtered(lambda source, channel=channel: source.company_id == channel.company_id
+                                       and _names_fit(source.name, channel.team_id.name))
+            if fitting:
+                channel.source_hint = self.env._("Choose %s: KashFlow's customer source for this channel.",
+                                                 fitting[0].name)
+            else:
+                channel.source_hint = self.env._(
+                    "KashFlow has no customer source for %s: add one in KashFlow (Settings > Customer Sources), "
+                    "then Download Data in Settings > KashFlow, and choose it here.", channel.team_id.name)
+
+    @api.onchange("source_id")
+    def _onchange_source_id(self):
+        """A customer source named after another channel is chosen: say so, and how to add this channel's own."""
+        if not self.source_id or not self.team_id or _names_fit(self.source_id.name, self.team_id.name):
+            return None
+        others = self.env["crm.team"].search([
+            ("id", "!=", self.team_id.id), "|", ("company_id", "=", False), ("company_id", "=", self.company_id.id)])
+        other = others.filtered(lambda team: _names_fit(self.source_id.name, team.name))[:1]
+        if not other:
+            return None
+        return {"warning": {
+            "title": self.env._("Another channel's customer source"),
+            "message": self.env._(
+                "The customer source %(source_name)s is named after the channel %(other)s: in KashFlow, customers from "
+                "%(channel)s would be counted as customers from %(other)s. To keep them apart, add a customer source "
+                "for %(channel)s in KashFlow (Settings > Customer Sources), then Download Data in Settings > "
+                "KashFlow, and choose it here.", source_name=self.source_id.name, other=other.name,
+                channel=self.team_id.name)}}
 
     def _compute_held_order_count(self):
         groups = self.env["sale.order"]._read_group(
@@ -167,3 +211,10 @@ class KashflowChannel(models.Model):
             "domain": [("team_id", "in", self.team_id.ids), ("company_id", "in", self.company_id.ids),
                        ("kashflow_state", "=", "needs_mapping")],
         }
+
+
+def _names_fit(source, channel):
+    """Whether a KashFlow customer source's name and a sales channel's name name one channel: one holds the other,
+    whatever their case ("Amazon" and "Amazon FBA")."""
+    source, channel = (source or "").casefold().strip(), (channel or "").casefold().strip()
+    return bool(source and channel) and (source in channel or channel in source)

@@ -11,6 +11,10 @@ DOCUMENT_KINDS = [
     ("credit_note", "Credit note"),
     ("payment", "Payment"),
 ]
+CHECK_RESULTS = [
+    ("matches", "Matches"),
+    ("differs", "Differs"),
+]
 DOCUMENT_STATES = [
     ("pending", "To send"),
     ("sent", "Sent"),
@@ -85,6 +89,10 @@ class KashflowDocument(models.Model):
     mismatch_repair = fields.Char(readonly=True,
                                   help="What a resend does about the difference (reconcile.py's repair codes).")
     checked_at = fields.Datetime(string="Last Reconciled", readonly=True)
+    check_result = fields.Selection(
+        CHECK_RESULTS, string="Last Check", compute="_compute_check_result", store=True,
+        help="What the last reconciliation found: KashFlow's copy matches Odoo, or differs (the reason says how); "
+             "empty until a reconciliation checks it.")
     kashflow_amount_total = fields.Monetary(
         string="Total in KashFlow", readonly=True,
         help="The document's total (a payment's amount) as KashFlow held it when last sent or reconciled.")
@@ -145,6 +153,11 @@ class KashflowDocument(models.Model):
         for record in records.sorted(lambda record: (not record.kashflow_number, not record.attempt_date, record.id)):
             chosen.setdefault(record.key, record)
         return self.browse([record.id for record in chosen.values()])
+
+    @api.depends("mismatch", "checked_at")
+    def _compute_check_result(self):
+        for document in self:
+            document.check_result = "differs" if document.mismatch else "matches" if document.checked_at else False
 
     @api.depends("kashflow_number", "removed")
     def _compute_state(self):

@@ -183,7 +183,10 @@ class TestChecksReadOdoosBooks(KashFlowCase):
                          "Delete it in KashFlow; the connector keeps KashFlow invoice "
                          f"{order.kashflow_invoice_number}.")
         [copy] = order.kashflow_document_ids.filtered(lambda document: document.kashflow_number == copy_number)
-        self.assertEqual((copy.kind, copy.move_id, copy.amount_total), ("invoice", invoice, 0.0))
+        self.assertEqual((copy.kind, copy.move_id, copy.amount_total, copy.check_result),
+                         ("invoice", invoice, 0.0, "differs"))
+        [holder] = order.kashflow_document_ids.filtered(lambda document: document.move_id == invoice) - copy
+        self.assertEqual(holder.check_result, "matches")
 
         self.kashflow.delete_invoice(copy_number)
         run = self.reconcile(*november)

@@ -63,6 +63,32 @@ class TestSettings(KashFlowCase):
             convert_file(self.env, "kashflow_connector", filename, {}, mode="update")
         self.assertEqual((backfill.active, backfill.interval_number), (False, 6))
 
+    def test_a_channel_without_its_own_customer_source_is_told_how_to_add_one(self):
+        """KashFlow's customer sources (the sandbox's: Web shop, Amazon, eBay, Referral) fit channels by name: the
+        mapping names the one to choose, says how to add one in KashFlow where none fits, and warns when another
+        channel's source is chosen."""
+        self.env["kashflow.channel"].search([]).unlink()
+        self.company._kashflow_download_data()
+        etsy = self.env["crm.team"].create({"name": "Etsy", "company_id": self.company.id})
+        self.company._kashflow_download_data()
+        channels = self.env["kashflow.channel"].search([("company_id", "=", self.company.id)])
+        hint = {channel.team_id.name: channel.source_hint for channel in channels}
+        self.assertEqual(hint["Amazon FBA"], "Choose Amazon: KashFlow's customer source for this channel.")
+        self.assertEqual(hint["Etsy"], "KashFlow has no customer source for Etsy: add one in KashFlow (Settings > "
+                                       "Customer Sources), then Download Data in Settings > KashFlow, and choose it "
+                                       "here.")
+        amazon = self.env["kashflow.lookup"].search([("company_id", "=", self.company.id),
+                                                     ("kind", "=", "customer_source"), ("name", "=", "Amazon")])
+        channel = channels.filtered(lambda channel: channel.team_id == etsy)
+        channel.source_id = amazon
+        self.assertFalse(channel.source_hint)
+        warning = channel._onchange_source_id()["warning"]
+        self.assertIn("The customer source Amazon is named after the channel Amazon FBA: in KashFlow, customers "
+                      "from Etsy would be counted as customers from Amazon FBA.", warning["message"])
+        fba = channels.filtered(lambda channel: channel.team_id == self.amazon_fba)
+        fba.source_id = amazon
+        self.assertIsNone(fba._onchange_source_id(), "its own source: nothing to say")
+
     def test_connection_reaches_the_sandbox(self):
         action = self._settings().action_kashflow_test_connection()
         self.assertEqual(action["params"]["type"], "success", action["params"]["message"])
