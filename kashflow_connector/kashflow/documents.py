@@ -450,10 +450,12 @@ def payment_note(order: OrderSnapshot, payment: PaymentSnapshot) -> str:
 
 def document_fingerprint(order: OrderSnapshot, document: InvoiceSnapshot) -> str:
     """A SHA-256 hex digest of everything about one document that ends up in KashFlow: its lines, amounts,
-    date, currency and rate, reference and delivery address, and whether VAT is included. A document whose
-    fingerprint changed must be sent again; one whose did not need not be. (The customer has a fingerprint of
-    its own, ``customer_fingerprint``: a contact's new phone number changes no invoice.)"""
-    return _digest({"document": dataclasses.asdict(document), "include_vat": order.include_vat})
+    date, currency and rate, reference and delivery address, whether VAT is included, and which customer it is
+    booked to (its code: an invoice readdressed to another customer in Odoo moves to that customer). A document
+    whose fingerprint changed must be sent again; one whose did not need not be. (The customer's details have a
+    fingerprint of their own, ``customer_fingerprint``: a contact's new phone number changes no invoice.)"""
+    return _digest({"document": dataclasses.asdict(document), "include_vat": order.include_vat,
+                    "customer": order.customer.code})
 
 
 def payment_fingerprint(payment: PaymentSnapshot) -> str:

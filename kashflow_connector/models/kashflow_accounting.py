@@ -136,22 +136,17 @@ class KashflowAccounting(models.AbstractModel):
         - an invoice reversed in full by a credit note before either reached KashFlow is left out with that
           credit note: together they are nothing;
         - an order cancelled after its own lines were sent gets a credit note reversing them;
-        - money received and paid back: ``_payments``.
+        - money received and paid back: ``_payments``;
+        - the customer: the commercial contact its invoices are addressed to (``_customer``).
 
         Raises ``UserError`` naming the tax when a line carries a tax the connector cannot represent, when the
-        invoice KashFlow holds as the order's is no longer posted in Odoo and nothing replaces it, and when an
-        invoice serves orders of several customers.
+        invoice KashFlow holds as the order's is no longer posted in Odoo and nothing replaces it, and when its
+        invoices are addressed to several customers.
         """
         order.ensure_one()
         bound_moves = bound_moves or {}
-        bound = self.env["account.move"].union(*bound_moves.values()) if bound_moves else self.env["account.move"]
-        moves = self._moves(order)
-        reversed_invoices = moves.filtered(
-            lambda move: move.move_type == "out_invoice" and move.payment_state == "reversed" and move not in bound)
-        skipped = reversed_invoices | moves.filtered(
-            lambda move: move.move_type == "out_refund" and move.reversed_entry_id in reversed_invoices
-            and move not in bound)
-        moves -= skipped
+        moves = self._booked_moves(order, bound_moves)
+        customer = self._customer(order, bound_moves, moves=moves)
         invoices = moves.filtered(lambda move: move.move_type == "out_invoice")
         shared = self._shared_moves(order) & moves
 
@@ -173,31 +168,31 @@ class KashflowAccounting(models.AbstractModel):
             # KashFlow holds the order's own lines, and its invoices are all shared with other orders: those lines
             # stay in KashFlow, reversed by a credit note, and the shared invoices are booked as they are
             replaced = MAIN_INVOICE in bound_moves and not main and bool(invoices)
-        self._check_shared(order, shared)
         sources = {MAIN_INVOICE: main} if main or replaced or not invoices else {}
         for move in invoices - main:
             sources[f"move:{move.id}"] = move
         key_of = {move: key for key, move in sources.items() if move}
         main_key = MAIN_INVOICE if main or not invoices else f"move:{invoices[0].id}"
-        documents = [self._document(order, key, INVOICE, move, shared=move in shared) for key, move in sources.items()]
+        documents = [self._document(order, key, INVOICE, move, customer=customer, shared=move in shared)
+                     for key, move in sources.items()]
         if replaced:
             sources[REPLACED] = self.env["account.move"]
-            documents.append(self._document(order, REPLACED, CREDIT_NOTE, None, applies_to=MAIN_INVOICE,
+            documents.append(self._document(order, REPLACED, CREDIT_NOTE, None, MAIN_INVOICE, customer=customer,
                                             replaced_by=invoices[0]))
         for move in moves.filtered(lambda move: move.move_type == "out_refund"):
             key = f"move:{move.id}"
             sources[key] = move
             documents.append(self._document(
-                order, key, CREDIT_NOTE, move, applies_to=key_of.get(move.reversed_entry_id, main_key),
+                order, key, CREDIT_NOTE, move, key_of.get(move.reversed_entry_id, main_key), customer=customer,
                 shared=move in shared))
             key_of[move] = documents[-1].applies_to
         if order.state == "cancel" and not main and not replaced and MAIN_INVOICE in bound_moves \
                 and not order.currency_id.is_zero(order.amount_total):  # a free order has nothing to reverse
             sources[CANCELLATION] = self.env["account.move"]
-            documents.append(self._document(order, CANCELLATION, CREDIT_NOTE, None, applies_to=MAIN_INVOICE))
+            documents.append(self._document(order, CANCELLATION, CREDIT_NOTE, None, MAIN_INVOICE, customer=customer))
         snapshot = OrderSnapshot(
             name=order.name,
-            customer=order.partner_id.commercial_partner_id._kashflow_customer_snapshot(order.company_id),
+            customer=customer._kashflow_customer_snapshot(order.company_id),
             home_currency_code=order.company_id.currency_id.name,
             include_vat=order.company_id.kashflow_include_vat,
             documents=tuple(documents),
@@ -206,21 +201,36 @@ class KashflowAccounting(models.AbstractModel):
         )
         return snapshot, sources
 
-    def _check_shared(self, order, shared):
-        """Raise ``UserError`` when one of the ``shared`` invoices and credit notes of ``order`` serves orders of
-        another customer: KashFlow's invoice has one customer, the orders' (until the invoice's partner is)."""
-        customer = order.partner_id.commercial_partner_id
-        for move in shared:
-            others = move._kashflow_orders().filtered(
-                lambda other: other.partner_id.commercial_partner_id != customer)
-            if others:
-                raise UserError(self.env._(
-                    "Order %(order)s: its invoice %(invoice)s also serves orders of another customer (%(others)s); "
-                    "a KashFlow invoice has one customer. Invoice each customer's orders on invoices of their own "
-                    "(add a credit note for %(invoice)s and invoice the orders again), then resend the order.",
-                    order=order.name, invoice=move.name,
-                    others=", ".join(f"{other.name}: {other.partner_id.commercial_partner_id.name}"
-                                     for other in others)))
+    def _booked_moves(self, order, bound_moves=None):
+        """The order's posted invoices and credit notes that KashFlow holds or is to hold (oldest first): all but an
+        invoice reversed in full by a credit note before either reached KashFlow, with that credit note (together
+        they are nothing). ``bound_moves`` as ``_snapshot`` takes it."""
+        bound = self.env["account.move"].union(*bound_moves.values()) if bound_moves else self.env["account.move"]
+        moves = self._moves(order)
+        reversed_invoices = moves.filtered(
+            lambda move: move.move_type == "out_invoice" and move.payment_state == "reversed" and move not in bound)
+        skipped = reversed_invoices | moves.filtered(
+            lambda move: move.move_type == "out_refund" and move.reversed_entry_id in reversed_invoices
+            and move not in bound)
+        return moves - skipped
+
+    def _customer(self, order, bound_moves=None, *, moves=None):
+        """The commercial contact that is the order's customer in KashFlow (``res.partner``): the one its Odoo
+        invoices and credit notes are addressed to (the partner of each, whose receivable holds the money owed;
+        ``moves``, by default ``_booked_moves``), or, while it has none, its *Invoice Address*'s; never the ordering
+        contact for its own sake (a site manager ordering for their company: the company is the customer).
+
+        Raises ``UserError`` naming them when the order's invoices are addressed to different customers: the
+        connector books an order's documents to one KashFlow customer."""
+        moves = self._booked_moves(order, bound_moves) if moves is None else moves
+        partners = moves.partner_id.commercial_partner_id
+        if len(partners) > 1:
+            raise UserError(self.env._(
+                "Order %(order)s: its invoices and credit notes are addressed to different customers (%(moves)s); the "
+                "connector books an order's documents to one KashFlow customer. Address them to one customer in Odoo "
+                "(a credit note and a new invoice), then resend the order.", order=order.name,
+                moves=", ".join(f"{move.name}: {move.partner_id.commercial_partner_id.name}" for move in moves)))
+        return partners or (order.partner_invoice_id or order.partner_id).commercial_partner_id
 
     def _move_reference(self, order, move):
         """The KashFlow customer reference of an invoice or credit note: Odoo's number of it, then the names of the
@@ -237,7 +247,7 @@ class KashflowAccounting(models.AbstractModel):
             reference = longer
         return reference
 
-    def _document(self, order, key, kind, move, applies_to="", *, shared=False, replaced_by=None):
+    def _document(self, order, key, kind, move, applies_to="", *, customer, shared=False, replaced_by=None):
         """One ``InvoiceSnapshot``: from ``move`` (a posted invoice or credit note), or from the order's own lines
         (``move`` empty or None; for a cancellation, dated the day the order was cancelled). A move's reference is
         its number and its orders' names (``_move_reference``); a ``shared`` move (one that serves several orders)
@@ -269,8 +279,7 @@ class KashflowAccounting(models.AbstractModel):
         total = _money(total, currency)
         # where the goods go is the order's to say, invoiced or not; the shared invoice's own, for all its orders
         delivery = (move.partner_shipping_id or move.partner_id) if shared else order.partner_shipping_id
-        commercial = order.partner_id.commercial_partner_id
-        if delivery == commercial.browse(commercial.address_get(["invoice"])["invoice"]):
+        if delivery == customer.browse(customer.address_get(["invoice"])["invoice"]):
             delivery = None  # goods go to the customer's own address: the invoice names no other
         return InvoiceSnapshot(
             key=key, kind=kind, reference=reference, date=date, lines=lines, currency_code=currency.name,
@@ -387,16 +396,21 @@ class KashflowAccounting(models.AbstractModel):
 
         Odoo labels an invoice line with the product's name followed by the order line's own description, unless
         the description already names it (``account.move.line._get_journal_items_full_name``): a carrier's
-        delivery line then reads "[DEL-RM48] Royal Mail Tracked 48 Royal Mail Tracked 48". That repeat, and a line
-        of text that an earlier one already says (a product whose sales description is its name), are dropped."""
+        delivery line then reads "[DEL-RM48] Royal Mail Tracked 48 Royal Mail Tracked 48", or "... Royal Mail
+        Tracked 48: Signed for" with the carrier's description. The description's repeat of the product's name is
+        dropped ("[DEL-RM48] Royal Mail Tracked 48: Signed for"), and so is a line of text that an earlier one
+        already says (a product whose sales description is its name)."""
         text = (record.name or "") if "name" in record._fields else ""
-        product = (record.product_id.display_name or "") if "product_id" in record._fields else ""
+        product = record.product_id if "product_id" in record._fields else None
+        label, name = (product.display_name or "", product.name or "") if product else ("", "")
         pieces = []
         for line in text.splitlines():
             piece = line.strip()
-            rest = piece[len(product):].strip() if product and piece.startswith(product) else ""
-            if rest and f" {rest} " in f" {product} ":
-                piece = product
+            rest = piece[len(label):].strip() if label and piece.startswith(label) else ""
+            if rest and f" {rest} " in f" {label} ":
+                piece = label  # the description is (a part of) the product's name
+            elif rest and name and rest.startswith(name) and not rest[len(name):len(name) + 1].isalnum():
+                piece = label + rest[len(name):]  # the description begins with the product's name
             if piece and not any(f" {piece} " in f" {earlier} " for earlier in pieces):
                 pieces.append(piece)
         return "\n".join(pieces)

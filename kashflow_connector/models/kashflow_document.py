@@ -317,7 +317,7 @@ class KashflowDocument(models.Model):
             if reconcile.CUSTOMER_UPDATE in repairs:
                 bindings |= bindings.search([
                     ("company_id", "=", document.company_id.id),
-                    ("partner_id", "=", document.order_id.partner_id.commercial_partner_id.id)])
+                    ("partner_id", "=", self.env["kashflow.accounting"]._customer(document.order_id).id)])
             if document.key.startswith(reconcile.FOREIGN_PAYMENT) and self.search_count([
                     ("company_id", "=", document.company_id.id), ("kind", "=", "payment"), ("id", "!=", document.id),
                     ("kashflow_number", "=", document.kashflow_number), ("removed", "=", False)], limit=1):

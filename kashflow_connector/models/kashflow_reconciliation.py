@@ -427,16 +427,17 @@ class _Window:
             by_order = defaultdict(lambda: self.Document)
             for document in every:
                 by_order[document.order_id.id] |= document
-            partners = orders.partner_id.commercial_partner_id
+            # each order's customer is its invoices' (or invoice address's) commercial contact
+            partners = (orders.partner_id | orders.partner_invoice_id | orders.invoice_ids.partner_id) \
+                .commercial_partner_id
             bindings = self.env["kashflow.customer"].sudo().search([
                 ("company_id", "=", self.company.id), ("partner_id", "in", partners.ids)])
             binding_of = {binding.partner_id: binding for binding in bindings}
             for order in orders:
-                binding = binding_of.get(order.partner_id.commercial_partner_id, bindings.browse())
                 if order.id in lacking:
                     self._check_lacking(order, by_order[order.id])
                 else:
-                    self._check_order(order, by_order[order.id], window_ids, foreign.get(order.id, []), binding,
+                    self._check_order(order, by_order[order.id], window_ids, foreign.get(order.id, []), binding_of,
                                       copies.get(order.id, []))
             self.env.flush_all()
         self.stats["orders_checked"] += len(locked)
@@ -490,9 +491,10 @@ class _Window:
 
     def _copies(self):
         """``{order id: [(KashFlow invoice, record)]}``: the invoices and credit notes of the window that no record
-        holds but whose customer reference is that of a document the connector holds in KashFlow (``record``, of
-        the same kind): a second copy of it in KashFlow (a double booking, or one made by hand), which counts its
-        sales and VAT twice. KashFlow's other invoices (the bookkeeper's own sales) are none of the connector's."""
+        holds but whose customer reference is that of a document the connector holds in KashFlow (``record``; the
+        references of an invoice and of a credit note differ: each names its Odoo document): a second copy of it in
+        KashFlow (a double booking, or one made by hand), which counts its sales and VAT twice. KashFlow's other
+        invoices (the bookkeeper's own sales) are none of the connector's."""
         if not self.invoices:
             return {}
         held = {row[0] for row in self.env.execute_query(SQL(
@@ -510,11 +512,10 @@ class _Window:
         holder_of = {}
         for record in records:
             for reference in {record.kashflow_note, record.reference} - {False}:
-                holder_of.setdefault((reference, record.kind), record)
+                holder_of.setdefault(reference, record)
         copies = defaultdict(list)
         for invoice in unknown:
-            kind = CREDIT_NOTE if invoice.get("CreditNote") else "invoice"
-            holder = holder_of.get((invoice["CustomerReference"], kind))
+            holder = holder_of.get(invoice["CustomerReference"])
             if holder and holder.kashflow_number != invoice["InvoiceNumber"]:
                 copies[holder.order_id.id].append((invoice, holder))
         return copies
@@ -542,7 +543,7 @@ class _Window:
 
     # ------------------------------------------------------------------ comparing
 
-    def _check_order(self, order, order_documents, window_ids, foreign, binding, copies):  # noqa: PLR0917
+    def _check_order(self, order, order_documents, window_ids, foreign, binding_of, copies):  # noqa: PLR0917
         """Compare the order's documents of the window (and the unknown payments on its invoices, and KashFlow's
         second copies of its documents, ``copies``) with what the connector would send for them now; record what
         differs; set the order's state."""
@@ -562,11 +563,13 @@ class _Window:
             self._copy_found(order, invoice, holder)
         try:
             snapshot, sources = order._kashflow_snapshot(bound)
+            customer = self.env["kashflow.accounting"]._customer(order, bound)
         except UserError as error:
             for document in checked:
                 self._record(document, [reconcile.Difference("error", detail=str(error))])
             self._set_order_state(order)
             return
+        binding = binding_of.get(customer, self.env["kashflow.customer"])
         applications = self._applications(snapshot, held, number_of)
         for document in checked:
             if document.kind == "payment":
@@ -652,8 +655,8 @@ class _Window:
         (``_holders``), or, for a copy found in KashFlow (``COPY``), the record whose reference it bears."""
         if document.key.startswith(reconcile.COPY):
             return self.Document.search([
-                ("company_id", "=", document.company_id.id), ("kind", "=", document.kind),
-                ("kashflow_number", "!=", 0), ("removed", "=", False), ("key", "not like", f"{reconcile.COPY}%"),
+                ("company_id", "=", document.company_id.id), ("kind", "!=", "payment"), ("kashflow_number", "!=", 0),
+                ("removed", "=", False), ("key", "not like", f"{reconcile.COPY}%"),
                 "|", ("kashflow_note", "=", document.reference), ("reference", "=", document.reference)],
                 order="id", limit=1) or None
         holder = self.holders.get(document.move_id.id) if document.move_id else None
@@ -770,6 +773,8 @@ class _Window:
                                               repair=reconcile.SEND)
             odoo = None if kind == "payment" else record._kashflow_odoo_by_rate(
                 self.Document._kashflow_expected_lines(snapshot, key) or [])
+            self.stats["payments_checked" if kind == "payment" else "invoices_checked"] += 1
+            self.stats["documents_checked"] += 1
             self._record(record, [difference], label=self._missing_label(kind, reference), odoo=odoo, found=False)
 
     def _missing_label(self, kind, reference):

@@ -119,6 +119,13 @@ class KashFlowJournal(Journal):
                      if record.kashflow_number or record.attempt_date}
             return binding._kashflow_state(), states, bound
 
+    def use_partner(self, partner):
+        """The ``CustomerState`` of ``partner`` (the order's customer, once ``load`` knows what KashFlow holds),
+        whose customer this journal now saves."""
+        self.partner_id = partner.id
+        self.record_ids.pop(CUSTOMER_KEY, None)
+        return self.load_customer()
+
     def load_customer(self):
         """The contact's ``CustomerState`` as last saved (another job may have saved it since ``load``)."""
         with own_transaction(self.env) as env:
@@ -262,8 +269,9 @@ class KashflowSync(models.AbstractModel):
     def _send(self, order):
         """The job's work once the order is locked: what KashFlow holds of it (its journal), what Odoo's accounting
         holds (its snapshot), then the conversation with KashFlow; the order says how it ended."""
-        partner = order.partner_id.commercial_partner_id
-        shared = self.env["kashflow.accounting"]._shared_moves(order)
+        accounting = self.env["kashflow.accounting"]
+        partner = accounting._customer(order)
+        shared = accounting._shared_moves(order)
         for move in shared:  # one job at a time sends a document that serves several orders
             if not try_lock(self.env.cr, SHARED_LOCK_CLASS, move.id):
                 raise RetryableJobError(self.env._(
@@ -277,6 +285,9 @@ class KashflowSync(models.AbstractModel):
         if not channel.is_complete:  # the mapping was undone since the order was queued
             order._kashflow_route(self.env._("Sales channel no longer mapped."))
             return order.kashflow_reason
+        if accounting._customer(order, bound) != partner:  # an invoice reversed before it was sent is not booked
+            partner = accounting._customer(order, bound)
+            customer = journal.use_partner(partner)
         snapshot, sources = order._kashflow_snapshot(bound)
         journal.keep_shared(states, snapshot)
         self._check_currency(order, snapshot)

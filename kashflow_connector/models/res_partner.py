@@ -22,7 +22,8 @@ class ResPartner(models.Model):
                  ("company_id.kashflow_enabled", "=", True)])._kashflow_enqueue()
             # an order's job may be making the contact's customer from what it read before this change
             self.env["sale.order"].sudo().search(
-                [("partner_id", "child_of", self.commercial_partner_id.ids),
+                ["|", ("partner_id", "child_of", self.commercial_partner_id.ids),
+                 ("partner_invoice_id", "child_of", self.commercial_partner_id.ids),
                  ("kashflow_state", "=", "queued")])._kashflow_note_change()
         return result
 

@@ -383,14 +383,15 @@ class SaleOrder(models.Model):
             main = order.kashflow_document_ids.filtered(lambda document: document.key == MAIN_INVOICE)
             if not main.fingerprint:
                 continue
-            problem = False
+            problem, accounting = False, self.env["kashflow.accounting"]
             try:
-                document = self.env["kashflow.accounting"]._document(
-                    order, MAIN_INVOICE, INVOICE, main.move_id or None)
+                customer = accounting._customer(order)
+                document = accounting._document(order, MAIN_INVOICE, INVOICE, main.move_id or None, customer=customer)
+                snapshot = OrderSnapshot(name=order.name,
+                                         customer=customer._kashflow_customer_snapshot(order.company_id),
+                                         home_currency_code="", include_vat=order.company_id.kashflow_include_vat)
             except UserError as error:
                 document, problem = None, str(error)  # what KashFlow cannot take: changed all the same, and why
-            snapshot = OrderSnapshot(name=order.name, customer=None, home_currency_code="",
-                                     include_vat=order.company_id.kashflow_include_vat)
             if document is None or document_fingerprint(snapshot, document) != main.fingerprint:
                 order.kashflow_state = "changed"
                 order.kashflow_reason = problem

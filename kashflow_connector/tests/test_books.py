@@ -197,6 +197,28 @@ class TestChecksReadOdoosBooks(KashFlowCase):
         self.assertEqual(self.vat_by_month("odoo", "2026-11"), books)
         self.assertEqual(self.vat_by_month("kashflow", "2026-11"), books, "the copy no longer counts")
 
+    def test_a_copy_of_a_credit_note_is_named(self):
+        """A second copy of a credit note in KashFlow (its reference names the Odoo credit note): named, and counted
+        on KashFlow's side alone."""
+        order = self.sent_order(invoice_date=NOVEMBER)
+        credit_note = self.credit_note(order.invoice_ids, keep=self.shipping, date=NOVEMBER)
+        self.run_jobs()
+        self.assertEqual(order.kashflow_state, "sent", order.kashflow_reason)
+        [held] = order.kashflow_document_ids.filtered(lambda document: document.move_id == credit_note)
+        copy_number = self.copy_in_kashflow(held.kashflow_number)
+        run = self.reconcile(datetime.date(2026, 11, 1), datetime.date(2026, 11, 30))
+        self.assertEqual(run.mismatches_found, 1, run.finding_ids.mapped("message"))
+        self.assertIn(f"KashFlow credit note {copy_number} holds Odoo's {credit_note.name} again",
+                      run.finding_ids.message)
+        [copy] = order.kashflow_document_ids.filtered(lambda document: document.kashflow_number == copy_number)
+        self.assertEqual(copy.kind, "credit_note")
+        books = self.journal_figures(order.invoice_ids | credit_note)
+        self.assertEqual(self.vat_by_month("odoo", "2026-11"), books, "Odoo counts the credit note once")
+        self.assertEqual(self.vat_by_month("kashflow", "2026-11"),
+                         {key: (net + shipping[0], vat + shipping[1]) for (key, (net, vat)), shipping
+                          in zip(books.items(), [self.journal_figures(credit_note)[key] for key in books], strict=True)},
+                         "KashFlow's side counts the copy too")
+
     def test_an_invoice_kashflow_lacks_is_named_and_counted_on_the_odoo_side(self):
         """An order whose job failed (its contact's email address is longer than KashFlow takes): nothing of it
         reached KashFlow. The run names its Odoo invoice as missing from KashFlow; VAT by Month's Odoo side counts

@@ -709,17 +709,26 @@ class TestOrderLife(KashFlowCase):
         mug = self._create_product(name="Stoneware mug", default_code="MUG-1", description_sale="Stoneware mug",
                                    lst_price=9.0, taxes_id=[Command.set(self.vat20.ids)])
         order = self.make_order(lines=[(mug, 2, 0.0)])
-        order.order_line = [Command.create({"product_id": carrier.id, "name": "Royal Mail Tracked 48",
-                                            "product_uom_qty": 1})]
+        order.order_line = [
+            Command.create({"product_id": mug.id, "name": "Stoneware mug - seconds (chipped)", "product_uom_qty": 1,
+                            "price_unit": 6.0}),
+            Command.create({"product_id": carrier.id, "name": "Royal Mail Tracked 48", "product_uom_qty": 1}),
+            # the carrier's line when its product has a sales description (Odoo's Delivery app)
+            Command.create({"product_id": carrier.id, "name": "Royal Mail Tracked 48: Signed for, 2 days",
+                            "product_uom_qty": 1}),
+        ]
         invoice = self.pay_by_invoice(order)
         self.assertEqual(invoice.invoice_line_ids.mapped("name"), [
-            "[MUG-1] Stoneware mug\nStoneware mug", "[DEL-RM48] Royal Mail Tracked 48 Royal Mail Tracked 48"])
+            "[MUG-1] Stoneware mug\nStoneware mug", "[MUG-1] Stoneware mug Stoneware mug - seconds (chipped)",
+            "[DEL-RM48] Royal Mail Tracked 48 Royal Mail Tracked 48",
+            "[DEL-RM48] Royal Mail Tracked 48 Royal Mail Tracked 48: Signed for, 2 days"])
         self.run_jobs()
         self.assertEqual(order.kashflow_state, "sent", order.kashflow_reason)
         [booked] = self.documents_of(order)
         self.assertEqual(booked["CustomerReference"], f"{invoice.name} {order.name}")
-        self.assertEqual([line["Description"] for line in booked["Lines"]],
-                         ["[MUG-1] Stoneware mug", "[DEL-RM48] Royal Mail Tracked 48"])
+        self.assertEqual([line["Description"] for line in booked["Lines"]], [
+            "[MUG-1] Stoneware mug", "[MUG-1] Stoneware mug - seconds (chipped)", "[DEL-RM48] Royal Mail Tracked 48",
+            "[DEL-RM48] Royal Mail Tracked 48: Signed for, 2 days"])
 
         credit_note = self.credit_note(invoice, keep=mug)
         self.run_jobs()
