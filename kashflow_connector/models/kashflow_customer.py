@@ -2,12 +2,19 @@ import re
 
 from odoo import api, fields, models
 
-from odoo.addons.queue_job.exception import RetryableJobError
+from odoo.addons.queue_job.exception import FailedJobError, RetryableJobError
 
 from ..kashflow.documents import DocumentError
 from ..kashflow.exceptions import KashFlowError, UnavailableError
 from ..kashflow.sync import CustomerState, sync_customer
-from .kashflow_sync import CUSTOMER_LOCK_CLASS, LOCKED_PAUSE, SWITCHED_OFF_PAUSE, KashFlowJournal, try_lock
+from .kashflow_sync import (
+    CUSTOMER_LOCK_CLASS,
+    LOCKED_PAUSE,
+    SWITCHED_OFF_PAUSE,
+    KashFlowJournal,
+    own_transaction,
+    try_lock,
+)
 from .sale_order import JOB_CHANNEL, JOB_MAX_RETRIES
 
 CUSTOMER_JOB_IDENTITY = "kashflow_connector:kashflow.customer:{}"
@@ -81,7 +88,11 @@ class KashflowCustomer(models.Model):
 
     def _kashflow_customer_job(self):
         """Queue job: send the contact's details to its KashFlow customer, if what the connector owns of them
-        changed since they were last sent (only those fields change in KashFlow)."""
+        changed since they were last sent (only those fields change in KashFlow).
+
+        KashFlow out of reach: retried later, as an order's job. KashFlow refusing the update (or details it cannot
+        take): the job fails (``FailedJobError``), and the contact's chatter says why and what to do; saving the
+        contact corrected queues the update again, as does the contact's next order."""
         self.ensure_one()
         company, partner = self.company_id, self.partner_id
         if not company.kashflow_enabled:
@@ -101,10 +112,22 @@ class KashflowCustomer(models.Model):
             raise RetryableJobError(error.message, **({"seconds": error.retry_after}
                                                       if getattr(error, "retry_after", None) else {})) from None
         except (KashFlowError, DocumentError) as error:
-            return str(error)  # the contact's next order says it too, on the order
+            self._kashflow_failed(str(error))
+            raise FailedJobError(str(error)) from None
         finally:
             journal.flush()
         if state.fingerprint == before:
             return self.env._("Nothing changed in what KashFlow holds of %s.", partner.name)
         return self.env._("KashFlow customer %(number)s updated from %(contact)s.", number=state.customer_id,
                           contact=partner.name)
+
+    def _kashflow_failed(self, reason):
+        """Say on the contact why KashFlow did not take its update: in a transaction of its own, which stays when the
+        job's ends with the failure."""
+        self.ensure_one()
+        with own_transaction(self.env) as env:
+            partner = env["res.partner"].browse(self.partner_id.id)
+            partner._message_log(body=env._(
+                "KashFlow customer %(number)s was not updated: %(reason)s Correct the contact and save it: the update "
+                "is sent again (its next order sends it too).", number=self.kashflow_number, reason=reason),
+                author_id=env.ref("base.partner_root").id)

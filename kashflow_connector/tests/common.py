@@ -16,7 +16,7 @@ from pathlib import Path
 from odoo import SUPERUSER_ID, Command, fields
 
 from odoo.addons.account_payment.tests.common import AccountPaymentCommon
-from odoo.addons.queue_job.exception import RetryableJobError
+from odoo.addons.queue_job.exception import FailedJobError, RetryableJobError
 from odoo.addons.queue_job.job import Job
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -215,6 +215,10 @@ class KashFlowCase(AccountPaymentCommon):
             except RetryableJobError as error:
                 job.postpone(result=str(error), seconds=error.seconds)
                 job.set_pending(reset_retry=False)
+                job.store()
+                continue
+            except FailedJobError as error:
+                job.set_failed(exc_name=type(error).__name__, exc_message=str(error))
                 job.store()
                 continue
             job.set_done()

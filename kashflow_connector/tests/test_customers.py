@@ -139,6 +139,30 @@ class TestCustomers(KashFlowCase):
         self.assertEqual(queries[0], queries[1], "a contact with ten times the orders costs no more")
         self.assertFalse(self.env["sale.order"].search_count([("kashflow_state", "=", "changed")]))
 
+    def test_a_contact_update_kashflow_cannot_take_fails_on_the_contact_and_is_sent_once_corrected(self):
+        """The update of a contact whose new email KashFlow cannot take fails, where the user looks: the job is
+        *Failed* (never *Done* with the error as its result), the contact's chatter says why and what to do; saving
+        the contact corrected sends the update."""
+        self.send(self.ayesha)
+        number = self.kashflow_customer("Ayesha Khan")["CustomerID"]
+        too_long = "ayesha." * 40 + "khan@example.com"
+        self.ayesha.email = too_long
+        [job] = self.kashflow_jobs()
+        self.run_jobs()
+        job.invalidate_recordset()
+        self.assertEqual(job.state, "failed")
+        self.assertIn("KashFlow takes at most 255", job.exc_info or job.exc_message)
+        note = self.ayesha.message_ids[:1].body
+        self.assertIn(f"KashFlow customer {number} was not updated:", note)
+        self.assertIn("Correct the contact and save it", note)
+        self.assertEqual(self.kashflow_customer("Ayesha Khan")["Email"], "home@khanfamily.example", "unchanged")
+
+        self.ayesha.email = "ayesha.khan@example.com"
+        self.run_jobs()
+        self.assertEqual(self.kashflow_customer("Ayesha Khan")["Email"], "ayesha.khan@example.com")
+        self.assertEqual(self.env["queue.job"].sudo().search([("state", "=", "done")], order="id desc", limit=1)
+                         .result, f"KashFlow customer {number} updated from Ayesha Khan.")
+
     # ------------------------------------------------------------------ settings
 
     def test_customer_codes_carry_a_prefix_of_the_database(self):
