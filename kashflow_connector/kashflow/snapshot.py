@@ -1,7 +1,7 @@
 """A neutral, frozen picture of what Odoo's accounting holds for a paid sale order.
 
 The Odoo side fills these dataclasses from a ``sale.order``, its posted invoices and credit notes and the
-money received for it (``models/sale_order_accounting.py``); ``documents.py`` turns them into KashFlow's
+money received for it (``models/kashflow_accounting.py``); ``documents.py`` turns them into KashFlow's
 ``Customer``, ``Invoice`` and ``Payment``, and ``sync.py`` sends them. Nothing here knows Odoo or SOAP, so
 each side can be tested on its own. Money is ``decimal.Decimal`` in the document's currency, exactly as
 Odoo rounded it; never a float.

@@ -27,7 +27,7 @@ class KashflowDocument(models.Model):
     Odoo record it comes from and the KashFlow record).
 
     The queue job writes these records, each change in a transaction of its own, as it talks to KashFlow
-    (``sale.order._kashflow_journal``): a record says what KashFlow holds, or may hold (``attempt_date``: an
+    (``KashFlowJournal``, models/kashflow_sync.py): a record says what KashFlow holds, or may hold (``attempt_date``: an
     insert was sent and its answer not yet recorded), whatever happens to the job afterwards.
     """
 

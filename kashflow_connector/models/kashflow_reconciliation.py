@@ -8,7 +8,7 @@ from decimal import Decimal
 import psycopg2
 
 from odoo import api, fields, models
-from odoo.exceptions import AccessError, UserError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import SQL, split_every
 
 from ..kashflow import documents, reconcile
@@ -137,7 +137,7 @@ class KashflowReconciliation(models.Model):
     def _check_period(self):
         for run in self:
             if run.date_from > run.date_to:
-                raise UserError(self.env._("A reconciliation's period must end after it starts."))
+                raise ValidationError(self.env._("A reconciliation's period must end after it starts."))
 
     @api.model
     def action_kashflow_reconcile_now(self):
@@ -228,10 +228,6 @@ class KashflowReconciliation(models.Model):
         return self.env.execute_query(self._kashflow_document_query(start, end, SQL("count(*)")))[0][0] \
             + self.env.execute_query(self._kashflow_lacking_query(start, end, SQL("count(*)")))[0][0]
 
-    def _kashflow_window_size(self):
-        """How many documents one window reads back at most (unless one day holds more)."""
-        return WINDOW_DOCUMENTS
-
     def _kashflow_window(self):
         """``(start, end)``: the next days to read back, from the first day with documents to check; or None."""
         counts = defaultdict(int)
@@ -244,7 +240,7 @@ class KashflowReconciliation(models.Model):
         days = sorted(counts.items())[:WINDOW_MAX_DAYS]
         if not days:
             return None
-        start, total, size = days[0][0], 0, self._kashflow_window_size()
+        start, total, size = days[0][0], 0, WINDOW_DOCUMENTS
         end = start
         for day, count in days:
             if (day - start).days >= WINDOW_MAX_DAYS or (total and total + count > size):

@@ -304,8 +304,8 @@ class KashflowSync(models.AbstractModel):
         earlier = self._earlier_outcome()
         if earlier:  # an earlier run of this job sent it, and its end met a change: what both runs did
             message = earlier if not outcome.events else f"{earlier} {message}"
-        order.write({"kashflow_state": "sent", "kashflow_reason": False, "kashflow_sent_at": fields.Datetime.now(),
-                    "kashflow_invoice_number": states[self._main_key(snapshot, states)].number})
+        order._kashflow_set_sent({"kashflow_sent_at": fields.Datetime.now(),
+                                  "kashflow_invoice_number": states[self._main_key(snapshot, states)].number})
         try:
             self.env.flush_all()  # a change made while this run talked to KashFlow surfaces here
         except psycopg2.Error as error:

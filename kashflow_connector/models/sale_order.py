@@ -232,6 +232,12 @@ class SaleOrder(models.Model):
                 description=self.env._("Send %s to KashFlow", order.name),
             )._kashflow_sync_job()
 
+    def _kashflow_set_sent(self, values):
+        """The order's job ended with KashFlow holding what Odoo's accounting holds of it: *Sent*, with ``values``
+        (when, the KashFlow invoice number)."""
+        self.ensure_one()
+        return self.write({**values, "kashflow_state": "sent", "kashflow_reason": False})
+
     def _kashflow_log(self, message, detail=None):
         """A note in the order's chatter, written by OdooBot (whoever triggered it, a portal customer say)."""
         body = f"{message} {detail}" if detail else message

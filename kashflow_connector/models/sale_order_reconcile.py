@@ -66,18 +66,14 @@ class SaleOrder(models.Model):
                 "KashFlow or in Odoo (see the KashFlow tab).", repairable=len(repairable), documents=len(documents))
         return summary + " " + self.env._("Correct it in KashFlow or in Odoo (see the KashFlow tab).")
 
-    def write(self, vals):
+    def _kashflow_set_sent(self, values):
         """A job that brought an order's other documents in step (a new credit note, say) leaves it *Mismatch*
         while a document still differs in KashFlow: only a resend repairs that, or a reconciliation finding it
         matches again."""
-        if vals.get("kashflow_state") != "sent":
-            return super().write(vals)
-        still = self.filtered(lambda order: order.kashflow_document_ids.filtered("mismatch"))
-        result = super(SaleOrder, self - still).write(vals) if self - still else True
-        for order in still:
-            super(SaleOrder, order).write({**vals, "kashflow_state": "mismatch",
-                                           "kashflow_reason": order._kashflow_mismatch_summary()})
-        return result
+        if not self.kashflow_document_ids.filtered("mismatch"):
+            return super()._kashflow_set_sent(values)
+        return self.write({**values, "kashflow_state": "mismatch",
+                           "kashflow_reason": self._kashflow_mismatch_summary()})
 
     def action_kashflow_resend(self):
         """Resend also repairs what a reconciliation found different in KashFlow, where Odoo is right: what

@@ -5,7 +5,7 @@ for the test class and reset before every test; everything goes over real HTTP. 
 ``queue.job`` records, performed the way queue_job's runner performs them.
 
 The registry is in Odoo's test mode (as for ``HttpCase``): the transactions of their own in which jobs keep
-what they did (``models/sale_order_job.py``) are savepoints of the test's transaction, seen by the test.
+what they did (``own_transaction``, models/kashflow_sync.py) are savepoints of the test's transaction, seen by the test.
 """
 
 import shutil

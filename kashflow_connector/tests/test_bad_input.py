@@ -143,15 +143,14 @@ class TestBadInput(KashFlowCase):
         [job] = self.kashflow_jobs()
         self.run_jobs()
 
-        self.assertEqual(job.state, "done")
-        self.assertEqual(job.result, (
-            "The phone number of the contact Jane Smith is 53 characters long (+44 113 496 0000 (evenings) or +44"
-            " 113…); KashFlow takes at most 50. Correct it on the contact in Odoo, then send the order to KashFlow"
-            " again."))
+        reason = ("The phone number of the contact Jane Smith is 53 characters long (+44 113 496 0000 (evenings) or +44"
+                  " 113…); KashFlow takes at most 50. Correct it on the contact in Odoo, then send the order to "
+                  "KashFlow again.")
+        self.assertEqual((job.state, job.exc_message), ("failed", reason), "a failure, never a job done")
+        self.assertIn(reason, buyer.message_ids[:1].body, "the contact says why")
         self.assertEqual(self.customer_of(buyer)["Telephone"], "0113 496 0000")
         order = self.send(self.make_order(partner=buyer))
-        self.assertEqual((order.kashflow_state, order.kashflow_reason), ("failed", job.result),
-                         "its next order says so")
+        self.assertEqual((order.kashflow_state, order.kashflow_reason), ("failed", reason), "its next order says so")
 
     def test_an_order_reference_longer_than_kashflow_takes_fails_the_order_until_it_is_shortened(self):
         order = self.make_order()

@@ -14,6 +14,7 @@ from decimal import Decimal
 from odoo.exceptions import AccessError
 from odoo.tests import new_test_user, tagged
 
+from ..models import kashflow_reconciliation
 from .common import KashFlowCase
 
 D = Decimal
@@ -326,7 +327,7 @@ class TestReconciliation(KashFlowCase):
         # One window (fewer than 500 documents in 31 days): one invoice read, one page of payments and the empty one.
         self.assertEqual(dict(calls), {"GetInvoicesByDateRange": 1, "GetInvoicePaymentsByDateRange": 2})
 
-        self.patch(type(self.env["kashflow.reconciliation"]), "_kashflow_window_size", lambda self: 6)
+        self.patch(kashflow_reconciliation, "WINDOW_DOCUMENTS", 6)
         run, calls = self.reconcile(datetime.date(2026, 11, 1), datetime.date(2026, 11, 30))
         self.assertEqual(run.documents_checked, 24)
         self.assertEqual(calls["GetInvoicesByDateRange"], 4, "one window per day of 6 documents")
