@@ -13,7 +13,7 @@ the order (it names the Odoo record the document comes from):
   lines while it has none), then any further posted invoice (``"move:<id>"``);
 - credit notes: one per posted Odoo credit note (``"move:<id>"``), or one reversing the order's own lines once
   it was cancelled after they were sent (``"cancel"``) or invoiced together with other orders (``"replaced"``),
-  each applied to the invoice it names in ``applies_to``;
+  each applied to the invoice it names in ``applies_to`` (none while Odoo leaves it as the customer's credit);
 - payments: the money received (positive) or paid back (negative), one per Odoo payment
   (``"payment:<id>"``, ``"line:<id>"`` or ``"transaction:<id>"``), each recorded against an invoice.
 
@@ -104,7 +104,7 @@ class InvoiceSnapshot:
     currency per one unit of the home currency on that date (1 in the home currency). ``amount_net``,
     ``amount_vat`` and ``amount_total`` are Odoo's figures for the document as KashFlow will show them: VAT is VAT
     only, and a tax that is not VAT counts in the net. ``applies_to`` is, for a credit note, the key of the invoice
-    it is applied to.
+    it is applied to, or "" for none (the customer's credit).
     """
 
     key: str

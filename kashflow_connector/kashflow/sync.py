@@ -168,6 +168,8 @@ def _sync_order(client, order, mapping, *, customer, states, journal, adoptable,
     inserted = {key for _kind, key, what, _number in outcome.events if what in ("created", "found")}
     for document in order.documents:
         if document.kind == CREDIT_NOTE and document.amount_total:  # nothing to apply of a credit note of 0
+            if not document.applies_to:
+                continue  # the customer's credit, applied to no invoice (yet)
             target = order.document(document.applies_to)
             if target is None:
                 raise ValueError(f"Credit note {document.key} applies to {document.applies_to!r}, not a document.")

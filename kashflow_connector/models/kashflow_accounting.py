@@ -183,9 +183,9 @@ class KashflowAccounting(models.AbstractModel):
             key = f"move:{move.id}"
             sources[key] = move
             documents.append(self._document(
-                order, key, CREDIT_NOTE, move, key_of.get(move.reversed_entry_id, main_key), customer=customer,
+                order, key, CREDIT_NOTE, move, self._credit_target(move, key_of, main_key), customer=customer,
                 shared=move in shared))
-            key_of[move] = documents[-1].applies_to
+            key_of[move] = documents[-1].applies_to or key_of.get(move.reversed_entry_id, main_key)
         if order.state == "cancel" and not main and not replaced and MAIN_INVOICE in bound_moves \
                 and not order.currency_id.is_zero(order.amount_total):  # a free order has nothing to reverse
             sources[CANCELLATION] = self.env["account.move"]
@@ -200,6 +200,22 @@ class KashflowAccounting(models.AbstractModel):
             currency_decimals=order.currency_id.decimal_places,
         )
         return snapshot, sources
+
+    def _credit_target(self, move, key_of, main_key):
+        """The key of the invoice a credit note (``move``) is applied to in KashFlow, where Odoo settled it: the
+        invoice of the order it is reconciled with (the one it settles most of, when several); the invoice it
+        reverses (else the order's, ``main_key``) when money settled it (a refund paid back), as KashFlow then
+        books the application and the refund on that invoice; "" (applied to none: the customer's credit, as in
+        Odoo) while nothing settled it, or when it settles another order's invoice (``key_of``: the keys of this
+        order's invoices)."""
+        partials = [partial for partial in move._get_all_reconciled_invoice_partials() if not partial["is_exchange"]]
+        invoices = [(partial["amount"], partial["aml"].move_id) for partial in partials
+                    if partial["aml"].move_id.move_type == "out_invoice"]
+        if invoices:
+            return key_of.get(max(invoices, key=lambda pair: (pair[0], -pair[1].id))[1], "")
+        if not partials:
+            return ""
+        return key_of.get(move.reversed_entry_id, main_key)
 
     def _booked_moves(self, order, bound_moves=None):
         """The order's posted invoices and credit notes that KashFlow holds or is to hold (oldest first): all but an

@@ -603,6 +603,8 @@ class _Window:
             credit_note = snapshot.document(document.key)
             total = reconcile.money(credit_note.amount_total if credit_note else -document.amount_total)
             target = number_of.get(credit_note.applies_to if credit_note else "order")
+            if not target:
+                continue  # applied to no invoice in Odoo's books: KashFlow's application shows as paid otherwise
             pairs += [(document.kashflow_number, -total), (target, total)]
         return pairs
 

@@ -131,22 +131,21 @@ class TestOrderDocuments(KashFlowCase):
             self.assertEqual(bool(document.get("CreditNote")), move.move_type == "out_refund")
         self.assertEqual(set(number_of), set(moves), f"every posted move is in KashFlow; KashFlow holds {picture}")
 
-        allocations, _applications = self.expected_allocations(moves)
+        allocations, applications = self.expected_allocations(moves)
         kashflow_money = sorted((payment["PayInvoice"], money(payment["PayAmount"]))
                                 for payment in state["payments"] if not payment.get("CreditNoteApplication"))
         self.assertEqual(kashflow_money, sorted((number_of[move], amount) for move, _payment, amount in allocations),
                          f"one KashFlow payment per amount an Odoo payment allocates "
                          f"{[(move.name, payment.name, amount) for move, payment, amount in allocations]}; "
                          f"KashFlow holds {picture}")
-        expected_applications = []
-        for credit_note in moves.filtered(lambda move: move.move_type == "out_refund"):
-            invoice = credit_note.reversed_entry_id
+        expected_applications = []  # a credit note is applied where Odoo reconciled it; else it is the customer's
+        for invoice, credit_note, _amount in applications:
             expected_applications += [(number_of[invoice], money(credit_note.amount_total)),
                                       (number_of[credit_note], -money(credit_note.amount_total))]
         kashflow_applications = sorted((payment["PayInvoice"], money(payment["PayAmount"]))
                                        for payment in state["payments"] if payment.get("CreditNoteApplication"))
         self.assertEqual(kashflow_applications, sorted(expected_applications),
-                         f"each credit note applied to its invoice, once; KashFlow holds {picture}")
+                         f"each credit note applied where Odoo reconciled it, once; KashFlow holds {picture}")
         if check_state:
             self.assertEqual(orders.mapped("kashflow_state"), ["sent"] * len(orders),
                              orders.mapped("kashflow_reason"))
@@ -195,9 +194,10 @@ class TestOrderDocuments(KashFlowCase):
                                  (numbers[final], money(final.amount_total))]))
 
     def test_credited_invoice_then_invoiced_again_with_another_order(self):
-        """An order invoiced, paid and sent; its invoice fully credited; then the order invoiced again together with
-        a second order of the customer, in one invoice, posted and paid: KashFlow holds the first invoice, its
-        credit note applied to it, and the shared invoice once; the payments as Odoo allocated them."""
+        """An order invoiced, paid and sent; its invoice fully credited (the credit note left open: the customer's
+        credit); then the order invoiced again together with a second order of the customer, in one invoice, posted
+        and paid: KashFlow holds the first invoice, its credit note applied to none, as in Odoo, and the shared
+        invoice once; the payments as Odoo allocated them."""
         first = self.make_order()
         invoice = self.pay_by_invoice(first)
         self.run_all_jobs()
@@ -237,3 +237,71 @@ class TestOrderDocuments(KashFlowCase):
                          "the invoice from the order's lines became Odoo's invoice, its number with it")
         self.assertEqual([(p["PayInvoice"], money(p["PayAmount"])) for p in state["payments"]],
                          [(numbers[invoice], money(invoice.amount_total))])
+
+    # ------------------------------------------------------------------ where a credit goes
+
+    def paid_in_kashflow(self, state, number):
+        """What KashFlow holds paid on its invoice or credit note ``number``: money and credit-note applications."""
+        return sum((money(payment["PayAmount"]) for payment in state["payments"] if payment["PayInvoice"] == number),
+                   D(0))
+
+    def test_a_credit_note_odoo_leaves_as_the_customers_credit_is_applied_to_no_invoice(self):
+        """A credit note on a paid invoice, nothing refunded yet: in Odoo the invoice stays paid and the credit note
+        open, the customer's credit. KashFlow the same: the invoice paid once (never paid twice over by the credit
+        note), the credit note applied to none. Once the money is paid back, it is applied and the refund booked:
+        both settled, as in Odoo."""
+        order = self.make_order()
+        invoice = self.pay_by_invoice(order)
+        self.run_all_jobs()
+        credit_note = self.credit_note(invoice, keep=self.shipping)
+        self.assertEqual((invoice.payment_state in ("paid", "in_payment"), credit_note.payment_state),
+                         (True, "not_paid"), "Odoo: the invoice paid, the credit note open")
+        self.run_all_jobs()
+        state = self.state()
+        self.assertEqual(order.kashflow_state, "sent", order.kashflow_reason)
+        booked = {document["CustomerReference"].split(" ")[0]: document["InvoiceNumber"]
+                  for document in state["invoices"]}
+        self.assertEqual(self.paid_in_kashflow(state, booked[invoice.name]), money(invoice.amount_total),
+                         "the invoice paid once, as in Odoo")
+        self.assertEqual(self.paid_in_kashflow(state, booked[credit_note.name]), D(0),
+                         "the credit note applied to none: the customer's credit")
+        self.assertFalse([payment for payment in state["payments"] if payment.get("CreditNoteApplication")])
+
+        refund = self.pay(credit_note)  # the credit paid back
+        self.run_all_jobs()
+        state = self.state()
+        self.assertEqual(order.kashflow_state, "sent", order.kashflow_reason)
+        self.assertEqual(self.paid_in_kashflow(state, booked[invoice.name]), money(invoice.amount_total),
+                         "the invoice still paid once")
+        self.assertEqual(self.paid_in_kashflow(state, booked[credit_note.name]), -money(credit_note.amount_total),
+                         "the credit note settled")
+        self.assertIn(refund.name, " ".join(payment.get("PayNote") or "" for payment in state["payments"]))
+
+    def test_a_credit_note_spent_on_the_orders_next_invoice_is_applied_to_that_invoice(self):
+        """The customer's credit (a credit note on the paid down payment invoice) is added to the order's final
+        invoice (*Add* on its outstanding credits), the rest paid: in KashFlow the credit note is applied to the
+        final invoice, and each invoice is paid as Odoo's is."""
+        order = self.make_order()
+        order.action_confirm()
+        down_payment = self.invoice_with_wizard(order, "percentage", amount=50)
+        self.pay(down_payment)
+        credit_note = self.credit_note(down_payment, price_unit=down_payment.invoice_line_ids.price_unit / 4)
+        self.assertEqual(credit_note.payment_state, "not_paid")
+        final = self.invoice_with_wizard(order, "delivered")
+        credit_line = credit_note.line_ids.filtered(lambda line: line.account_id.account_type == "asset_receivable")
+        final.js_assign_outstanding_line(credit_line.id)
+        self.assertEqual(credit_note.payment_state, "paid", "the credit is spent on the final invoice")
+        self.pay(final)
+        self.run_all_jobs()
+        state = self.state()
+        self.assertEqual(order.kashflow_state, "sent", order.kashflow_reason)
+        booked = {document["CustomerReference"].split(" ")[0]: document["InvoiceNumber"]
+                  for document in state["invoices"]}
+        applications = sorted((payment["PayInvoice"], money(payment["PayAmount"])) for payment in state["payments"]
+                              if payment.get("CreditNoteApplication"))
+        self.assertEqual(applications, sorted([(booked[final.name], money(credit_note.amount_total)),
+                                               (booked[credit_note.name], -money(credit_note.amount_total))]),
+                         "applied to the invoice Odoo settled with it")
+        for move in (down_payment, final):
+            self.assertEqual(self.paid_in_kashflow(state, booked[move.name]), money(move.amount_total),
+                             f"{move.name} paid as in Odoo")
