@@ -10,6 +10,7 @@ from . import account_tax
 from . import kashflow_accounting
 from . import sale_order
 from . import kashflow_sync
+from . import kashflow_history
 from . import kashflow_reconciliation
 from . import sale_order_reconcile
 from . import sale_order_line

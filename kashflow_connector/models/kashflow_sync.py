@@ -284,7 +284,7 @@ class KashflowSync(models.AbstractModel):
         channel = self._channel(order)
         if not channel.is_complete:  # the mapping was undone since the order was queued
             order._kashflow_route(self.env._("Sales channel no longer mapped."))
-            return order.kashflow_reason
+            return self._history(order, order.kashflow_reason)
         if accounting._customer(order, bound) != partner:  # an invoice reversed before it was sent is not booked
             partner = accounting._customer(order, bound)
             customer = journal.use_partner(partner)
@@ -313,6 +313,16 @@ class KashflowSync(models.AbstractModel):
                 raise
             raise RetryableJobError(f"{changed} {message}", seconds=CHANGED_PAUSE, ignore_retry=True) from None
         order._kashflow_log(message)
+        records = journal.record_ids
+        return self._history(order, message, [records[key] for kind, key, _what, _number in outcome.events
+                                              if kind != "customer" and key in records])
+
+    def _history(self, order, message, document_ids=()):
+        """Record how the job ended in the order's lasting KashFlow history (``kashflow.history``); returns
+        ``message``."""
+        self.env["kashflow.history"].sudo().create({
+            "order_id": order.id, "kashflow_state": order.kashflow_state, "message": message,
+            "document_ids": [Command.set(list(document_ids))], "job_uuid": self.env.context.get("job_uuid") or False})
         return message
 
     def _changed_words(self):
@@ -356,7 +366,7 @@ class KashflowSync(models.AbstractModel):
                 "is paid.")
         order.write({"kashflow_state": state, "kashflow_reason": reason})
         order._kashflow_log(reason)
-        return reason
+        return self._history(order, reason)
 
     def _current_job(self):
         return self.env["queue.job"].sudo().search([("uuid", "=", self.env.context.get("job_uuid"))], limit=1)
@@ -368,7 +378,7 @@ class KashflowSync(models.AbstractModel):
     def _fail(self, order, reason):
         order.write({"kashflow_state": "failed", "kashflow_reason": reason})
         order._kashflow_log(self.env._("Could not be sent to KashFlow."), reason)
-        return reason
+        return self._history(order, reason)
 
     def _channel(self, order):
         return self.env["kashflow.channel"].sudo().search(

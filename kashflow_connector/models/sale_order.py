@@ -59,17 +59,17 @@ class SaleOrder(models.Model):
         return f"{JOB_IDENTITY_PREFIX}{self.id}"
 
     def action_kashflow_open_history(self):
-        """The order's KashFlow history, in the user's words: each attempt, when it ran and what it said (the
-        documents KashFlow holds are on the order's KashFlow tab). The technical job is one click away."""
+        """The order's KashFlow history, in the user's words: each time its job ran, where the order stood after
+        it and what it did (``kashflow.history``, kept as long as the order; the documents KashFlow holds are on the
+        order's KashFlow tab). Each entry's job is one click away while queue_job keeps it."""
         self.ensure_one()
         return {
             "type": "ir.actions.act_window",
             "name": self.env._("KashFlow history of %s", self.name),
-            "res_model": "queue.job",
-            "view_mode": "list,form",
-            "views": [(self.env.ref("kashflow_connector.queue_job_view_list_kashflow_history").id, "list"),
-                      (False, "form")],
-            "domain": [("identity_key", "=", self._kashflow_identity_key())],
+            "res_model": "kashflow.history",
+            "view_mode": "list",
+            "views": [(self.env.ref("kashflow_connector.kashflow_history_view_list").id, "list")],
+            "domain": [("order_id", "=", self.id)],
             "context": {"create": False},
         }
 

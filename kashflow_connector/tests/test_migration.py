@@ -10,6 +10,7 @@ from .common import KashFlowCase
 
 MIGRATION = Path(__file__).parents[1] / "migrations" / "18.0.2.0.0" / "post-migrate.py"
 MIGRATION_2_1 = Path(__file__).parents[1] / "migrations" / "18.0.2.1.0" / "post-migrate.py"
+MIGRATION_2_2 = Path(__file__).parents[1] / "migrations" / "18.0.2.2.0" / "post-migrate.py"
 
 
 def _migration(path=MIGRATION):
@@ -95,3 +96,26 @@ class TestMigration(KashFlowCase):
         self.run_jobs()
         self.assertEqual(order.kashflow_state, "sent", order.kashflow_reason)
         self.assertFalse(self.sandbox.call_counts(), "nothing sent")
+
+    def test_the_history_the_jobs_kept_is_carried_over_and_outlasts_them(self):
+        """Before 18.0.2.2 an order's KashFlow history was its queue jobs: the upgrade carries what they said into the
+        connector's own record, which stays when queue_job cleans the jobs up."""
+        order = self.make_order()
+        self.pay_by_invoice(order)
+        self.run_jobs()
+        [job] = self.env["queue.job"].sudo().search([("identity_key", "=", order._kashflow_identity_key())])
+        self.assertEqual(job.state, "done")
+        self.env["kashflow.history"].search([("order_id", "=", order.id)]).unlink()  # as 18.0.2.1 had none
+        self.env.flush_all()
+
+        _migration(MIGRATION_2_2).migrate(self.env.cr, "18.0.2.1.0")
+        self.env.invalidate_all()
+        [entry] = self.env["kashflow.history"].search([("order_id", "=", order.id)])
+        self.assertEqual((entry.message, entry.job_uuid, entry.company_id), (job.result, job.uuid, order.company_id))
+        _migration(MIGRATION_2_2).migrate(self.env.cr, "18.0.2.1.0")
+        self.assertEqual(self.env["kashflow.history"].search_count([("order_id", "=", order.id)]), 1, "once")
+
+        job.unlink()  # queue_job's clean-up of done jobs
+        action = order.action_kashflow_open_history()
+        self.assertEqual(self.env[action["res_model"]].search(action["domain"]), entry, "the history outlasts the job")
+        self.assertEqual(entry.action_open_job()["tag"], "display_notification")

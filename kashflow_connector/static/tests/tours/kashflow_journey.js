@@ -198,7 +198,7 @@ tours.add("kashflow_order_sent", {
         },
         {
             content: "the attempt says, in words, what it did in KashFlow",
-            trigger: ".o_list_view .o_data_row td[name='result']:contains(/invoice \\d+ created, payment \\d+ created/)",
+            trigger: ".o_list_view .o_data_row td[name='message']:contains(/invoice \\d+ created, payment \\d+ created/)",
         },
         {
             content: "back to the order",
