@@ -12,6 +12,7 @@ from . import sale_order
 from . import kashflow_sync
 from . import kashflow_history
 from . import kashflow_reconciliation
+from . import kashflow_reconciliation_finding
 from . import sale_order_reconcile
 from . import sale_order_line
 from . import account_move
