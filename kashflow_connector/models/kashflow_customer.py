@@ -4,8 +4,6 @@ from odoo import api, fields, models
 
 from odoo.addons.queue_job.exception import FailedJobError, RetryableJobError
 
-from ..kashflow.documents import DocumentError
-from ..kashflow.exceptions import KashFlowError, UnavailableError
 from ..kashflow.sync import CustomerState, sync_customer
 from .kashflow_sync import (
     CUSTOMER_LOCK_CLASS,
@@ -13,6 +11,7 @@ from .kashflow_sync import (
     SWITCHED_OFF_PAUSE,
     KashFlowJournal,
     own_transaction,
+    run_job_work,
     try_lock,
 )
 from .sale_order import JOB_CHANNEL, JOB_MAX_RETRIES
@@ -106,14 +105,15 @@ class KashflowCustomer(models.Model):
         if not state.customer_id:
             return self.env._("%s is not in KashFlow yet: its next order sends it.", partner.name)
         before = state.fingerprint
+
+        def fail(reason):
+            self._kashflow_failed(reason)
+            raise FailedJobError(reason)
+
         try:
-            sync_customer(company._kashflow_client(), partner._kashflow_customer_snapshot(company), state, journal)
-        except UnavailableError as error:
-            raise RetryableJobError(error.message, **({"seconds": error.retry_after}
-                                                      if getattr(error, "retry_after", None) else {})) from None
-        except (KashFlowError, DocumentError) as error:
-            self._kashflow_failed(str(error))
-            raise FailedJobError(str(error)) from None
+            run_job_work(self.env, lambda: sync_customer(
+                company._kashflow_client(), partner._kashflow_customer_snapshot(company), state, journal), fail,
+                again=self.env._("Save the contact again once it is fixed."))
         finally:
             journal.flush()
         if state.fingerprint == before:

@@ -37,6 +37,38 @@ def own_transaction(env):
         yield api.Environment(cr, SUPERUSER_ID, {})
 
 
+def run_job_work(env, work, fail, *, gave_up=None, again=None):
+    """The retry ladder of the connector's jobs, written once: ``work()``'s result, or what ``fail(words)`` returns
+    (or raises) once the job cannot succeed as it stands.
+
+    - KashFlow out of reach (``UnavailableError``): the job is retried later (``RetryableJobError``, after
+      KashFlow's Retry-After when it gave one); on its last attempt (``gave_up``, a callable of the error giving the
+      words, or None to leave the last attempt to queue_job), it fails with those words;
+    - KashFlow refusing, a document KashFlow cannot take, or a setting to put right (``KashFlowError``,
+      ``DocumentError``, ``UserError``): it fails, with KashFlow's or the connector's words;
+    - a concurrency error, or a job postponed on purpose: raised as it is, for queue_job's runner to retry;
+    - anything else (a bug): logged with its traceback, and the job fails saying so, and what to do once it is
+      fixed (``again``; by default, resend the order).
+    """
+    try:
+        return work()
+    except UnavailableError as error:
+        if gave_up is not None:
+            words = gave_up(error)
+            if words:
+                return fail(words)
+        pause = getattr(error, "retry_after", None)
+        raise RetryableJobError(error.message, **({"seconds": pause} if pause else {})) from None
+    except (KashFlowError, documents.DocumentError, UserError) as error:
+        return fail(str(error))
+    except (psycopg2.Error, RetryableJobError):
+        raise  # the job runner retries concurrency errors and postponed jobs
+    except Exception as error:  # noqa: BLE001 - a job must never end as if it had succeeded because of a bug
+        _logger.exception("Unexpected error in a KashFlow job")
+        return fail(" ".join([env._("Unexpected error (%s); the details are in the server log.", type(error).__name__),
+                              again or env._("Resend the order once it is fixed.")]))
+
+
 def try_lock(cr, lock_class, key):
     """Whether the transaction of ``cr`` now holds the advisory lock ``(lock_class, key)``: two jobs never send
     one order at once, nor create one contact's customer twice.
@@ -239,24 +271,13 @@ class KashflowSync(models.AbstractModel):
                                     seconds=LOCKED_PAUSE, ignore_retry=True)
         if order.kashflow_state != "queued" and not self._cancelled_while_sent(order):
             return self.env._("Nothing to do: %(order)s is %(state)s.", order=order.name, state=order.kashflow_state)
-        try:
-            return self._send(order)
-        except UnavailableError as error:
-            if self._last_attempt():
-                return self._fail(order, self.env._(
-                    "%(what)s Gave up after %(attempts)s attempts; resend the order later.", what=error.summary,
-                    attempts=self._current_job().retry + 1))
-            pause = getattr(error, "retry_after", None)
-            raise RetryableJobError(error.message, **({"seconds": pause} if pause else {})) from None
-        except (KashFlowError, documents.DocumentError, UserError) as error:
-            return self._fail(order, str(error))
-        except (psycopg2.Error, RetryableJobError):
-            raise  # the job runner retries concurrency errors and postponed jobs; others fail the job visibly
-        except Exception as error:  # noqa: BLE001 - an order must never stay "queued" because of a bug
-            _logger.exception("Unexpected error while sending %s to KashFlow", order.name)
-            return self._fail(order, self.env._(
-                "Unexpected error (%s); the details are in the server log. Resend the order once it is fixed.",
-                type(error).__name__))
+        def gave_up(error):
+            return self.env._("%(what)s Gave up after %(attempts)s attempts; resend the order later.",
+                              what=error.summary, attempts=self._current_job().retry + 1) \
+                if self._last_attempt() else None
+
+        return run_job_work(self.env, lambda: self._send(order), lambda reason: self._fail(order, reason),
+                            gave_up=gave_up)
 
     @staticmethod
     def _cancelled_while_sent(order):
