@@ -61,7 +61,21 @@ class AccountPartialReconcile(models.Model):
         by the paid hook (``account.move._invoice_paid_hook``)."""
         partials = super().create(vals_list)
         partials._kashflow_orders_in_kashflow()._kashflow_reconciliation_changed()
+        partials._kashflow_settled_by_credit()
         return partials
+
+    def _kashflow_settled_by_credit(self):
+        """Invoices these partials settled with another invoice's credit note (a customer's credit spent on them):
+        Odoo calls them *Reversed*, and its paid hook does not run for them; their orders are paid all the same."""
+        credit = self.filtered(lambda partial: partial.company_id.kashflow_enabled and "out_refund" in (
+            partial.debit_move_id.move_id | partial.credit_move_id.move_id).mapped("move_type"))
+        if not credit:
+            return
+        accounting = self.env["kashflow.accounting"]
+        for invoice in (credit.debit_move_id.move_id | credit.credit_move_id.move_id).filtered(
+                lambda move: move.move_type == "out_invoice" and move.payment_state == "reversed"
+                and not accounting._cancelled_by_credit_note(move)):
+            invoice._kashflow_orders()._kashflow_payment_received(invoice._kashflow_paid_date())
 
     def unlink(self):
         """Money taken off an invoice (a payment unreconciled, cancelled or reset to draft): as ``create``, the

@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import pytz
 
-from odoo import fields, models
+from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import float_repr
 
@@ -71,10 +71,11 @@ class KashflowAccounting(models.AbstractModel):
         - An unconfirmed order is not paid; nor is a cancelled one, unless it keeps posted invoices: cancelling an
           order leaves them in Odoo's books, and so they are judged as below.
         - An order with nothing to pay (total 0) is paid on the day it was confirmed.
-        - An order with posted invoices (leaving out those a credit note reversed in full) is paid when each
-          of them is paid (Odoo's *Paid* or *In Payment*: by payments, by credit notes, or both) and nothing is
-          left to invoice (Odoo's invoice status, or invoices covering the order's total); on the day of the
-          latest payment reconciled with them.
+        - An order with posted invoices (leaving out those their own credit notes reversed in full:
+          ``_cancelled_by_credit_note``) is paid when each of them is settled (Odoo's *Paid* or *In Payment*: by
+          payments, by credit notes, or both; or *Reversed*: by another invoice's credit note, a customer's credit
+          spent on it) and nothing is left to invoice (Odoo's invoice status, or invoices covering the order's
+          total); on the day of the latest payment reconciled with them.
         - Otherwise, when its captured online payments, less refunds, cover its total; on the day of the
           latest.
         """
@@ -83,13 +84,13 @@ class KashflowAccounting(models.AbstractModel):
             return False, None
         currency = order.currency_id
         invoices = self._moves(order).filtered(
-            lambda move: move.move_type == "out_invoice" and move.payment_state != "reversed")
+            lambda move: move.move_type == "out_invoice" and not self._cancelled_by_credit_note(move))
         if order.state == "cancel" and not invoices:
             return False, None
         if order.state == "sale" and currency.is_zero(order.amount_total):
             return True, self._local_date(order.company_id, order.date_order) if order.date_order else None
         if invoices:
-            paid = all(move.payment_state in ("paid", "in_payment") for move in invoices) and (
+            paid = all(move.payment_state in ("paid", "in_payment", "reversed") for move in invoices) and (
                 order.state == "cancel" or order.invoice_status in ("invoiced", "upselling")
                 or currency.compare_amounts(sum(invoices.mapped("amount_total")), order.amount_total) >= 0)
             dates = [day for day in (move._kashflow_paid_date() for move in invoices) if day]
@@ -217,6 +218,19 @@ class KashflowAccounting(models.AbstractModel):
             return ""
         return key_of.get(move.reversed_entry_id, main_key)
 
+    @api.model
+    def _cancelled_by_credit_note(self, invoice):
+        """Whether a posted customer invoice was reversed in full by its own credit notes (Odoo's *Reversed*, and
+        nothing but credit notes of it settled it): together they are nothing. Odoo says *Reversed* too of an
+        invoice settled by another invoice's credit note (a customer's credit spent on it): that one is a sale,
+        and paid."""
+        if invoice.payment_state != "reversed":
+            return False
+        settled_by = {partial["aml"].move_id for partial in invoice._get_all_reconciled_invoice_partials()
+                      if not partial["is_exchange"]}
+        return bool(settled_by) and all(move.move_type == "out_refund" and move.reversed_entry_id == invoice
+                                        for move in settled_by)
+
     def _booked_moves(self, order, bound_moves=None):
         """The order's posted invoices and credit notes that KashFlow holds or is to hold (oldest first): all but an
         invoice reversed in full by a credit note before either reached KashFlow, with that credit note (together
@@ -224,7 +238,7 @@ class KashflowAccounting(models.AbstractModel):
         bound = self.env["account.move"].union(*bound_moves.values()) if bound_moves else self.env["account.move"]
         moves = self._moves(order)
         reversed_invoices = moves.filtered(
-            lambda move: move.move_type == "out_invoice" and move.payment_state == "reversed" and move not in bound)
+            lambda move: move.move_type == "out_invoice" and self._cancelled_by_credit_note(move) and move not in bound)
         skipped = reversed_invoices | moves.filtered(
             lambda move: move.move_type == "out_refund" and move.reversed_entry_id in reversed_invoices
             and move not in bound)

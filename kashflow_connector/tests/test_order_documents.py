@@ -305,3 +305,52 @@ class TestOrderDocuments(KashFlowCase):
         for move in (down_payment, final):
             self.assertEqual(self.paid_in_kashflow(state, booked[move.name]), money(move.amount_total),
                              f"{move.name} paid as in Odoo")
+
+    def credit_line(self, credit_note):
+        return credit_note.line_ids.filtered(lambda line: line.account_id.account_type == "asset_receivable")
+
+    def test_an_invoice_settled_only_by_the_customers_credit_is_booked(self):
+        """An order invoiced and paid, its invoice credited in full (the credit left open), then invoiced again and
+        the credit spent on the new invoice: Odoo calls the new invoice *Reversed* (only a credit note settled it),
+        yet it is a sale: KashFlow holds it, paid by the credit note applied to it."""
+        order = self.make_order()
+        first = self.pay_by_invoice(order)
+        self.run_all_jobs()
+        credit_note = self.credit_note(first)
+        self.run_all_jobs()
+        second = order._create_invoices()
+        second.action_post()
+        second.js_assign_outstanding_line(self.credit_line(credit_note).id)
+        self.assertEqual((second.payment_state, credit_note.payment_state), ("reversed", "paid"))
+        self.run_all_jobs()
+        state = self.state()
+        self.assertEqual(order.kashflow_state, "sent", order.kashflow_reason)
+        booked = {document["CustomerReference"].split(" ")[0]: document["InvoiceNumber"]
+                  for document in state["invoices"]}
+        self.assertEqual(set(booked), {first.name, credit_note.name, second.name})
+        self.assertEqual(self.paid_in_kashflow(state, booked[first.name]), money(first.amount_total))
+        self.assertEqual(self.paid_in_kashflow(state, booked[second.name]), money(second.amount_total),
+                         "paid by the credit note, as in Odoo")
+        self.assertEqual(self.paid_in_kashflow(state, booked[credit_note.name]), -money(credit_note.amount_total))
+
+    def test_an_order_whose_invoice_another_orders_credit_settled_is_paid_and_booked(self):
+        """The customer's credit from one order (a credit note left open) settles the invoice of their next order:
+        that order is paid (Odoo says *Reversed* of its invoice, and runs no paid hook) and its invoice is booked."""
+        first = self.make_order()
+        self.pay_by_invoice(first)
+        credit_note = self.credit_note(first.invoice_ids)
+        self.run_all_jobs()
+        second = self.make_order()
+        second.action_confirm()
+        invoice = second._create_invoices()
+        invoice.action_post()
+        self.assertEqual(second.kashflow_state, "not_paid")
+        invoice.js_assign_outstanding_line(self.credit_line(credit_note).id)
+        self.assertEqual(invoice.payment_state, "reversed")
+        self.assertEqual(second.kashflow_state, "queued", "paid by the customer's credit")
+        self.run_all_jobs()
+        self.assertEqual(second.kashflow_state, "sent", second.kashflow_reason)
+        [booked] = [document for document in self.state()["invoices"]
+                    if document["CustomerReference"] == f"{invoice.name} {second.name}"]
+        self.assertEqual((money(booked["NetAmount"]), money(booked["VATAmount"])),
+                         (money(invoice.amount_untaxed), money(invoice.amount_tax)))
