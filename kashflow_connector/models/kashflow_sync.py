@@ -340,10 +340,17 @@ class KashflowSync(models.AbstractModel):
 
     def _history(self, order, message, document_ids=()):
         """Record how the job ended in the order's lasting KashFlow history (``kashflow.history``); returns
-        ``message``."""
-        self.env["kashflow.history"].sudo().create({
-            "order_id": order.id, "kashflow_state": order.kashflow_state, "message": message,
-            "document_ids": [Command.set(list(document_ids))], "job_uuid": self.env.context.get("job_uuid") or False})
+        ``message``.
+
+        In a transaction of its own, as the journal's: the documents it names were committed by the journal after
+        this job's transaction began, which cannot refer to them. The job's outcome is known by then (its last
+        write is flushed first: a change met there makes it run again, and that run records its own outcome)."""
+        state = order.kashflow_state
+        with own_transaction(self.env) as env:
+            env["kashflow.history"].create({
+                "order_id": order.id, "kashflow_state": state, "message": message,
+                "document_ids": [Command.set(env["kashflow.document"].browse(list(document_ids)).exists().ids)],
+                "job_uuid": self.env.context.get("job_uuid") or False})
         return message
 
     def _changed_words(self):
