@@ -289,13 +289,17 @@ class KashflowReconciliation(models.Model):
     # ------------------------------------------------------------------ differences in words
 
     @api.model
-    def _kashflow_document_label(self, kind, number, invoice_number=0):
+    def _kashflow_document_label(self, kind, number, invoice_number=0, odoo_name=""):
+        """How a difference names a KashFlow document: "KashFlow invoice 1042", with the Odoo document it stands
+        for where there is one ("KashFlow invoice 1042 (INV/2026/00007)"), so that either number finds it."""
         if kind == CREDIT_NOTE:
-            return self.env._("KashFlow credit note %s", number)
-        if kind == "payment":
+            label = self.env._("KashFlow credit note %s", number)
+        elif kind == "payment":
             return self.env._("KashFlow payment %(number)s (invoice %(invoice)s)", number=number,
                               invoice=invoice_number)
-        return self.env._("KashFlow invoice %s", number)
+        else:
+            label = self.env._("KashFlow invoice %s", number)
+        return self.env._("%(label)s (%(odoo)s)", label=label, odoo=odoo_name) if odoo_name else label
 
     @api.model
     def _kashflow_words(self, label, difference):

@@ -437,8 +437,10 @@ class ReconciliationWindow:
         it matches; the VAT table's figures (``odoo``: Odoo's, ``{rate: (net, VAT)}``, beside ``found_lines``,
         KashFlow's lines); a finding on the run."""
         Run = self.run
+        named = document.move_id.name if document.move_id and not document.key.startswith(reconcile.COPY) \
+            and not any(difference.code == reconcile.DUPLICATE for difference in differences) else ""
         label = label or Run._kashflow_document_label(document.kind, document.kashflow_number,
-                                                      document.kashflow_invoice_number)
+                                                      document.kashflow_invoice_number, odoo_name=named)
         values = {"checked_at": self.now}
         if odoo is not None:
             document._kashflow_write_vat(odoo, found_lines if found else [])

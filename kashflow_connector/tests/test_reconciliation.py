@@ -104,13 +104,14 @@ class TestReconciliation(KashFlowCase):
 
         run, _calls = self.reconcile()
         number = order.kashflow_invoice_number
+        named = f"KashFlow invoice {number} ({order.invoice_ids.name})"  # KashFlow's number and Odoo's
         self.assertMismatch(
             order,
-            f"KashFlow invoice {number}: line 1 ([OAK-BOARD] Oak chopping board) is 2 × 20.00, VAT 8.00 at 20%, "
+            f"{named}: line 1 ([OAK-BOARD] Oak chopping board) is 2 × 20.00, VAT 8.00 at 20%, "
             "Odoo says 2 × 25.00, VAT 10.00 at 20%.",
-            f"KashFlow invoice {number}: net 44.99, Odoo says 54.99.",
-            f"KashFlow invoice {number}: VAT 20% is 9.00, Odoo says 11.00.",
-            f"KashFlow invoice {number}: total 53.99, Odoo says 65.99.",
+            f"{named}: net 44.99, Odoo says 54.99.",
+            f"{named}: VAT 20% is 9.00, Odoo says 11.00.",
+            f"{named}: total 53.99, Odoo says 65.99.",
         )
         self.assertIn("Resend repairs it", order.kashflow_reason)
         [finding] = run.finding_ids
@@ -142,7 +143,7 @@ class TestReconciliation(KashFlowCase):
         self.kashflow.delete_invoice(number)
 
         _run, calls = self.reconcile()
-        self.assertMismatch(order, f"KashFlow invoice {number}: deleted in KashFlow.",
+        self.assertMismatch(order, f"KashFlow invoice {number} ({order.invoice_ids.name}): deleted in KashFlow.",
                             f"(invoice {number}) of 65.99: deleted in KashFlow.")
         self.assertEqual(calls["GetInvoice"], 1, "the invoice missing from its day is asked for alone, once")
 
