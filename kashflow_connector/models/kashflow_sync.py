@@ -306,9 +306,9 @@ class KashflowSync(models.AbstractModel):
         if not channel.is_complete:  # the mapping was undone since the order was queued
             order._kashflow_route(self.env._("Sales channel no longer mapped."))
             return self._history(order, order.kashflow_reason)
-        if accounting._customer(order, bound) != partner:  # an invoice reversed before it was sent is not booked
-            partner = accounting._customer(order, bound)
-            customer = journal.use_partner(partner)
+        booked_to = accounting._customer(order, bound)  # an invoice reversed before it was sent is not booked
+        if booked_to != partner:
+            partner, customer = booked_to, journal.use_partner(booked_to)
         snapshot, sources = order._kashflow_snapshot(bound)
         journal.keep_shared(states, snapshot)
         self._check_currency(order, snapshot)
