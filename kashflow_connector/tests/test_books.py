@@ -34,18 +34,9 @@ class TestChecksReadOdoosBooks(KashFlowCase):
 
     # ------------------------------------------------------------------ helpers
 
-    def sent_order(self, lines=None, team=None, invoice_date=None):
-        """An order invoiced (on ``invoice_date``), paid and sent to KashFlow."""
-        order = self.make_order(lines=lines, team=team)
-        self.pay_by_invoice(order, invoice_date=invoice_date, payment_date=invoice_date)
-        self.run_jobs()
-        self.assertEqual(order.kashflow_state, "sent", order.kashflow_reason)
-        return order
-
-    def reconcile(self, date_from=None, date_to=None):
-        """A reconciliation of the test company, run to the end."""
-        run = self.env["kashflow.reconciliation"]._kashflow_start(self.company, date_from, date_to)._kashflow_run()
-        self.env.invalidate_all()
+    def reconciled(self, date_from, date_to):
+        """A reconciliation of the test company over the period, run to the end (``reconcile``), done."""
+        run, _calls = self.reconcile(date_from, date_to)
         self.assertEqual(run.state, "done", run.message)
         return run
 
@@ -125,7 +116,7 @@ class TestChecksReadOdoosBooks(KashFlowCase):
         self.assertEqual(refunded.kashflow_state, "sent", refunded.kashflow_reason)
         self.assertEqual(credit_note.invoice_date, datetime.date(2026, 11, 12))
 
-        run = self.reconcile(datetime.date(2026, 10, 1), datetime.date(2026, 11, 30))
+        run = self.reconciled(datetime.date(2026, 10, 1), datetime.date(2026, 11, 30))
         self.assertEqual(run.mismatches_found, 0, run.finding_ids.mapped("message"))
 
         books = self.journal_figures(orders.invoice_ids)
@@ -153,7 +144,7 @@ class TestChecksReadOdoosBooks(KashFlowCase):
                 if entry["CustomerReference"] == f"{invoice.name} {order.name}"]
         self.assertEqual(sorted(entry["InvoiceNumber"] for entry in held), sorted([number, copy_number]))
 
-        run = self.reconcile(datetime.date(2026, 11, 1), datetime.date(2026, 11, 30))
+        run = self.reconciled(datetime.date(2026, 11, 1), datetime.date(2026, 11, 30))
         self.assertGreaterEqual(run.mismatches_found, 1, "the invoice KashFlow holds twice is a difference")
         self.assertIn(invoice.name, self.findings_text(run, order), "named with the Odoo invoice's name")
         self.assertEqual(order.kashflow_state, "mismatch", order.kashflow_reason)
@@ -175,7 +166,7 @@ class TestChecksReadOdoosBooks(KashFlowCase):
                         Lines=[{**line, "LineID": 0} for line in own_sale["Lines"]])
         self.kashflow.insert_invoice(own_sale)
         november = (datetime.date(2026, 11, 1), datetime.date(2026, 11, 30))
-        run = self.reconcile(*november)
+        run = self.reconciled(*november)
         self.assertEqual(run.mismatches_found, 1, run.finding_ids.mapped("message"))
         self.assertEqual(run.finding_ids.message,
                          f"KashFlow invoice {copy_number} holds Odoo's {invoice.name} again, which KashFlow invoice "
@@ -189,7 +180,7 @@ class TestChecksReadOdoosBooks(KashFlowCase):
         self.assertEqual(holder.check_result, "matches")
 
         self.kashflow.delete_invoice(copy_number)
-        run = self.reconcile(*november)
+        run = self.reconciled(*november)
         self.assertEqual(run.mismatches_found, 0, run.finding_ids.mapped("message"))
         self.assertEqual(order.kashflow_state, "sent", order.kashflow_reason)
         self.assertEqual((copy.state, copy.mismatch), ("removed", False))
@@ -206,7 +197,7 @@ class TestChecksReadOdoosBooks(KashFlowCase):
         self.assertEqual(order.kashflow_state, "sent", order.kashflow_reason)
         [held] = order.kashflow_document_ids.filtered(lambda document: document.move_id == credit_note)
         copy_number = self.copy_in_kashflow(held.kashflow_number)
-        run = self.reconcile(datetime.date(2026, 11, 1), datetime.date(2026, 11, 30))
+        run = self.reconciled(datetime.date(2026, 11, 1), datetime.date(2026, 11, 30))
         self.assertEqual(run.mismatches_found, 1, run.finding_ids.mapped("message"))
         self.assertIn(f"KashFlow credit note {copy_number} holds Odoo's {credit_note.name} again",
                       run.finding_ids.message)
@@ -235,7 +226,7 @@ class TestChecksReadOdoosBooks(KashFlowCase):
         self.assertEqual([entry["CustomerReference"] for entry in self.state()["invoices"]],
                          [f"{sent.invoice_ids.name} {sent.name}"], "KashFlow holds the sent order's invoice alone")
 
-        run = self.reconcile(datetime.date(2026, 11, 1), datetime.date(2026, 11, 30))
+        run = self.reconciled(datetime.date(2026, 11, 1), datetime.date(2026, 11, 30))
         self.assertGreaterEqual(run.mismatches_found, 1, "the invoice KashFlow lacks is a difference")
         text = self.findings_text(run, lost)
         self.assertIn(lost_invoice.name, text, "named with the Odoo invoice's name")
@@ -286,7 +277,7 @@ class TestChecksReadOdoosBooks(KashFlowCase):
                 "reference": f"{invoice.name} {order.name}"})
         self.assertEqual(len(self.state()["invoices"]), 3)
 
-        run = self.reconcile(datetime.date(2026, 11, 1), datetime.date(2026, 11, 30))
+        run = self.reconciled(datetime.date(2026, 11, 1), datetime.date(2026, 11, 30))
         self.assertGreaterEqual(run.mismatches_found, 1, "the invoice KashFlow holds three times is a difference")
         text = self.findings_text(run, orders)
         self.assertIn(invoice.name, text, "named with the Odoo invoice's name")

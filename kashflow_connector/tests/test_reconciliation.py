@@ -30,21 +30,6 @@ class TestReconciliation(KashFlowCase):
 
     # ------------------------------------------------------------------ helpers
 
-    def sent_order(self, lines=None, team=None, invoice_date=None):
-        """An order invoiced (on ``invoice_date``), paid and sent to KashFlow."""
-        order = self.make_order(lines=lines, team=team)
-        self.pay_by_invoice(order, invoice_date=invoice_date, payment_date=invoice_date)
-        self.run_jobs()
-        self.assertEqual(order.kashflow_state, "sent", order.kashflow_reason)
-        return order
-
-    def reconcile(self, date_from=None, date_to=None):
-        """A reconciliation of the test company, run to the end; returns it and the SOAP calls it made."""
-        mark = self.sandbox.last_call()
-        run = self.env["kashflow.reconciliation"]._kashflow_start(self.company, date_from, date_to)._kashflow_run()
-        self.env.invalidate_all()
-        return run, self.sandbox.call_counts(since=mark)
-
     def resend(self, order):
         order.action_kashflow_resend()
         self.assertEqual(order.kashflow_state, "queued")
