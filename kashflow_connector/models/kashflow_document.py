@@ -1,3 +1,4 @@
+from collections import defaultdict
 from decimal import Decimal
 
 from odoo import Command, api, fields, models
@@ -265,24 +266,28 @@ class KashflowDocument(models.Model):
                     add(exempt, net=amount)
         return totals
 
-    def _kashflow_write_vat(self, odoo, found_lines):
+    def _kashflow_write_vat(self, odoo, found_lines, found_date=None):
         """Net and VAT per rate: Odoo's (``odoo``, ``{rate: (net, VAT)}``: ``_kashflow_odoo_by_rate``; empty where
-        Odoo holds nothing of it) beside KashFlow's (``found_lines``, the ``InvoiceLine`` dicts it holds; empty when
-        it holds nothing). Rows that did not change are kept."""
+        Odoo holds nothing of it) at the document's tax point, beside KashFlow's (``found_lines``, the
+        ``InvoiceLine`` dicts it holds; empty when it holds nothing) at KashFlow's date of it (``found_date``, a
+        ``date``; the document's when None): an invoice redated in KashFlow counts in KashFlow's month there, as in
+        KashFlow's VAT return, and in Odoo's month on Odoo's side. Rows that did not change are kept."""
         self.ensure_one()
         kashflow = reconcile.vat_by_rate(found_lines or [])
-        zero = (0, 0)
-        wanted = {}
-        for rate in set(odoo) | set(kashflow):
-            (odoo_net, odoo_vat), (kf_net, kf_vat) = odoo.get(rate, zero), kashflow.get(rate, zero)
-            wanted[float(rate)] = {"odoo_net": float(odoo_net), "odoo_vat": float(odoo_vat),
-                                   "kashflow_net": float(kf_net), "kashflow_vat": float(kf_vat)}
+        odoo_date, kashflow_date = self.date, found_date or self.date
+        wanted = defaultdict(lambda: dict.fromkeys(("odoo_net", "odoo_vat", "kashflow_net", "kashflow_vat"), 0.0))
+        for rate, (net, vat) in odoo.items():
+            row = wanted[odoo_date, float(rate)]
+            row["odoo_net"], row["odoo_vat"] = float(net), float(vat)
+        for rate, (net, vat) in kashflow.items():
+            row = wanted[kashflow_date, float(rate)]
+            row["kashflow_net"], row["kashflow_vat"] = float(net), float(vat)
         Vat = self.env["kashflow.document.vat"]
-        existing = {row.vat_rate: row for row in self.vat_ids}
-        for rate, values in wanted.items():
-            row = existing.pop(rate, None)
+        existing = {(row.date, row.vat_rate): row for row in self.vat_ids}
+        for (date, rate), values in wanted.items():
+            row = existing.pop((date, rate), None)
             if row is None:
-                Vat.create({**values, "document_id": self.id, "vat_rate": rate})
+                Vat.create({**values, "document_id": self.id, "vat_rate": rate, "date": date})
             elif any(self.currency_id.compare_amounts(row[name], value) if self.currency_id else row[name] != value
                      for name, value in values.items()):
                 row.write(values)

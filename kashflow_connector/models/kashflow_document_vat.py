@@ -9,7 +9,7 @@ class KashflowDocumentVat(models.Model):
     (``kashflow.document._kashflow_odoo_by_rate``): the journal items of the posted invoice or credit note the
     document stands for, once whatever KashFlow holds (nothing on a second copy in KashFlow); the order's figures
     for a document of an order's own lines. KashFlow's are what it held when the document was last sent or
-    reconciled. Credit notes count negative. Written by the queue job when it sends a
+    reconciled, at KashFlow's date of it. Credit notes count negative. Written by the queue job when it sends a
     document and by the reconciliation; never by hand.
     """
 
@@ -25,7 +25,9 @@ class KashflowDocumentVat(models.Model):
     kind = fields.Selection(related="document_id.kind", store=True)
     kashflow_number = fields.Integer(related="document_id.kashflow_number", string="KashFlow Number",
                                      aggregator=False)
-    date = fields.Date(related="document_id.date", string="Tax Point", store=True, index=True)
+    date = fields.Date(string="Tax Point", readonly=True, index=True,
+                       help="The document's tax point on its side: Odoo's figures at Odoo's date, KashFlow's at "
+                            "KashFlow's (a document redated in KashFlow has rows in both months).")
     currency_id = fields.Many2one(related="document_id.currency_id", store=True)
     mismatch = fields.Boolean(related="document_id.mismatch")
     vat_rate = fields.Float(string="VAT %", digits=(16, 4), readonly=True, aggregator=False,

@@ -30,10 +30,11 @@ class KashflowReconciliation(models.Model):
     """One run of the reconciliation of a company's KashFlow account with Odoo, over a period of tax points.
 
     It reads KashFlow back by date (``GetInvoicesByDateRange``, ``GetInvoicePaymentsByDateRange`` page by page),
-    a window of at most ``WINDOW_DOCUMENTS`` of the connector's documents at a time, and compares every invoice,
-    credit note and payment the connector sent, dated in the period, with what the connector would send for it
-    now (``kashflow.accounting``'s snapshot, ``documents.py``): so the cost in KashFlow calls and in memory
-    follows the documents checked, never the account's whole history. KashFlow is asked for one document alone
+    every day of the period, a window of at most ``WINDOW_DOCUMENTS`` of the connector's documents and
+    ``WINDOW_MAX_DAYS`` days at a time, and compares every invoice, credit note and payment the connector sent,
+    dated in the period, with what the connector would send for it now (``kashflow.accounting``'s snapshot,
+    ``documents.py``): so the cost in KashFlow calls and in memory follows the documents checked and the period's
+    length, never the account's whole history. KashFlow is asked for one document alone
     only where the window does not explain it (a document not found by its date, an invoice paid otherwise than
     Odoo says). Each Odoo document is counted once: a second KashFlow copy of one the connector holds (found by
     its customer reference, or a second record of one Odoo document) is named; what Odoo's books hold of an order
@@ -196,13 +197,13 @@ class KashflowReconciliation(models.Model):
             select, self.company_id.id, start, end, CHECKED_STATES)
 
     def _kashflow_lacking_query(self, start, end, select):
-        """``SELECT {select}`` over ``l`` (``order_id``, ``date``): the paid orders of the company that KashFlow
-        should hold but no job is about to send (``LACKING_STATES``: failed, waiting for a mapping), on each day
-        from ``start`` to ``end`` that one of their posted invoices or credit notes is dated: what Odoo's books hold
-        of them is on Odoo's side of the checks, and KashFlow lacks it."""
+        """``SELECT {select}`` over ``l`` (``order_id``, ``move_id``, ``date``): the posted invoices and credit notes
+        dated from ``start`` to ``end`` of the paid orders of the company that KashFlow should hold but no job is
+        about to send (``LACKING_STATES``: failed, waiting for a mapping), one row per order and document: what
+        Odoo's books hold of them is on Odoo's side of the checks, and KashFlow lacks it."""
         return SQL(
             """SELECT %s FROM (
-                   SELECT DISTINCT o.id AS order_id, m.invoice_date AS date
+                   SELECT DISTINCT o.id AS order_id, m.id AS move_id, m.invoice_date AS date
                      FROM account_move m
                      JOIN account_move_line ml ON ml.move_id = m.id
                      JOIN sale_order_line_invoice_rel rel ON rel.invoice_line_id = ml.id
@@ -219,24 +220,25 @@ class KashflowReconciliation(models.Model):
             + self.env.execute_query(self._kashflow_lacking_query(start, end, SQL("count(*)")))[0][0]
 
     def _kashflow_window(self):
-        """``(start, end)``: the next days to read back, from the first day with documents to check; or None."""
+        """``(start, end)``: the next days to read back, from ``next_date``, or None when the period is done. Every
+        day of the period is read, those without a document of the connector too (KashFlow may hold on them a copy
+        of one of its documents, or a payment added by hand): as many days as hold at most ``WINDOW_DOCUMENTS``
+        documents to check (one day at least, whatever it holds), ``WINDOW_MAX_DAYS`` at most."""
+        start = self.next_date
+        if not start or start > self.date_to:
+            return None
+        last = min(self.date_to, start + datetime.timedelta(days=WINDOW_MAX_DAYS - 1))
         counts = defaultdict(int)
-        for query in (SQL("%s GROUP BY d.date ORDER BY d.date LIMIT %s", self._kashflow_document_query(
-                          self.next_date, self.date_to, SQL("d.date, count(*)")), WINDOW_MAX_DAYS),
-                      SQL("%s GROUP BY l.date ORDER BY l.date LIMIT %s", self._kashflow_lacking_query(
-                          self.next_date, self.date_to, SQL("l.date, count(*)")), WINDOW_MAX_DAYS)):
+        for query in (SQL("%s GROUP BY d.date", self._kashflow_document_query(start, last, SQL("d.date, count(*)"))),
+                      SQL("%s GROUP BY l.date", self._kashflow_lacking_query(start, last, SQL("l.date, count(*)")))):
             for day, count in self.env.execute_query(query):
                 counts[day] += count
-        days = sorted(counts.items())[:WINDOW_MAX_DAYS]
-        if not days:
-            return None
-        start, total, size = days[0][0], 0, WINDOW_DOCUMENTS
-        end = start
-        for day, count in days:
-            if (day - start).days >= WINDOW_MAX_DAYS or (total and total + count > size):
-                break
-            end, total = day, total + count
-        return start, end
+        total = 0
+        for day, count in sorted(counts.items()):
+            if total and total + count > WINDOW_DOCUMENTS:
+                return start, day - datetime.timedelta(days=1)
+            total += count
+        return start, last
 
     def _kashflow_step(self):
         """Reconcile the next window of the run; returns whether work remains."""
@@ -267,9 +269,16 @@ class KashflowReconciliation(models.Model):
                 "Stopped at %(day)s by an unexpected error (%(error)s); the details are in the server log.",
                 day=start, error=type(error).__name__)})
             return False
+        next_date = end + datetime.timedelta(days=1)
+        values = {name: self[name] + value for name, value in stats.items()}
+        checked = values.get("documents_checked", self.documents_checked)
         self.write({
-            "next_date": end + datetime.timedelta(days=1),
-            **{name: self[name] + value for name, value in stats.items()},
+            **values,
+            "next_date": next_date,
+            # what the windows found beside the estimate (a copy in KashFlow, a payment added there, what KashFlow
+            # lacks) is counted in as it is found: the documents to check are those checked and those ahead
+            "documents_total": checked + (self._kashflow_count(next_date, self.date_to)
+                                          if next_date <= self.date_to else 0),
         })
         self.env.flush_all()
         self.env.invalidate_all()  # memory stays flat: the window's records go
@@ -281,6 +290,7 @@ class KashflowReconciliation(models.Model):
     def _kashflow_finish(self):
         self.ensure_one()
         self.write({"state": "done", "ended_at": fields.Datetime.now(), "next_date": False,
+                    "documents_total": self.documents_checked,
                     "message": self.env._(
                         "%(documents)s documents of %(orders)s orders checked with %(calls)s KashFlow calls; "
                         "documents that differ: %(mismatches)s.", documents=self.documents_checked,

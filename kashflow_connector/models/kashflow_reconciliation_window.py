@@ -135,34 +135,65 @@ class ReconciliationWindow:
 
     def _copies(self):
         """``{order id: [(KashFlow invoice, record)]}``: the invoices and credit notes of the window that no record
-        holds but whose customer reference is that of a document the connector holds in KashFlow (``record``; the
-        references of an invoice and of a credit note differ: each names its Odoo document): a second copy of it in
-        KashFlow (a double booking, or one made by hand), which counts its sales and VAT twice. KashFlow's other
-        invoices (the bookkeeper's own sales) are none of the connector's."""
+        holds but whose customer reference names a document the connector holds in KashFlow (``record``, as
+        ``_holders_named`` finds it): a second copy of it in KashFlow (a double booking, or one made by hand), which
+        counts its sales and VAT twice. KashFlow's other invoices (the bookkeeper's own sales) are none of the
+        connector's."""
         if not self.invoices:
             return {}
         held = {row[0] for row in self.env.execute_query(SQL(
             "SELECT kashflow_number FROM kashflow_document WHERE company_id = %s AND kind != 'payment' "
             "AND kashflow_number = ANY(%s)", self.company.id, list(self.invoices)))}
         unknown = [invoice for number, invoice in self.invoices.items()
-                   if number not in held and invoice and invoice.get("CustomerReference")]
-        if not unknown:
-            return {}
-        references = list({invoice["CustomerReference"] for invoice in unknown})
-        records = self.Document.search([
-            ("company_id", "=", self.company.id), ("kind", "!=", "payment"), ("kashflow_number", "!=", 0),
-            ("removed", "=", False), ("key", "not like", f"{reconcile.COPY}%"),
-            "|", ("kashflow_note", "in", references), ("reference", "in", references)], order="id")
-        holder_of = {}
-        for record in records:
-            for reference in {record.kashflow_note, record.reference} - {False}:
-                holder_of.setdefault(reference, record)
+                   if number not in held and invoice and (invoice.get("CustomerReference") or "").strip()]
+        holder_of = self._holders_named(unknown)
         copies = defaultdict(list)
         for invoice in unknown:
-            holder = holder_of.get(invoice["CustomerReference"])
-            if holder and holder.kashflow_number != invoice["InvoiceNumber"]:
+            holder = holder_of.get(invoice["InvoiceNumber"])
+            if holder:
                 copies[holder.order_id.id].append((invoice, holder))
         return copies
+
+    def _holders_named(self, invoices):
+        """``{KashFlow invoice number: record}``: for each of ``invoices`` (KashFlow invoices or credit notes), the
+        record of the connector's document in KashFlow that its customer reference names, if any:
+
+        - the same reference as the connector sent (``INV/2026/00001 S00001``; an order's own lines: ``S00001``);
+        - else the number of an Odoo invoice or credit note the connector holds (``INV/2026/00001``, as a
+          bookkeeper types the number on the customer's copy), whatever else the reference says;
+        - else the name of an order whose held document has the same total (a copy made from the order, not the
+          invoice: ``S00001``, or ``Order S00001``).
+
+        The first record made holds a document (``_holders``); a record found is never the invoice itself."""
+        if not invoices:
+            return {}
+        references = {invoice["CustomerReference"].strip() for invoice in invoices}
+        words = sorted({word for reference in references for word in reference.split()})
+        domain = [("company_id", "=", self.company.id), ("kind", "!=", "payment"), ("kashflow_number", "!=", 0),
+                  ("removed", "=", False), ("key", "not like", f"{reconcile.COPY}%")]
+        records = self.Document.search(domain + [
+            "|", "|", "|", ("kashflow_note", "in", list(references)), ("reference", "in", list(references)),
+            ("move_id.name", "in", words), ("order_id.name", "in", words)], order="id")
+        by_reference, by_move_name, by_order_name = {}, {}, defaultdict(list)
+        for record in records:
+            for reference in {record.kashflow_note, record.reference} - {False}:
+                by_reference.setdefault(reference.strip(), record)
+            if record.move_id:
+                by_move_name.setdefault(record.move_id.name, record)
+            by_order_name[record.order_id.name].append(record)
+        found = {}
+        for invoice in invoices:
+            reference = invoice["CustomerReference"].strip()
+            total = abs(sum((net + vat for net, vat in reconcile.vat_by_rate(invoice.get("Lines") or []).values()),
+                            Decimal(0)) if invoice.get("Lines") is not None
+                        else reconcile.money(invoice.get("NetAmount")) + reconcile.money(invoice.get("VATAmount")))
+            holder = by_reference.get(reference) or next(
+                (by_move_name[word] for word in reference.split() if word in by_move_name), None) or next(
+                (record for word in reference.split() for record in by_order_name.get(word, [])
+                 if abs(reconcile.money(record.kashflow_amount_total or record.amount_total)) == total), None)
+            if holder and holder.kashflow_number != invoice["InvoiceNumber"]:
+                found[invoice["InvoiceNumber"]] = holder
+        return found
 
     def _invoice(self, number):
         """KashFlow's invoice ``number``: from the window, else asked for alone (its date changed?); None if gone."""
@@ -269,14 +300,16 @@ class ReconciliationWindow:
                                 "mismatch_repair": False, "checked_at": self.now, "kashflow_amount_total": 0.0})
                 return
             self._record(document, [self._duplicate(document, holder)] if found is not None else [], odoo={},
-                         found_lines=(found or {}).get("Lines") or [], found=found is not None)
+                         found_lines=(found or {}).get("Lines") or [], found=found is not None,
+                         found_date=reconcile.day((found or {}).get("InvoiceDate")))
             return
         source = snapshot.document(document.key)
         if source is None:  # Odoo no longer holds what it was sent from: nothing a resend can do
             differences = [] if found is None else [reconcile.Difference(reconcile.NOT_IN_ODOO, reconcile.money(
                 found.get("NetAmount")) + reconcile.money(found.get("VATAmount")))]
             self._record(document, differences, odoo=document._kashflow_odoo_by_rate([]),
-                         found_lines=(found or {}).get("Lines") or [], found=found is not None)
+                         found_lines=(found or {}).get("Lines") or [], found=found is not None,
+                         found_date=reconcile.day((found or {}).get("InvoiceDate")))
             return
         try:
             expected = documents.invoice_document(
@@ -293,18 +326,20 @@ class ReconciliationWindow:
             differences = self._explain_paid(document, found, paid=paid, differences=differences,
                                               applications=applications, order_documents=order_documents)
         self._record(document, differences, odoo=document._kashflow_odoo_by_rate(expected["Lines"]),
-                     found_lines=(found or {}).get("Lines") or [], found=found is not None)
+                     found_lines=(found or {}).get("Lines") or [], found=found is not None,
+                     found_date=reconcile.day((found or {}).get("InvoiceDate")))
 
     def _holder_of(self, document):
         """The record that holds in KashFlow the Odoo document that ``document`` (an invoice or credit note) holds
         again, or None when ``document`` is the one that holds it: the first made of the records of its move
         (``_holders``), or, for a copy found in KashFlow (``COPY``), the record whose reference it bears."""
         if document.key.startswith(reconcile.COPY):
-            return self.Document.search([
-                ("company_id", "=", document.company_id.id), ("kind", "!=", "payment"), ("kashflow_number", "!=", 0),
-                ("removed", "=", False), ("key", "not like", f"{reconcile.COPY}%"),
-                "|", ("kashflow_note", "=", document.reference), ("reference", "=", document.reference)],
-                order="id", limit=1) or None
+            if document.move_id:
+                return self.holders.get(document.move_id.id) or self._holders(document.move_id.ids).get(
+                    document.move_id.id)
+            return self._holders_named([{
+                "InvoiceNumber": document.kashflow_number, "CustomerReference": document.reference or "",
+                "NetAmount": document.kashflow_amount_total, "VATAmount": 0}]).get(document.kashflow_number)
         holder = self.holders.get(document.move_id.id) if document.move_id else None
         return holder if holder and holder != document else None
 
@@ -432,10 +467,11 @@ class ReconciliationWindow:
 
     # ------------------------------------------------------------------ recording
 
-    def _record(self, document, differences, *, odoo=None, found_lines=None, found=True, amount=None, label=None):
+    def _record(self, document, differences, *, odoo=None, found_lines=None, found=True, amount=None, label=None,
+                found_date=None):
         """Write what the check of ``document`` found: the difference in words and what a resend does, or that
         it matches; the VAT table's figures (``odoo``: Odoo's, ``{rate: (net, VAT)}``, beside ``found_lines``,
-        KashFlow's lines); a finding on the run."""
+        KashFlow's lines, dated ``found_date`` in KashFlow); a finding on the run."""
         Run = self.run
         named = document.move_id.name if document.move_id and not document.key.startswith(reconcile.COPY) \
             and not any(difference.code == reconcile.DUPLICATE for difference in differences) else ""
@@ -443,7 +479,7 @@ class ReconciliationWindow:
                                                       document.kashflow_invoice_number, odoo_name=named)
         values = {"checked_at": self.now}
         if odoo is not None:
-            document._kashflow_write_vat(odoo, found_lines if found else [])
+            document._kashflow_write_vat(odoo, found_lines if found else [], found_date=found_date)
             lines = found_lines if found else []
             values["kashflow_amount_total"] = float(sum(
                 (net + vat for net, vat in reconcile.vat_by_rate(lines).values()), Decimal(0)))

@@ -40,13 +40,13 @@ class TestChecksReadOdoosBooks(KashFlowCase):
         self.assertEqual(run.state, "done", run.message)
         return run
 
-    def copy_in_kashflow(self, number):
-        """A copy of KashFlow's invoice ``number`` inserted straight into KashFlow, as a double booking leaves it;
-        returns the copy's number."""
+    def copy_in_kashflow(self, number, **changes):
+        """A copy of KashFlow's invoice ``number`` inserted straight into KashFlow, as a double booking leaves it (or,
+        with ``changes``, as a bookkeeper types it again: another date, another reference); returns its number."""
         invoice = self.kashflow.get_invoice(number)
         self.assertTrue(invoice, f"KashFlow holds invoice {number}")
-        copy = {**invoice, "InvoiceNumber": 0, "InvoiceDBID": 0,
-                "Lines": [{**line, "LineID": 0} if "LineID" in line else dict(line) for line in invoice["Lines"]]}
+        copy = {**invoice, **changes, "InvoiceNumber": 0, "InvoiceDBID": 0,
+                "Lines": [{**line, "LineID": 0} for line in changes.get("Lines", invoice["Lines"])]}
         copy_number = self.kashflow.insert_invoice(copy)
         self.assertNotEqual(copy_number, number)
         return copy_number
@@ -210,6 +210,54 @@ class TestChecksReadOdoosBooks(KashFlowCase):
                          {key: (net + copied[key][0], vat + copied[key][1]) for key, (net, vat) in books.items()},
                          "KashFlow's side counts the copy too")
 
+    def test_a_copy_typed_again_on_another_day_is_named_whatever_its_reference_says(self):
+        """A bookkeeper types an Odoo invoice into KashFlow again from the customer's copy: dated another day of the
+        period, on which Odoo has no document, with the invoice's number alone as its reference; another copy made
+        from the order (its name and total). Each is named, and counted on KashFlow's side in its own month."""
+        order = self.sent_order(invoice_date=datetime.date(2026, 11, 3))  # 54.99 + 11.00 VAT
+        [invoice] = order.invoice_ids
+        number = order.kashflow_invoice_number
+        by_number = self.copy_in_kashflow(number, InvoiceDate=datetime.datetime(2026, 11, 24),
+                                          CustomerReference=invoice.name)
+        by_order = self.copy_in_kashflow(number, InvoiceDate=datetime.datetime(2026, 12, 1),
+                                         CustomerReference=f"Order {order.name}")
+        other = self.copy_in_kashflow(number, InvoiceDate=datetime.datetime(2026, 11, 25),
+                                      CustomerReference=f"{order.name} (market stall)",
+                                      Lines=[{**line, "Quantity": D(1)} for line in self.kashflow.get_invoice(
+                                          number)["Lines"]][:1])  # another sale: another total
+
+        run = self.reconciled(datetime.date(2026, 11, 1), datetime.date(2026, 12, 31))
+        text = "\n".join(run.finding_ids.mapped("message"))
+        for copy_number in (by_number, by_order):
+            self.assertIn(f"KashFlow invoice {copy_number} holds Odoo's {invoice.name} again, which KashFlow invoice "
+                          f"{number} already holds", text)
+        self.assertNotIn(f"KashFlow invoice {other} ", text, "a sale of its own (another total) is not a copy")
+        self.assertEqual(run.mismatches_found, 2, text)
+        self.assertEqual((run.documents_total, run.documents_checked), (run.documents_checked,
+                                                                        run.invoices_checked + run.payments_checked))
+        books = self.journal_figures(invoice)
+        self.assertEqual(self.vat_by_month("odoo"), books, "Odoo counts the invoice once, in its month")
+        self.assertEqual(self.vat_by_month("kashflow"), {
+            **self.times(books, 2), ("2026-12", 20.0): books[("2026-11", 20.0)]},
+            "KashFlow's side: the invoice and the copy of 24 November in November, the other copy in December")
+
+    def test_an_invoice_redated_in_kashflow_counts_in_kashflows_month_there(self):
+        """An invoice of 28 November redated in KashFlow to 2 December: the difference is named; VAT by Month shows
+        Odoo's figures in November and KashFlow's in December, as each side's VAT return counts them."""
+        order = self.sent_order(invoice_date=datetime.date(2026, 11, 28))
+        [invoice] = order.invoice_ids
+        held = self.kashflow.get_invoice(order.kashflow_invoice_number)
+        held["InvoiceDate"] = datetime.datetime(2026, 12, 2)
+        self.kashflow.update_invoice(held)
+
+        run = self.reconciled(datetime.date(2026, 11, 1), datetime.date(2026, 12, 31))
+        self.assertEqual(run.mismatches_found, 1, run.finding_ids.mapped("message"))
+        self.assertIn(invoice.name, run.finding_ids.message)
+        books = self.journal_figures(invoice)
+        self.assertEqual(self.vat_by_month("odoo"), books)
+        self.assertEqual(self.vat_by_month("kashflow"), {("2026-12", rate): value
+                                                         for (_month, rate), value in books.items()})
+
     def test_an_invoice_kashflow_lacks_is_named_and_counted_on_the_odoo_side(self):
         """An order whose job failed (its contact's email address is longer than KashFlow takes): nothing of it
         reached KashFlow. The run names its Odoo invoice as missing from KashFlow; VAT by Month's Odoo side counts
@@ -231,6 +279,9 @@ class TestChecksReadOdoosBooks(KashFlowCase):
         text = self.findings_text(run, lost)
         self.assertIn(lost_invoice.name, text, "named with the Odoo invoice's name")
         self.assertIn("not in KashFlow", text)
+        self.assertEqual((run.documents_total, run.documents_checked), (run.documents_checked,
+                                                                        run.invoices_checked + run.payments_checked),
+                         "the documents to check are those checked, the lacking order's included")
 
         books = self.journal_figures(sent.invoice_ids | lost_invoice)
         self.assertEqual(books, {
