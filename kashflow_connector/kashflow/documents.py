@@ -438,10 +438,14 @@ def payment_note(order: OrderSnapshot, payment: PaymentSnapshot) -> str:
     allocated to a document that serves several orders, that document instead of the order (``Odoo invoice
     INV/2026/00001, payment PBNK1/2026/00007``), the same whichever of its orders is sent.
 
+    Half of a credit note's application (``PaymentSnapshot.credit_note``) names both Odoo documents, the same on
+    either half: ``Odoo credit note RINV/2026/00001 applied to invoice INV/2026/00002``.
+
     It finds the payment again after a lost answer, so it is never cut: one that does not fit is refused."""
     what = "refund" if payment.amount < 0 else "payment"
     owner = payment.allocated_to or f"order {order.name}"
-    note = _clean(f"Odoo {owner}, {what} {payment.reference}")
+    note = _clean(f"Odoo credit note {payment.credit_note} applied to invoice {payment.reference}"
+                  if payment.credit_note else f"Odoo {owner}, {what} {payment.reference}")
     return _fitted("Payment", {"PayNote": note},
                    owner=f"{what} {fit_text(_clean(payment.reference), 40)} of order {fit_text(order.name, 40)}",
                    fix="Give the order or the payment a shorter reference in Odoo, then send the order to KashFlow"

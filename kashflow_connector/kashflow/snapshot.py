@@ -128,7 +128,11 @@ class PaymentSnapshot:
 
     ``allocated_to`` names the Odoo document the money was allocated to (``"invoice INV/2026/00001"``) when that
     document serves several orders: the payment is then that document's, the same whichever order is sent, and
-    its note names the document instead of the order."""
+    its note names the document instead of the order.
+
+    ``credit_note`` names the Odoo credit note (``RINV/2026/00001``) when this is half of its application to the
+    invoice ``reference`` names, booked as KashFlow books a credit note's application: a zero-sum pair of payments,
+    the credit taken off the credit note (negative, on it) and the same paid of the invoice (positive, on it)."""
 
     key: str
     invoice_key: str
@@ -136,6 +140,7 @@ class PaymentSnapshot:
     date: datetime.date
     reference: str
     allocated_to: str = ""
+    credit_note: str = ""
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,10 @@ already holds:
   the customer is sent only when what the connector owns of it changed (``documents.customer_fingerprint``),
   and then only those fields change in KashFlow.
 
-Credit notes are applied to the invoice they name (``applyCreditNoteToInvoice``, once); money received and
-paid back is recorded against the invoices as positive and negative payments. A payment Odoo no longer holds
+Credit notes are applied to the invoice they name (``applyCreditNoteToInvoice``, once), and the application is
+withdrawn when Odoo no longer makes it; a credit spent in parts comes as zero-sum pairs of payments, as KashFlow
+records an application. Money received and paid back is recorded against the invoices as positive and negative
+payments. A payment Odoo no longer holds
 is deleted from KashFlow; one whose amount or date changed is replaced.
 """
 
@@ -53,13 +55,13 @@ class DocumentState:
 
     ``kind`` is ``"invoice"``, ``"credit_note"`` or ``"payment"``. ``number`` is the KashFlow invoice or
     payment number (0: none yet), ``dbid`` an invoice's ``InvoiceDBID`` once known, ``invoice_number`` the
-    invoice a payment is recorded against. ``attempt`` is the marker of an insert that may have reached
-    KashFlow: the date the document was sent with (an invoice's ``InvoiceDate``, a payment's ``PayDate``).
-    ``applied`` tells whether a credit note was applied to its invoice, ``apply_attempt`` whether an
-    application may have reached KashFlow. ``removed`` marks a payment deleted from KashFlow because Odoo no
-    longer holds it. ``note`` is the ``PayNote`` a payment was sent with (with ``invoice_number``, set before its
-    insert: what finds it again after a lost answer), or the ``CustomerReference`` an invoice or credit note was
-    inserted with (what finds it, even when Odoo's document has been renamed since).
+    invoice a payment is recorded against, or a credit note applied to. ``attempt`` is the marker of an insert
+    that may have reached KashFlow: the date the document was sent with (an invoice's ``InvoiceDate``, a
+    payment's ``PayDate``). ``applied`` tells whether a credit note was applied to its invoice, ``apply_attempt``
+    whether an application may have reached KashFlow. ``removed`` marks a payment deleted from KashFlow because
+    Odoo no longer holds it. ``note`` is the ``PayNote`` a payment was sent with (with ``invoice_number``, set
+    before its insert: what finds it again after a lost answer), or the ``CustomerReference`` an invoice or
+    credit note was inserted with (what finds it, even when Odoo's document has been renamed since).
     """
 
     key: str
@@ -78,7 +80,7 @@ class DocumentState:
 @dataclass
 class Outcome:
     """What this run changed in KashFlow, as ``(kind, key, what, number)`` events (``what``: ``created``,
-    ``updated``, ``found``, ``applied``, ``deleted``), and whether the customer was created."""
+    ``updated``, ``found``, ``applied``, ``withdrawn``, ``deleted``), and whether the customer was created."""
 
     events: list = field(default_factory=list)
     customer_created: bool = False
@@ -167,16 +169,23 @@ def _sync_order(client, order, mapping, *, customer, states, journal, adoptable,
                        outcome=outcome, taken=taken)
     inserted = {key for _kind, key, what, _number in outcome.events if what in ("created", "found")}
     for document in order.documents:
-        if document.kind == CREDIT_NOTE and document.amount_total:  # nothing to apply of a credit note of 0
-            if not document.applies_to:
-                continue  # the customer's credit, applied to no invoice (yet)
-            target = order.document(document.applies_to)
-            if target is None:
-                raise ValueError(f"Credit note {document.key} applies to {document.applies_to!r}, not a document.")
-            credit_note = states[document.key]
-            if target.key in inserted and credit_note.applied:
-                _unapply_credit_note(client, credit_note, journal)  # its invoice made anew: applied to the new one
-            _apply_credit_note(client, credit_note, states[target.key], journal, outcome)
+        if document.kind != CREDIT_NOTE:
+            continue
+        target = order.document(document.applies_to) if document.applies_to else None
+        if document.applies_to and target is None:
+            raise ValueError(f"Credit note {document.key} applies to {document.applies_to!r}, not a document.")
+        credit_note = states[document.key]
+        made_anew = target is not None and target.key in inserted  # its invoice was deleted in KashFlow
+        if credit_note.applied and credit_note.number and not made_anew and (
+                target is None or not document.amount_total
+                or credit_note.invoice_number not in (0, states[target.key].number)):
+            # Odoo no longer settles that invoice with it (reconciliation undone, moved, or spent in parts)
+            _withdraw_application(client, credit_note, states, journal, outcome)
+        if target is None or not document.amount_total:  # the customer's credit, or spent in parts (payments)
+            continue
+        if made_anew and credit_note.applied:
+            _unapply_credit_note(client, credit_note, journal)  # its invoice made anew: applied to the new one
+        _apply_credit_note(client, credit_note, states[target.key], journal, outcome)
     _sync_payments(client, order, mapping, states, journal=journal, outcome=outcome, taken=taken)
     return outcome
 
@@ -342,6 +351,37 @@ def _unapply_credit_note(client, credit_note, journal):
     journal.mark(credit_note)
 
 
+def _withdraw_application(client, credit_note, states, journal, outcome):
+    """Take off KashFlow a credit note's application that Odoo no longer makes: the zero-sum pair of payments it
+    left (the negative one on the credit note and the positive one of the same amount on the invoice it was
+    applied to, ``credit_note.invoice_number``; for an application recorded before that number was kept, the
+    first of the order's invoices that holds such a payment). Payments the connector recorded itself are never
+    taken. Afterwards the credit note is the customer's credit again, as in Odoo, until applied anew."""
+    ours = {state.number for state in states.values() if state.kind == PAYMENT and state.number}
+    amount = Decimal(0)
+    for payment in client.get_payments(credit_note.number):
+        if Decimal(str(payment["PayAmount"])) < 0 and payment["PayID"] not in ours:
+            client.delete_payment(credit_note.number, payment["PayID"])
+            amount -= Decimal(str(payment["PayAmount"]))
+    invoices = [credit_note.invoice_number] if credit_note.invoice_number else [
+        state.number for state in states.values() if state.kind == "invoice" and state.number]
+    for number in invoices if amount else ():
+        try:
+            held = client.get_payments(number)
+        except RejectedError as error:
+            if not client.is_not_found(error):
+                raise
+            continue  # that invoice is gone from KashFlow, and its side of the application with it
+        side = next((payment for payment in held
+                     if Decimal(str(payment["PayAmount"])) == amount and payment["PayID"] not in ours), None)
+        if side is not None:
+            client.delete_payment(number, side["PayID"])
+            break
+    credit_note.applied, credit_note.apply_attempt, credit_note.invoice_number = False, False, 0
+    journal.mark(credit_note)
+    outcome.add(CREDIT_NOTE, credit_note.key, "withdrawn", credit_note.number)
+
+
 def _apply_credit_note(client, credit_note, invoice, journal, outcome):
     """Apply a credit note to its invoice in KashFlow, once: KashFlow then records a zero-sum pair of
     payments, the note's negative one and the invoice's positive one."""
@@ -363,6 +403,7 @@ def _apply_credit_note(client, credit_note, invoice, journal, outcome):
         journal.mark(credit_note)
         client.apply_credit_note(invoice.dbid, credit_note.dbid)
         credit_note.applied, credit_note.apply_attempt = True, False
+    credit_note.invoice_number = invoice.number
     journal.save(credit_note)
     outcome.add(CREDIT_NOTE, credit_note.key, "applied", credit_note.number)
 

@@ -186,7 +186,10 @@ class KashflowAccounting(models.AbstractModel):
             documents.append(self._document(
                 order, key, CREDIT_NOTE, move, self._credit_target(move, key_of, main_key), customer=customer,
                 shared=move in shared))
-            key_of[move] = documents[-1].applies_to or key_of.get(move.reversed_entry_id, main_key)
+            # money reconciled with the credit note goes where KashFlow books it: on the invoice it is applied to
+            # (KashFlow's own application), on itself when its credit is spent in parts (``_credit_spent``)
+            key_of[move] = documents[-1].applies_to or (key if self._credit_spent(move) else key_of.get(
+                move.reversed_entry_id, main_key))
         if order.state == "cancel" and not main and not replaced and MAIN_INVOICE in bound_moves \
                 and not order.currency_id.is_zero(order.amount_total):  # a free order has nothing to reverse
             sources[CANCELLATION] = self.env["account.move"]
@@ -203,20 +206,79 @@ class KashflowAccounting(models.AbstractModel):
         return snapshot, sources
 
     def _credit_target(self, move, key_of, main_key):
-        """The key of the invoice a credit note (``move``) is applied to in KashFlow, where Odoo settled it: the
-        invoice of the order it is reconciled with (the one it settles most of, when several); the invoice it
-        reverses (else the order's, ``main_key``) when money settled it (a refund paid back), as KashFlow then
-        books the application and the refund on that invoice; "" (applied to none: the customer's credit, as in
-        Odoo) while nothing settled it, or when it settles another order's invoice (``key_of``: the keys of this
-        order's invoices)."""
-        partials = [partial for partial in move._get_all_reconciled_invoice_partials() if not partial["is_exchange"]]
-        invoices = [(partial["amount"], partial["aml"].move_id) for partial in partials
-                    if partial["aml"].move_id.move_type == "out_invoice"]
-        if invoices:
-            return key_of.get(max(invoices, key=lambda pair: (pair[0], -pair[1].id))[1], "")
-        if not partials:
+        """The key of the invoice a credit note (``move``) is applied to in KashFlow with KashFlow's own application
+        (``applyCreditNoteToInvoice``, which applies the whole credit to one invoice), where Odoo settled it: the
+        invoice of its orders that its whole credit settles (``_credit_applied_whole``); the invoice it reverses
+        (else the order's, ``main_key``) when money alone settled it (a refund paid back), as KashFlow then books
+        the application and the refund on that invoice; "" (applied to none) while nothing settled it (the
+        customer's credit, as in Odoo), or when its credit is spent in parts (``_credit_spent``: booked as
+        ``_credit_payments``). ``key_of``: the keys of this order's invoices."""
+        whole = self._credit_applied_whole(move)
+        if whole:
+            return key_of.get(whole, "")
+        if self._credit_applications(move) or not any(
+                not partial["is_exchange"] for partial in move._get_all_reconciled_invoice_partials()):
             return ""
         return key_of.get(move.reversed_entry_id, main_key)
+
+    @api.model
+    def _credit_applications(self, credit_note):
+        """``[(invoice, amount)]``: the customer invoices Odoo reconciled a credit note (``credit_note``, an
+        ``account.move``) with, and the credit it spent on each, in the credit note's currency (one entry per
+        reconciliation; exchange differences left out)."""
+        return [(partial["aml"].move_id, partial["amount"])
+                for partial in credit_note._get_all_reconciled_invoice_partials()
+                if not partial["is_exchange"] and partial["aml"].move_id.move_type == "out_invoice"]
+
+    @api.model
+    def _credit_applied_whole(self, credit_note):
+        """The invoice a credit note's whole credit settles, applied to it in KashFlow by KashFlow's own application,
+        or an empty recordset: so it is when Odoo reconciled the credit note with one invoice alone, for its whole
+        amount, and that invoice serves every order the credit note serves (so that every order's job books it
+        alike)."""
+        applications = self._credit_applications(credit_note)
+        invoices = self.env["account.move"].union(*(invoice for invoice, _amount in applications))
+        if len(invoices) != 1 or credit_note.currency_id.compare_amounts(
+                sum(amount for _invoice, amount in applications), credit_note.amount_total):
+            return self.env["account.move"]
+        return invoices if credit_note._kashflow_orders() <= invoices._kashflow_orders() else invoices.browse()
+
+    @api.model
+    def _credit_spent(self, credit_note):
+        """Whether a credit note's credit is spent in parts: Odoo reconciled it with invoices otherwise than
+        ``_credit_applied_whole`` (on several invoices, for part of it, or on another order's invoice). KashFlow's
+        own application cannot say so (it applies a credit note's whole credit to one invoice): each application is
+        booked as the zero-sum pair of payments KashFlow's application records (``_credit_payments``)."""
+        return bool(self._credit_applications(credit_note)) and not self._credit_applied_whole(credit_note)
+
+    def _credit_payments(self, moves, key_of):
+        """``{key: values}`` (as ``_payments`` builds them): the credit spent in parts (``_credit_spent``) of the
+        credit notes among ``moves`` (this order's documents), and spent on the invoices among them, each
+        application booked as KashFlow books a credit note's application, a zero-sum pair of payments dated as the
+        later of the two documents: what it took off the credit note (negative, on the credit note) and what it
+        paid of the invoice (positive, on the invoice). Each half goes with the order of the document it is on
+        (both with this order when both are its), keyed by the application and the document
+        (``credit:<credit note id>.<invoice id>/move:<id>``); both notes name the two Odoo documents."""
+        payments = {}
+
+        def add(credit_note, invoice, amount, on, sign):
+            key = f"credit:{credit_note.id}.{invoice.id}/move:{on.id}"
+            values = payments.setdefault(key, {
+                "amount": 0.0, "invoice_key": key_of[on], "date": max(credit_note.invoice_date, invoice.invoice_date),
+                "reference": invoice.name, "source": credit_note, "credit_note": credit_note.name})
+            values["amount"] += sign * amount
+
+        for move in moves:
+            if move.move_type == "out_refund" and self._credit_spent(move):
+                for invoice, amount in self._credit_applications(move):
+                    add(move, invoice, amount, move, -1)
+            elif move.move_type == "out_invoice":
+                for partial in move._get_all_reconciled_invoice_partials():
+                    credit_note = partial["aml"].move_id
+                    if not partial["is_exchange"] and credit_note.move_type == "out_refund" \
+                            and self._credit_spent(credit_note):
+                        add(credit_note, move, partial["amount"], move, 1)
+        return payments
 
     @api.model
     def _cancelled_by_credit_note(self, invoice):
@@ -462,7 +524,8 @@ class KashflowAccounting(models.AbstractModel):
         credit note it is reconciled with (else the order's invoice, ``main_key``), dated when it was received.
 
         Only money counts: a credit note reconciled with an invoice is no payment (KashFlow applies the credit
-        note instead), nor is a write-off (of a payment that settled an invoice with a write-off, only what
+        note instead; a credit spent in parts is booked as KashFlow books an application, ``_credit_payments``),
+        nor is a write-off (of a payment that settled an invoice with a write-off, only what
         reached the bank counts), nor an exchange difference. Online payments reconciled with no invoice of the
         order (paid online, not invoiced yet) count as they were captured. A payment reconciled with this order's
         documents only counts whole: what it left unallocated (the customer paid more than is now invoiced, after
@@ -510,6 +573,7 @@ class KashflowAccounting(models.AbstractModel):
                     "amount": 0.0, "invoice_key": values["invoice_key"], "date": refund.date,
                     "reference": refund.name, "source": refund, "allocated_to": values["allocated_to"]},
                 )["amount"] -= amount
+        received.update(self._credit_payments([move for move in invoice_key_of if move], invoice_key_of))
         for tx in self._captured_transactions(order):
             key = f"payment:{tx.payment_id.id}" if tx.payment_id else f"transaction:{tx.id}"
             if tx.payment_id in sources or key in received or tx.payment_id.state in ("canceled", "rejected"):
@@ -521,7 +585,7 @@ class KashflowAccounting(models.AbstractModel):
         return tuple(
             PaymentSnapshot(key=key, invoice_key=values["invoice_key"], amount=_money(values["amount"], currency),
                             date=values["date"], reference=values["reference"],
-                            allocated_to=values.get("allocated_to", ""))
+                            allocated_to=values.get("allocated_to", ""), credit_note=values.get("credit_note", ""))
             for key, values in sorted(received.items(), key=lambda item: (item[1]["date"], item[0]))
             if not currency.is_zero(values["amount"]))
 

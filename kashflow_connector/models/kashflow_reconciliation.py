@@ -174,9 +174,10 @@ class KashflowReconciliation(models.Model):
             return
         runs[:1]._kashflow_step()
         runs = runs.filtered(lambda run: run.state == "running")
-        self.env["ir.cron"]._notify_progress(
-            done=sum(runs.mapped("documents_checked")),
-            remaining=sum(max(run.documents_total - run.documents_checked, 1) for run in runs))
+        # the scheduler's tasks are windows: one read now, and at least one per day-range of WINDOW_MAX_DAYS left
+        # (a window of days without documents is work done too: the scheduler must call again at once)
+        self.env["ir.cron"]._notify_progress(done=1, remaining=sum(
+            -(-((run.date_to - run.next_date).days + 1) // WINDOW_MAX_DAYS) for run in runs if run.next_date))
 
     def _kashflow_run(self):
         """Run these reconciliations to the end, here and now (tests, benchmarks, a shell)."""

@@ -143,7 +143,7 @@ class ReconciliationWindow:
             return {}
         held = {row[0] for row in self.env.execute_query(SQL(
             "SELECT kashflow_number FROM kashflow_document WHERE company_id = %s AND kind != 'payment' "
-            "AND kashflow_number = ANY(%s)", self.company.id, list(self.invoices)))}
+            "AND kashflow_number = ANY(%s) AND removed IS NOT TRUE", self.company.id, list(self.invoices)))}
         unknown = [invoice for number, invoice in self.invoices.items()
                    if number not in held and invoice and (invoice.get("CustomerReference") or "").strip()]
         holder_of = self._holders_named(unknown)
@@ -165,22 +165,29 @@ class ReconciliationWindow:
           invoice: ``S00001``, or ``Order S00001``).
 
         The first record made holds a document (``_holders``); a record found is never the invoice itself."""
+        invoices = [invoice for invoice in invoices if (invoice.get("CustomerReference") or "").strip()]
         if not invoices:
             return {}
         references = {invoice["CustomerReference"].strip() for invoice in invoices}
         words = sorted({word for reference in references for word in reference.split()})
         domain = [("company_id", "=", self.company.id), ("kind", "!=", "payment"), ("kashflow_number", "!=", 0),
                   ("removed", "=", False), ("key", "not like", f"{reconcile.COPY}%")]
+        named_orders = self.env["sale.order"].sudo().search([("company_id", "=", self.company.id),
+                                                            ("name", "in", words)])
         records = self.Document.search(domain + [
-            "|", "|", "|", ("kashflow_note", "in", list(references)), ("reference", "in", list(references)),
-            ("move_id.name", "in", words), ("order_id.name", "in", words)], order="id")
+            "|", "|", "|", "|", ("kashflow_note", "in", list(references)), ("reference", "in", list(references)),
+            ("move_id.name", "in", words), ("order_id", "in", named_orders.ids),
+            ("move_id", "in", named_orders.invoice_ids.ids)], order="id")
         by_reference, by_move_name, by_order_name = {}, {}, defaultdict(list)
         for record in records:
             for reference in {record.kashflow_note, record.reference} - {False}:
                 by_reference.setdefault(reference.strip(), record)
+            orders = record.order_id
             if record.move_id:
                 by_move_name.setdefault(record.move_id.name, record)
-            by_order_name[record.order_id.name].append(record)
+                orders |= record.move_id._kashflow_orders()  # every order of a shared invoice names it
+            for name in orders.mapped("name"):
+                by_order_name[name].append(record)
         found = {}
         for invoice in invoices:
             reference = invoice["CustomerReference"].strip()
@@ -294,7 +301,8 @@ class ReconciliationWindow:
         found = self._invoice(number)
         holder = self._holder_of(document)
         if holder is not None:  # KashFlow holds the Odoo document again: its figures are counted once, on the holder
-            if found is None and document.key.startswith(reconcile.COPY):  # deleted in KashFlow since: all is well
+            if document.key.startswith(reconcile.COPY) and not self._still_copy(found, holder):
+                # deleted in KashFlow since (its number maybe another sale's now): all is well
                 document._kashflow_write_vat({}, [])
                 document.write({"removed": True, "mismatch": False, "mismatch_reason": False,
                                 "mismatch_repair": False, "checked_at": self.now, "kashflow_amount_total": 0.0})
@@ -342,6 +350,14 @@ class ReconciliationWindow:
                 "NetAmount": document.kashflow_amount_total, "VATAmount": 0}]).get(document.kashflow_number)
         holder = self.holders.get(document.move_id.id) if document.move_id else None
         return holder if holder and holder != document else None
+
+    def _still_copy(self, found, holder):
+        """Whether ``found`` (what KashFlow holds now under a copy's number, or None) still names ``holder``'s
+        document: KashFlow may give a deleted invoice's number to the next one, a sale of the bookkeeper's own."""
+        if found is None:
+            return False
+        named = self._holders_named([found]).get(found["InvoiceNumber"])
+        return bool(named) and (named.move_id == holder.move_id if holder.move_id else named == holder)
 
     def _duplicate(self, document, holder):
         """The difference of a KashFlow document that holds ``holder``'s Odoo document again."""

@@ -375,7 +375,7 @@ class KashflowSync(models.AbstractModel):
         """What the job did, in the user's words: "KashFlow invoice 1042 created, payment 77 created."."""
         verbs = {"created": self.env._("created"), "updated": self.env._("updated"),
                  "found": self.env._("found (sent earlier)"), "applied": self.env._("applied to its invoice"),
-                 "deleted": self.env._("deleted")}
+                 "withdrawn": self.env._("no longer applied to its invoice"), "deleted": self.env._("deleted")}
         kinds = {"customer": self.env._("customer"), "invoice": self.env._("invoice"),
                  "credit_note": self.env._("credit note"), "payment": self.env._("payment")}
         parts = [f"{kinds[kind]} {number} {verbs[what]}" for kind, _key, what, number in outcome.events]

@@ -241,6 +241,43 @@ class TestChecksReadOdoosBooks(KashFlowCase):
             **self.times(books, 2), ("2026-12", 20.0): books[("2026-11", 20.0)]},
             "KashFlow's side: the invoice and the copy of 24 November in November, the other copy in December")
 
+    def test_a_copy_named_by_any_order_of_a_shared_invoice_and_a_reused_number(self):
+        """One invoice of two orders; in KashFlow a copy of it referencing each order by name (the same total): both
+        are named. Deleted, and the number of one given by KashFlow to a sale of the bookkeeper's own: that sale is
+        not named, and the books agree again."""
+        orders = self.make_order() | self.make_order()
+        orders.action_confirm()
+        invoice = orders._create_invoices()
+        self.assertEqual(len(invoice), 1, "one invoice for both orders")
+        invoice.invoice_date = NOVEMBER
+        invoice.action_post()
+        self.pay(invoice, date=NOVEMBER)
+        self.run_jobs()
+        self.run_jobs()
+        self.assertEqual(orders.mapped("kashflow_state"), ["sent", "sent"], orders.mapped("kashflow_reason"))
+        [number] = {order.kashflow_invoice_number for order in orders}
+        copies = [self.copy_in_kashflow(number, CustomerReference=order.name) for order in orders]
+        november = (datetime.date(2026, 11, 1), datetime.date(2026, 11, 30))
+        run = self.reconciled(*november)
+        text = "\n".join(run.finding_ids.mapped("message"))
+        for copy_number in copies:
+            self.assertIn(f"KashFlow invoice {copy_number} holds Odoo's {invoice.name} again", text)
+        self.assertEqual(run.mismatches_found, 2, text)
+
+        for copy_number in copies:
+            self.kashflow.delete_invoice(copy_number)
+        own_sale = self.kashflow.get_invoice(number)
+        own_sale.update(InvoiceNumber=0, InvoiceDBID=0, CustomerReference="Craft fair cash sale",
+                        Lines=[{**line, "LineID": 0} for line in own_sale["Lines"]])
+        own_number = self.kashflow.insert_invoice(own_sale)
+        self.assertIn(own_number, copies, "KashFlow gave the sale a deleted copy's number")
+        run = self.reconciled(*november)
+        self.assertEqual(run.mismatches_found, 0, f"the sale {own_number} is the bookkeeper's own: "
+                                                  f"{run.finding_ids.mapped('message')}")
+        self.assertEqual(orders.mapped("kashflow_state"), ["sent", "sent"], orders.mapped("kashflow_reason"))
+        books = self.journal_figures(invoice)
+        self.assertEqual(self.vat_by_month("kashflow", "2026-11"), books, "the copies no longer count")
+
     def test_an_invoice_redated_in_kashflow_counts_in_kashflows_month_there(self):
         """An invoice of 28 November redated in KashFlow to 2 December: the difference is named; VAT by Month shows
         Odoo's figures in November and KashFlow's in December, as each side's VAT return counts them."""

@@ -105,6 +105,13 @@ class TestOrderDocuments(KashFlowCase):
                                                   -money(partial.amount)))
         return money_allocations, applications
 
+    @staticmethod
+    def is_application(payment):
+        """Whether a KashFlow payment is half of a credit note's application: KashFlow's own, or the connector's
+        pair for a credit spent in parts (its note names both Odoo documents)."""
+        return bool(payment.get("CreditNoteApplication")) or (payment.get("PayNote") or "").startswith(
+            "Odoo credit note ")
+
     def assertKashFlowHoldsOdoo(self, orders, extra_moves=None, check_state=True):
         """KashFlow's invoices, credit notes and payments are Odoo's posted ones for ``orders``, one for one."""
         state = self.state()
@@ -133,17 +140,16 @@ class TestOrderDocuments(KashFlowCase):
 
         allocations, applications = self.expected_allocations(moves)
         kashflow_money = sorted((payment["PayInvoice"], money(payment["PayAmount"]))
-                                for payment in state["payments"] if not payment.get("CreditNoteApplication"))
+                                for payment in state["payments"] if not self.is_application(payment))
         self.assertEqual(kashflow_money, sorted((number_of[move], amount) for move, _payment, amount in allocations),
                          f"one KashFlow payment per amount an Odoo payment allocates "
                          f"{[(move.name, payment.name, amount) for move, payment, amount in allocations]}; "
                          f"KashFlow holds {picture}")
-        expected_applications = []  # a credit note is applied where Odoo reconciled it; else it is the customer's
-        for invoice, credit_note, _amount in applications:
-            expected_applications += [(number_of[invoice], money(credit_note.amount_total)),
-                                      (number_of[credit_note], -money(credit_note.amount_total))]
+        expected_applications = []  # a credit note is applied where Odoo reconciled it, for the amount Odoo did
+        for invoice, credit_note, amount in applications:
+            expected_applications += [(number_of[invoice], amount), (number_of[credit_note], -amount)]
         kashflow_applications = sorted((payment["PayInvoice"], money(payment["PayAmount"]))
-                                       for payment in state["payments"] if payment.get("CreditNoteApplication"))
+                                       for payment in state["payments"] if self.is_application(payment))
         self.assertEqual(kashflow_applications, sorted(expected_applications),
                          f"each credit note applied where Odoo reconciled it, once; KashFlow holds {picture}")
         if check_state:
@@ -354,3 +360,98 @@ class TestOrderDocuments(KashFlowCase):
                     if document["CustomerReference"] == f"{invoice.name} {second.name}"]
         self.assertEqual((money(booked["NetAmount"]), money(booked["VATAmount"])),
                          (money(invoice.amount_untaxed), money(invoice.amount_tax)))
+        self.assertBalancesAsOdoo(first.invoice_ids | invoice)
+
+    def assertBalancesAsOdoo(self, moves):
+        """Each KashFlow invoice and credit note is paid as far as Odoo's is (its total less what it still owes:
+        ``amount_residual``), and booked to the customer Odoo's is addressed to."""
+        state = self.state()
+        customers = {customer["CustomerID"]: customer for customer in state["customers"]}
+        booked = {document["CustomerReference"].split(" ")[0]: document for document in state["invoices"]}
+        for move in moves.filtered(lambda move: move.state == "posted"):
+            sign = -1 if move.move_type == "out_refund" else 1
+            document = booked[move.name]
+            self.assertEqual(self.paid_in_kashflow(state, document["InvoiceNumber"]),
+                             sign * (money(move.amount_total) - money(move.amount_residual)),
+                             f"{move.name} is paid in KashFlow as in Odoo ({move.payment_state}); KashFlow holds "
+                             f"{self.describe(state)}")
+            self.assertEqual(customers[document["CustomerID"]]["Name"], move.partner_id.commercial_partner_id.name)
+
+    def test_a_credit_spent_in_parts_on_another_orders_invoice_follows_odoo(self):
+        """The customer's credit from one order (a credit note for the delivery, left open) is spent on their next
+        order's invoice (*Add* on its outstanding credits; the rest paid), then taken off it, then spent on a third
+        order's invoice: KashFlow books each application where Odoo reconciled it, for the amount Odoo did, and
+        follows Odoo when it is undone and made elsewhere; every invoice and credit note is paid as far as Odoo's,
+        and booked to Odoo's customer."""
+        first = self.make_order()
+        self.pay_by_invoice(first)
+        credit_note = self.credit_note(first.invoice_ids, keep=self.shipping)  # the delivery credited
+        self.run_all_jobs()
+        second = self.make_order(lines=[(self.board, 1, 0.0)])  # a board, more than the credit
+        second.action_confirm()
+        invoice = second._create_invoices()
+        invoice.action_post()
+        invoice.js_assign_outstanding_line(self.credit_line(credit_note).id)  # the whole credit spent on it
+        self.assertEqual((credit_note.payment_state, invoice.payment_state), ("paid", "partial"))
+        self.pay(invoice)  # the rest paid
+        self.run_all_jobs()
+        self.assertEqual(second.kashflow_state, "sent", second.kashflow_reason)
+        moves = first.invoice_ids | invoice
+        self.assertKashFlowHoldsOdoo(first | second)
+        self.assertBalancesAsOdoo(moves)
+
+        # the application undone in Odoo: the credit is the customer's again, the invoice owes what it covered
+        invoice.js_remove_outstanding_partial(self.credit_line(credit_note).matched_debit_ids.id)
+        self.assertEqual((credit_note.payment_state, invoice.payment_state), ("not_paid", "partial"))
+        self.run_all_jobs()
+        self.assertBalancesAsOdoo(moves)
+        self.assertKashFlowHoldsOdoo(first | second, check_state=False)
+
+        # and spent on a third order's invoice instead
+        third = self.make_order(lines=[(self.board, 1, 0.0)])
+        third.action_confirm()
+        other = third._create_invoices()
+        other.action_post()
+        other.js_assign_outstanding_line(self.credit_line(credit_note).id)
+        self.assertEqual(credit_note.payment_state, "paid")
+        self.pay(other)
+        self.run_all_jobs()
+        self.assertBalancesAsOdoo(moves | other)
+        self.assertKashFlowHoldsOdoo(first | second | third, check_state=False)
+        run, _calls = self.reconcile()
+        self.assertEqual((run.state, run.mismatches_found), ("done", 0), run.finding_ids.mapped("message"))
+
+        # in KashFlow, the credit note's application taken off the third order's invoice: named as owing more
+        state = self.state()
+        [number] = [document["InvoiceNumber"] for document in state["invoices"]
+                    if document["CustomerReference"].startswith(f"{other.name} ")]
+        [side] = [payment for payment in state["payments"] if payment["PayInvoice"] == number
+                  and (payment.get("PayNote") or "").startswith("Odoo credit note ")]
+        self.company._kashflow_client().delete_payment(number, side["PayID"])
+        run, _calls = self.reconcile()
+        self.assertEqual(third.kashflow_state, "mismatch")
+        self.assertIn(f"KashFlow invoice {number} ({other.name})", third.kashflow_reason)
+
+    def test_a_credit_note_applied_whole_is_withdrawn_when_odoo_undoes_it(self):
+        """A credit note applied whole to the order's next invoice (KashFlow's own application), then the
+        reconciliation undone in Odoo: the application is taken off KashFlow, the invoice owes again and the
+        credit note is the customer's credit, as in Odoo."""
+        order = self.make_order()
+        order.action_confirm()
+        down_payment = self.invoice_with_wizard(order, "percentage", amount=50)
+        self.pay(down_payment)
+        credit_note = self.credit_note(down_payment, price_unit=down_payment.invoice_line_ids.price_unit / 4)
+        final = self.invoice_with_wizard(order, "delivered")
+        final.js_assign_outstanding_line(self.credit_line(credit_note).id)
+        self.pay(final)
+        self.run_all_jobs()
+        moves = order.invoice_ids
+        self.assertBalancesAsOdoo(moves)
+        self.assertTrue([payment for payment in self.state()["payments"] if payment.get("CreditNoteApplication")])
+
+        final.js_remove_outstanding_partial(self.credit_line(credit_note).matched_debit_ids.id)
+        self.assertEqual((credit_note.payment_state, final.payment_state), ("not_paid", "partial"))
+        self.run_all_jobs()
+        self.assertBalancesAsOdoo(moves)
+        self.assertFalse([payment for payment in self.state()["payments"] if payment.get("CreditNoteApplication")],
+                         "KashFlow's application withdrawn")

@@ -324,13 +324,20 @@ class TestReconciliation(KashFlowCase):
         order = self.sent_order()
         self.kashflow.delete_invoice(order.kashflow_invoice_number)
         Run = self.env["kashflow.reconciliation"]
-        Run._kashflow_cron()  # the daily run starts, and checks its first window
+        cron = self.env.ref("kashflow_connector.ir_cron_kashflow_reconcile")
+        progress = self.env["ir.cron.progress"].create({"cron_id": cron.id})
+        # the daily run starts, and checks its first window: a month without documents
+        Run.with_context(ir_cron_progress_id=progress.id)._kashflow_cron()
         run = Run.search([("company_id", "=", self.company.id)])
         self.assertEqual(len(run), 1)
         self.assertEqual(run.date_to, self.today())
         self.assertLessEqual(run.date_from, self.today() - datetime.timedelta(days=92))
+        self.assertEqual((run.state, run.documents_checked), ("running", 0))
+        self.assertTrue(progress.done and progress.remaining,
+                        "the scheduler is told work was done and more remains: it calls again at once")
         while run.state == "running":
-            Run._kashflow_cron()
+            Run.with_context(ir_cron_progress_id=progress.id)._kashflow_cron()
+        self.assertEqual(progress.remaining, 0, "all done: the scheduler waits for tomorrow")
         self.assertEqual((run.state, run.documents_checked, run.mismatches_found), ("done", 2, 2))
         Run._kashflow_cron()
         self.assertEqual(Run.search_count([("company_id", "=", self.company.id)]), 1, "once a day")
