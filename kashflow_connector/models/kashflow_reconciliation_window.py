@@ -5,7 +5,7 @@ import datetime
 from collections import defaultdict
 from decimal import Decimal
 
-from odoo import fields
+from odoo import Command, fields
 from odoo.exceptions import UserError
 from odoo.tools import SQL, split_every
 
@@ -61,7 +61,9 @@ class ReconciliationWindow:
         self.holders = self._holders(documents_.filtered(lambda document: document.kind != "payment").move_id.ids)
         lacking = {row[0] for row in self.env.execute_query(
             self.run._kashflow_lacking_query(self.start, self.end, SQL("DISTINCT l.order_id")))}
-        order_ids = sorted(set(documents_.order_id.ids) | set(foreign) | set(copies) | lacking)
+        # every order a shared document serves says whether it differs, not only the one whose job recorded it
+        served = documents_.order_ids.filtered(lambda order: order.kashflow_state in CHECKED_STATES)
+        order_ids = sorted(set(documents_.order_id.ids) | set(served.ids) | set(foreign) | set(copies) | lacking)
         locked = set(self._lock(order_ids))
         self.stats["orders_skipped"] += len(order_ids) - len(locked)
         window_ids = set(ids)
@@ -83,6 +85,12 @@ class ReconciliationWindow:
                 else:
                     self._check_order(order, by_order[order.id], window_ids, foreign.get(order.id, []), binding_of,
                                       copies.get(order.id, []))
+            self.env.flush_all()
+        # once every document is checked: an order's state follows all its documents, those it shares included
+        for batch in split_every(ORDER_BATCH, [order_id for order_id in order_ids
+                                               if order_id in locked and order_id not in lacking]):
+            for order in self.env["sale.order"].sudo().browse(batch):
+                self._set_order_state(order)
             self.env.flush_all()
         self.stats["orders_checked"] += len(locked)
         self.stats["kashflow_calls"] += self.client.calls - calls
@@ -228,7 +236,7 @@ class ReconciliationWindow:
     def _check_order(self, order, order_documents, window_ids, foreign, binding_of, copies):  # noqa: PLR0917
         """Compare the order's documents of the window (and the unknown payments on its invoices, and KashFlow's
         second copies of its documents, ``copies``) with what the connector would send for them now; record what
-        differs; set the order's state."""
+        differs (``check`` then sets the order's state)."""
         shared = self.env["kashflow.accounting"]._shared_moves(order)
         held = order_documents | self.Document._kashflow_shared_records(  # those another order's job recorded
             self.company.id, shared.ids, set(order_documents.mapped("key")))
@@ -249,7 +257,6 @@ class ReconciliationWindow:
         except UserError as error:
             for document in checked:
                 self._record(document, [reconcile.Difference("error", detail=str(error))])
-            self._set_order_state(order)
             return
         binding = binding_of.get(customer, self.env["kashflow.customer"])
         applications = self._applications(snapshot, held, number_of)
@@ -263,7 +270,6 @@ class ReconciliationWindow:
             self._payments_added(order, order_documents, foreign, applications=applications)
         if checked:  # what Odoo holds of the order that KashFlow lacks, whatever its date (a change lost in a job)
             self._not_sent(order, snapshot, held, sources)
-        self._set_order_state(order)
 
     def _check_lacking(self, order, order_documents):
         """An order KashFlow should hold that no job is about to send (``LACKING_STATES``): what Odoo's books hold of
@@ -373,7 +379,8 @@ class ReconciliationWindow:
             "order_id": order.id, "key": f"{reconcile.COPY}{number}", "kind": holder.kind,
             "move_id": holder.move_id.id, "kashflow_number": number, "kashflow_dbid": invoice.get("InvoiceDBID") or 0,
             "date": reconcile.day(invoice.get("InvoiceDate")) or holder.date, "currency_id": holder.currency_id.id,
-            "reference": invoice["CustomerReference"], "amount_total": 0.0, "sequence": 1000})
+            "reference": invoice["CustomerReference"], "amount_total": 0.0, "sequence": 1000,
+            "order_ids": [Command.set(holder.order_ids.ids or order.ids)]})
         self.stats["invoices_checked"] += 1
         self.stats["documents_checked"] += 1
         self._record(record, [self._duplicate(record, holder)], odoo={}, found_lines=invoice.get("Lines") or [])

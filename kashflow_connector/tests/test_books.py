@@ -51,6 +51,22 @@ class TestChecksReadOdoosBooks(KashFlowCase):
         self.assertNotEqual(copy_number, number)
         return copy_number
 
+    def shared_invoice(self):
+        """Two orders of one customer invoiced together (*Create Invoices*) on 10 November, paid and sent: the
+        orders, the Odoo invoice and its KashFlow number."""
+        orders = self.make_order() | self.make_order()
+        orders.action_confirm()
+        invoice = orders._create_invoices()
+        self.assertEqual(len(invoice), 1, "one invoice for both orders")
+        invoice.invoice_date = NOVEMBER
+        invoice.action_post()
+        self.pay(invoice, date=NOVEMBER)
+        self.run_jobs()
+        self.run_jobs()
+        self.assertEqual(orders.mapped("kashflow_state"), ["sent", "sent"], orders.mapped("kashflow_reason"))
+        [number] = {order.kashflow_invoice_number for order in orders}
+        return orders, invoice, number
+
     @staticmethod
     def journal_figures(moves):
         """Odoo's own tax report of ``moves`` (posted customer invoices and credit notes), from their journal
@@ -245,17 +261,7 @@ class TestChecksReadOdoosBooks(KashFlowCase):
         """One invoice of two orders; in KashFlow a copy of it referencing each order by name (the same total): both
         are named. Deleted, and the number of one given by KashFlow to a sale of the bookkeeper's own: that sale is
         not named, and the books agree again."""
-        orders = self.make_order() | self.make_order()
-        orders.action_confirm()
-        invoice = orders._create_invoices()
-        self.assertEqual(len(invoice), 1, "one invoice for both orders")
-        invoice.invoice_date = NOVEMBER
-        invoice.action_post()
-        self.pay(invoice, date=NOVEMBER)
-        self.run_jobs()
-        self.run_jobs()
-        self.assertEqual(orders.mapped("kashflow_state"), ["sent", "sent"], orders.mapped("kashflow_reason"))
-        [number] = {order.kashflow_invoice_number for order in orders}
+        orders, invoice, number = self.shared_invoice()
         copies = [self.copy_in_kashflow(number, CustomerReference=order.name) for order in orders]
         november = (datetime.date(2026, 11, 1), datetime.date(2026, 11, 30))
         run = self.reconciled(*november)
@@ -263,6 +269,9 @@ class TestChecksReadOdoosBooks(KashFlowCase):
         for copy_number in copies:
             self.assertIn(f"KashFlow invoice {copy_number} holds Odoo's {invoice.name} again", text)
         self.assertEqual(run.mismatches_found, 2, text)
+        self.assertEqual(orders.mapped("kashflow_state"), ["mismatch", "mismatch"], "each order of the invoice says so")
+        for order in orders:
+            self.assertIn(f"holds Odoo's {invoice.name} again", order.kashflow_reason)
 
         for copy_number in copies:
             self.kashflow.delete_invoice(copy_number)
@@ -294,6 +303,24 @@ class TestChecksReadOdoosBooks(KashFlowCase):
         self.assertEqual(self.vat_by_month("odoo"), books)
         self.assertEqual(self.vat_by_month("kashflow"), {("2026-12", rate): value
                                                          for (_month, rate), value in books.items()})
+
+    def test_a_shared_invoice_that_differs_marks_each_of_its_orders(self):
+        """One invoice of two orders, redated in KashFlow: both orders say *Mismatch*, with the difference; once
+        put back in KashFlow, both are *Sent* again."""
+        orders, invoice, number = self.shared_invoice()
+        held = self.kashflow.get_invoice(number)
+        original = dict(held)
+        held["InvoiceDate"] = datetime.datetime(2026, 11, 12)
+        self.kashflow.update_invoice(held)
+        november = (datetime.date(2026, 11, 1), datetime.date(2026, 11, 30))
+        run = self.reconciled(*november)
+        self.assertEqual(run.mismatches_found, 1, run.finding_ids.mapped("message"))
+        self.assertEqual(orders.mapped("kashflow_state"), ["mismatch", "mismatch"])
+        for order in orders:
+            self.assertIn(f"KashFlow invoice {number} ({invoice.name})", order.kashflow_reason)
+        self.kashflow.update_invoice(original)
+        self.reconciled(*november)
+        self.assertEqual(orders.mapped("kashflow_state"), ["sent", "sent"], orders.mapped("kashflow_reason"))
 
     def test_an_invoice_kashflow_lacks_is_named_and_counted_on_the_odoo_side(self):
         """An order whose job failed (its contact's email address is longer than KashFlow takes): nothing of it
