@@ -348,7 +348,8 @@ def invoice_document(
     ``TotalsMismatch`` when its lines would not add up to Odoo's totals.
     """
     currency = _currency_code(order, document)
-    customer_name = fit_text(_clean(order.customer.name), FIELD_LIMITS["Customer"]["Name"])
+    customer = order.customer_of(document)
+    customer_name = fit_text(_clean(customer.name), FIELD_LIMITS["Customer"]["Name"])
     if not customer_name:
         raise DocumentError(
             f"The customer of order {order.name} has no name. Enter the customer's name (or company name)"
@@ -370,7 +371,7 @@ def invoice_document(
     lines = _invoice_lines(order, document, mapping, foreign)
     _check_totals(order, document, lines)
     date = _midday(document.date)
-    delivery = _delivery_address(document.delivery_address, order.customer.invoice_address)
+    delivery = _delivery_address(document.delivery_address, customer.invoice_address)
     return {
         "InvoiceDBID": invoice_id,
         "InvoiceNumber": invoice_number,
@@ -458,8 +459,10 @@ def document_fingerprint(order: OrderSnapshot, document: InvoiceSnapshot) -> str
     booked to (its code: an invoice readdressed to another customer in Odoo moves to that customer). A document
     whose fingerprint changed must be sent again; one whose did not need not be. (The customer's details have a
     fingerprint of their own, ``customer_fingerprint``: a contact's new phone number changes no invoice.)"""
-    return _digest({"document": dataclasses.asdict(document), "include_vat": order.include_vat,
-                    "customer": order.customer.code})
+    described = dataclasses.asdict(document)
+    described.pop("customer_code")  # named below: the fingerprints of documents booked before it are unchanged
+    return _digest({"document": described, "include_vat": order.include_vat,
+                    "customer": order.customer_of(document).code})
 
 
 def payment_fingerprint(payment: PaymentSnapshot) -> str:

@@ -104,7 +104,9 @@ class InvoiceSnapshot:
     currency per one unit of the home currency on that date (1 in the home currency). ``amount_net``,
     ``amount_vat`` and ``amount_total`` are Odoo's figures for the document as KashFlow will show them: VAT is VAT
     only, and a tax that is not VAT counts in the net. ``applies_to`` is, for a credit note, the key of the invoice
-    it is applied to, or "" for none (the customer's credit).
+    it is applied to, or "" for none (the customer's credit). ``customer_code`` is the code of the customer it is
+    booked to when that is not the order's (``OrderSnapshot.customer``): an invoice Odoo addresses to another
+    customer than the order's first one; "" for the order's.
     """
 
     key: str
@@ -119,6 +121,7 @@ class InvoiceSnapshot:
     amount_total: Decimal
     delivery_address: Address | None = None
     applies_to: str = ""
+    customer_code: str = ""
 
 
 @dataclass(frozen=True)
@@ -161,7 +164,8 @@ class OrderSnapshot:
 
     ``documents`` lists its invoices first, then its credit notes; ``payments`` the money received and paid
     back. ``include_vat`` is off when the seller is not VAT-registered in KashFlow. ``currency_decimals``
-    is how many decimal places the order currency has.
+    is how many decimal places the order currency has. ``customer`` is the customer its documents are booked to,
+    ``other_customers`` those of its documents addressed to another (``InvoiceSnapshot.customer_code``).
     """
 
     name: str
@@ -171,7 +175,14 @@ class OrderSnapshot:
     documents: tuple[InvoiceSnapshot, ...] = ()
     payments: tuple[PaymentSnapshot, ...] = ()
     currency_decimals: int = 2
+    other_customers: tuple[CustomerSnapshot, ...] = ()
 
     def document(self, key):
         """The document with this key, or None."""
         return next((document for document in self.documents if document.key == key), None)
+
+    def customer_of(self, document):
+        """The ``CustomerSnapshot`` of the customer ``document`` is booked to."""
+        if not document.customer_code:
+            return self.customer
+        return next(customer for customer in self.other_customers if customer.code == document.customer_code)

@@ -134,39 +134,46 @@ def sync_order(  # noqa: PLR0917 - the job passes the journal by position
     adoptable: Callable[[dict], bool] = lambda found: True,
     taken: Callable[[str, str, int], bool] = lambda key, kind, number: False,
     now: datetime.datetime | None = None,
+    others: dict | None = None,
 ) -> Outcome:
     """Bring KashFlow in step with ``order``; ``customer`` and ``states`` (document key -> ``DocumentState``,
     missing keys are added) are updated in place and saved through ``journal`` as they change.
 
     ``adoptable(found)`` says whether a KashFlow customer found by the contact's email may become this
-    contact's (it must not be another contact's). ``taken(key, kind, number)`` says whether the KashFlow invoice
-    (``kind`` ``"invoice"``, credit notes too) or payment (``"payment"``) ``number`` is already held for another
-    document than ``key`` (another order's, say, of the same name): a look-up after a lost answer never adopts
-    it. Raises ``documents.DocumentError`` before any call when a
-    document cannot be represented exactly, and the client's typed errors when KashFlow refuses or cannot be
-    reached: the states then hold what was done before.
+    contact's (it must not be another contact's). ``others`` gives, for each of ``order.other_customers`` (by
+    code), its ``(CustomerState, adoptable)``: the customers of documents addressed to another customer.
+    ``taken(key, kind, number)`` says whether the KashFlow invoice (``kind`` ``"invoice"``, credit notes too) or
+    payment (``"payment"``) ``number`` is already held for another document than ``key`` (another order's, say, of
+    the same name): a look-up after a lost answer never adopts it. Raises ``documents.DocumentError`` before any
+    call when a document cannot be represented exactly, and the client's typed errors when KashFlow refuses or
+    cannot be reached: the states then hold what was done before.
     """
     journal = journal or Journal()
     try:
         return _sync_order(client, order, mapping, customer=customer, states=states, journal=journal,
-                           adoptable=adoptable, taken=taken, now=now)
+                           adoptable=adoptable, taken=taken, now=now, others=others or {})
     finally:
         journal.flush()
 
 
-def _sync_order(client, order, mapping, *, customer, states, journal, adoptable, taken, now):
+def _sync_order(client, order, mapping, *, customer, states, journal, adoptable, taken, now, others):
     now = now or datetime.datetime.now().replace(microsecond=0)
     outcome = Outcome()
     for document in order.documents:  # every document checked before the first call
         documents.invoice_document(order, document, customer_id=0, mapping=mapping)
     for payment in order.payments:
         documents.payment_note(order, payment)
-    customer_id = sync_customer(client, order.customer, customer, journal, source_id=mapping.source_id,
-                                adoptable=adoptable, now=now, outcome=outcome)
+    customer_ids = {order.customer.code: sync_customer(
+        client, order.customer, customer, journal, source_id=mapping.source_id, adoptable=adoptable, now=now,
+        outcome=outcome)}
+    for other in order.other_customers:  # documents Odoo addressed to another customer than the order's
+        state, other_adoptable = others[other.code]
+        customer_ids[other.code] = sync_customer(client, other, state, journal, source_id=mapping.source_id,
+                                                 adoptable=other_adoptable, now=now, outcome=outcome)
     for document in order.documents:
         state = _state(states, document.key, document.kind)
-        _sync_document(client, order, document, mapping, customer_id=customer_id, state=state, journal=journal,
-                       outcome=outcome, taken=taken)
+        _sync_document(client, order, document, mapping, customer_id=customer_ids[order.customer_of(document).code],
+                       state=state, journal=journal, outcome=outcome, taken=taken)
     inserted = {key for _kind, key, what, _number in outcome.events if what in ("created", "found")}
     for document in order.documents:
         if document.kind != CREDIT_NOTE:

@@ -5,6 +5,7 @@ under either tax rounding method), and the money received and paid back, with da
 back-fill, Resend, change detection and the queue job all read it here.
 """
 
+import datetime
 from collections import defaultdict
 from decimal import Decimal
 
@@ -14,7 +15,7 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import float_repr
 
-from ..kashflow.documents import FIELD_LIMITS, text_length
+from ..kashflow.documents import FIELD_LIMITS, customer_code, text_length
 from ..kashflow.snapshot import (
     CREDIT_NOTE,
     INVOICE,
@@ -138,11 +139,11 @@ class KashflowAccounting(models.AbstractModel):
           credit note: together they are nothing;
         - an order cancelled after its own lines were sent gets a credit note reversing them;
         - money received and paid back: ``_payments``;
-        - the customer: the commercial contact its invoices are addressed to (``_customer``).
+        - the customer: the commercial contact its invoice is addressed to (``_customer``); a document addressed to
+          another customer is booked to that one (``InvoiceSnapshot.customer_code``, ``_other_customers``).
 
-        Raises ``UserError`` naming the tax when a line carries a tax the connector cannot represent, when the
-        invoice KashFlow holds as the order's is no longer posted in Odoo and nothing replaces it, and when its
-        invoices are addressed to several customers.
+        Raises ``UserError`` naming the tax when a line carries a tax the connector cannot represent, and when the
+        invoice KashFlow holds as the order's is no longer posted in Odoo and nothing replaces it.
         """
         order.ensure_one()
         bound_moves = bound_moves or {}
@@ -197,6 +198,8 @@ class KashflowAccounting(models.AbstractModel):
         snapshot = OrderSnapshot(
             name=order.name,
             customer=customer._kashflow_customer_snapshot(order.company_id),
+            other_customers=tuple(partner._kashflow_customer_snapshot(order.company_id)
+                                  for partner in self._other_customers(order, moves, customer)),
             home_currency_code=order.company_id.currency_id.name,
             include_vat=order.company_id.kashflow_include_vat,
             documents=tuple(documents),
@@ -308,21 +311,23 @@ class KashflowAccounting(models.AbstractModel):
 
     def _customer(self, order, bound_moves=None, *, moves=None):
         """The commercial contact that is the order's customer in KashFlow (``res.partner``): the one its Odoo
-        invoices and credit notes are addressed to (the partner of each, whose receivable holds the money owed;
-        ``moves``, by default ``_booked_moves``), or, while it has none, its *Invoice Address*'s; never the ordering
-        contact for its own sake (a site manager ordering for their company: the company is the customer).
-
-        Raises ``UserError`` naming them when the order's invoices are addressed to different customers: the
-        connector books an order's documents to one KashFlow customer."""
+        invoice is addressed to (whose receivable holds the money owed): the invoice KashFlow holds as the order's,
+        else its first invoice (``moves``, by default ``_booked_moves``), else its first credit note; while it has
+        none, its *Invoice Address*'s. Never the ordering contact for its own sake (a site manager ordering for
+        their company: the company is the customer). A later document addressed to another customer is booked to
+        that one (``_other_customers``): what is already right stays."""
         moves = self._booked_moves(order, bound_moves) if moves is None else moves
-        partners = moves.partner_id.commercial_partner_id
-        if len(partners) > 1:
-            raise UserError(self.env._(
-                "Order %(order)s: its invoices and credit notes are addressed to different customers (%(moves)s); the "
-                "connector books an order's documents to one KashFlow customer. Address them to one customer in Odoo "
-                "(a credit note and a new invoice), then resend the order.", order=order.name,
-                moves=", ".join(f"{move.name}: {move.partner_id.commercial_partner_id.name}" for move in moves)))
-        return partners or (order.partner_invoice_id or order.partner_id).commercial_partner_id
+        main = (bound_moves or {}).get(MAIN_INVOICE)
+        first = main if main and main in moves else moves.sorted(
+            lambda move: (move.move_type != "out_invoice", move.invoice_date or datetime.date.max, move.id))[:1]
+        return first.partner_id.commercial_partner_id or (order.partner_invoice_id or order.partner_id) \
+            .commercial_partner_id
+
+    @api.model
+    def _other_customers(self, order, moves, customer):
+        """The commercial contacts other than the order's ``customer`` that some of its booked ``moves`` (its
+        invoices and credit notes) are addressed to: each such document is booked to its own customer."""
+        return moves.partner_id.commercial_partner_id - customer
 
     def _move_reference(self, order, move):
         """The KashFlow customer reference of an invoice or credit note: Odoo's number of it, then the names of the
@@ -369,14 +374,18 @@ class KashflowAccounting(models.AbstractModel):
             total = order.amount_total
         lines, vat = self._lines(order, base_lines, currency)
         total = _money(total, currency)
+        # the customer Odoo addresses the document to (whose receivable holds what it owes), the order's or another
+        addressed_to = move.partner_id.commercial_partner_id if move else customer
         # where the goods go is the order's to say, invoiced or not; the shared invoice's own, for all its orders
         delivery = (move.partner_shipping_id or move.partner_id) if shared else order.partner_shipping_id
-        if delivery == customer.browse(customer.address_get(["invoice"])["invoice"]):
+        if delivery == addressed_to.browse(addressed_to.address_get(["invoice"])["invoice"]):
             delivery = None  # goods go to the customer's own address: the invoice names no other
         return InvoiceSnapshot(
             key=key, kind=kind, reference=reference, date=date, lines=lines, currency_code=currency.name,
             exchange_rate=Decimal(float_repr(rate, 6)), amount_net=total - vat, amount_vat=vat, amount_total=total,
-            delivery_address=address_snapshot(delivery) if delivery else None, applies_to=applies_to)
+            delivery_address=address_snapshot(delivery) if delivery else None, applies_to=applies_to,
+            customer_code="" if addressed_to == customer else customer_code(
+                addressed_to.id, order.company_id._kashflow_code_prefix()))
 
     def _move_base_lines(self, move):
         """The base lines of a posted invoice or credit note (``move``) with Odoo's tax details, as Odoo rounded

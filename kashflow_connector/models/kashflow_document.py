@@ -320,9 +320,10 @@ class KashflowDocument(models.Model):
             elif repairs & {reconcile.UPDATE, reconcile.REPLACE_PAYMENT, reconcile.REINSERT}:
                 values["fingerprint"] = False
             if reconcile.CUSTOMER_UPDATE in repairs:
-                bindings |= bindings.search([
-                    ("company_id", "=", document.company_id.id),
-                    ("partner_id", "=", self.env["kashflow.accounting"]._customer(document.order_id).id)])
+                partner = document.move_id.partner_id.commercial_partner_id \
+                    or self.env["kashflow.accounting"]._customer(document.order_id)  # whom its Odoo document names
+                bindings |= bindings.search([("company_id", "=", document.company_id.id),
+                                             ("partner_id", "=", partner.id)])
             if document.key.startswith(reconcile.FOREIGN_PAYMENT) and self.search_count([
                     ("company_id", "=", document.company_id.id), ("kind", "=", "payment"), ("id", "!=", document.id),
                     ("kashflow_number", "=", document.kashflow_number), ("removed", "=", False)], limit=1):

@@ -264,7 +264,11 @@ class ReconciliationWindow:
             if document.kind == "payment":
                 self._check_payment(snapshot, document, number_of)
             else:
-                self._check_invoice(snapshot, document, binding=binding, number_of=number_of, applications=applications,
+                source = snapshot.document(document.key)
+                own = binding_of.get(sources[document.key].partner_id.commercial_partner_id,
+                                     self.env["kashflow.customer"]) \
+                    if source is not None and source.customer_code else binding  # addressed to another customer
+                self._check_invoice(snapshot, document, binding=own, number_of=number_of, applications=applications,
                                     order_documents=held)
         if foreign:
             self._payments_added(order, order_documents, foreign, applications=applications)

@@ -12,6 +12,7 @@ from odoo.service.model import PG_CONCURRENCY_ERRORS_TO_RETRY
 from odoo.addons.queue_job.exception import RetryableJobError
 
 from ..kashflow import documents, reconcile
+from ..kashflow.documents import customer_code
 from ..kashflow.exceptions import KashFlowError, UnavailableError
 from ..kashflow.snapshot import CREDIT_NOTE, INVOICE
 from ..kashflow.sync import CustomerState, Journal, sync_order
@@ -98,6 +99,7 @@ class KashFlowJournal(Journal):
         self.shared_keys = set()  # keys of the documents loaded from another order's records (shared documents)
         self.shared_moves = company.env["account.move"]  # the order's moves that serve other orders too
         self.snapshot = None
+        self.customer_partners = {}  # id() of the CustomerState of another customer than the order's -> its contact
 
     def describe(self, snapshot, sources):
         """Remember what each document stands for (its Odoo source, date and amounts), saved with its state."""
@@ -167,6 +169,18 @@ class KashFlowJournal(Journal):
                 self.record_ids[CUSTOMER_KEY] = binding.id
             return binding._kashflow_state()
 
+    def other_customer(self, partner):
+        """The ``CustomerState`` of ``partner``, the customer of some of the order's documents other than the order's
+        own (``kashflow.accounting._other_customers``), as last saved; this journal saves it to that contact."""
+        with own_transaction(self.env) as env:
+            binding = env["kashflow.customer"].search(
+                [("company_id", "=", self.company_id), ("partner_id", "=", partner.id)])
+            if binding:
+                self.record_ids[f"{CUSTOMER_KEY}:{partner.id}"] = binding.id
+            state = binding._kashflow_state()
+        self.customer_partners[id(state)] = partner.id
+        return state
+
     def keep_shared(self, states, snapshot):
         """Drop from ``states`` (as ``load`` returned them) the shared documents of other orders that ``snapshot``
         does not hold: this job neither sends nor deletes them (an invoice this order holds as its own, say)."""
@@ -210,9 +224,11 @@ class KashFlowJournal(Journal):
             now = fields.Datetime.now()
             for state in states:
                 if isinstance(state, CustomerState):
-                    self._write(env["kashflow.customer"], CUSTOMER_KEY, {
-                        **env["kashflow.customer"]._kashflow_state_values(state), "sent_at": now}, {
-                        "company_id": self.company_id, "partner_id": self.partner_id})
+                    partner_id = self.customer_partners.get(id(state), self.partner_id)
+                    self._write(env["kashflow.customer"],
+                                CUSTOMER_KEY if partner_id == self.partner_id else f"{CUSTOMER_KEY}:{partner_id}", {
+                                    **env["kashflow.customer"]._kashflow_state_values(state), "sent_at": now}, {
+                                    "company_id": self.company_id, "partner_id": partner_id})
                 else:
                     Document = env["kashflow.document"]
                     record = self._write(Document, state.key, {
@@ -314,13 +330,21 @@ class KashflowSync(models.AbstractModel):
         self._check_currency(order, snapshot)
         journal.describe(snapshot, sources)
         if not customer.customer_id:
-            if not try_lock(self.env.cr, CUSTOMER_LOCK_CLASS, partner.id):
-                raise RetryableJobError(self.env._("Another order of %s is creating its KashFlow customer.",
-                                                   partner.name), seconds=LOCKED_PAUSE, ignore_retry=True)
+            self._lock_customer(partner)
             customer = journal.load_customer()  # the customer another job may have made since this one looked
+        others = {}
+        prefix = order.company_id._kashflow_code_prefix()
+        for other in accounting._other_customers(order, accounting._booked_moves(order, bound), partner):
+            state = journal.other_customer(other)
+            if not state.customer_id:
+                self._lock_customer(other)
+                state = journal.other_customer(other)
+            others[customer_code(other.id, prefix)] = (
+                state, self.env["kashflow.customer"]._kashflow_adoptable(order.company_id, other))
         outcome = sync_order(
             order.company_id._kashflow_client(), snapshot, channel._kashflow_mapping(), customer, states, journal,
-            adoptable=self.env["kashflow.customer"]._kashflow_adoptable(order.company_id, partner), taken=journal.taken)
+            adoptable=self.env["kashflow.customer"]._kashflow_adoptable(order.company_id, partner), taken=journal.taken,
+            others=others)
         message, changed = self._outcome_message(order, outcome), self._changed_words()
         earlier = self._earlier_outcome()
         if earlier:  # an earlier run of this job sent it, and its end met a change: what both runs did
@@ -337,6 +361,13 @@ class KashflowSync(models.AbstractModel):
         records = journal.record_ids
         return self._history(order, message, [records[key] for kind, key, _what, _number in outcome.events
                                               if kind != "customer" and key in records])
+
+    def _lock_customer(self, partner):
+        """Hold the lock of ``partner``'s KashFlow customer, which this job may create: one job at a time creates a
+        contact's customer (``RetryableJobError`` while another does)."""
+        if not try_lock(self.env.cr, CUSTOMER_LOCK_CLASS, partner.id):
+            raise RetryableJobError(self.env._("Another order of %s is creating its KashFlow customer.", partner.name),
+                                    seconds=LOCKED_PAUSE, ignore_retry=True)
 
     def _history(self, order, message, document_ids=()):
         """Record how the job ended in the order's lasting KashFlow history (``kashflow.history``); returns

@@ -101,7 +101,10 @@ class TestCustomerOfInvoice(KashFlowCase):
         self.assertEqual(self.customer_of(after)["Name"], self.builders.name)
         self.assertEqual(after["CustomerReference"], f"{invoice.name} {order.name}")
 
-    def test_invoices_of_one_order_addressed_to_different_customers_are_refused_in_words(self):
+    def test_each_invoice_of_one_order_is_booked_to_the_customer_it_is_addressed_to(self):
+        """An order invoiced in two: the first invoice to the site manager, the second to their company. Each
+        KashFlow invoice goes to the customer its Odoo invoice is addressed to, with what it owes; a resend sends
+        nothing; a credit note on the second is booked to the company too."""
         order = self.make_order(partner=self.manager, lines=[(self.board, 2, 0.0)])
         order.action_confirm()
         first = order._create_invoices()
@@ -111,15 +114,37 @@ class TestCustomerOfInvoice(KashFlowCase):
         second = order._create_invoices()
         second.partner_id = self.builders
         second.action_post()
+        self.pay(second, amount=second.amount_total - 10)  # 10.00 still owed by the company
+        self.assertEqual(order.kashflow_state, "not_paid")
         self.pay(second)
         self.run_jobs()
-        self.assertEqual(order.kashflow_state, "failed")
-        self.assertEqual(order.kashflow_reason, (
-            f"Order {order.name}: its invoices and credit notes are addressed to different customers ({first.name}: "
-            f"Sam Carter, {second.name}: Northwind Builders Ltd); the connector books an order's documents to one "
-            "KashFlow customer. Address them to one customer in Odoo (a credit note and a new invoice), then resend "
-            "the order."))
-        self.assertFalse(self.state()["invoices"], "nothing sent")
+        self.assertEqual(order.kashflow_state, "sent", order.kashflow_reason)
+        booked = {document["CustomerReference"].split(" ")[0]: document for document in self.state()["invoices"]}
+        self.assertEqual({name: self.customer_of(document)["Name"] for name, document in booked.items()},
+                         {first.name: self.manager.name, second.name: self.builders.name})
+        for move in (first, second):
+            paid = sum((D(str(payment["PayAmount"])) for payment in self.state()["payments"]
+                        if payment["PayInvoice"] == booked[move.name]["InvoiceNumber"]), D(0))
+            self.assertEqual(paid, D(str(move.amount_total)), f"{move.name} paid as in Odoo")
+        bindings = self.env["kashflow.customer"].search([("partner_id", "in", (self.manager | self.builders).ids)])
+        self.assertEqual(len(bindings), 2, "one KashFlow customer per commercial contact")
+
+        mark = self.sandbox.last_call()
+        order.action_kashflow_resend()
+        self.run_jobs()
+        self.assertEqual(order.kashflow_state, "sent", order.kashflow_reason)
+        sent = {name for name in self.sandbox.call_counts(since=mark) if name.startswith(("Insert", "Update"))}
+        self.assertFalse(sent, "nothing changed: nothing sent")
+
+        credit_note = self.credit_note(second)
+        self.pay(credit_note)
+        self.run_jobs()
+        self.assertEqual(order.kashflow_state, "sent", order.kashflow_reason)
+        [held] = [document for document in self.state()["invoices"]
+                  if document["CustomerReference"].startswith(f"{credit_note.name} ")]
+        self.assertEqual(self.customer_of(held)["Name"], self.builders.name, "the company's credit note")
+        run, _calls = self.reconcile()
+        self.assertEqual((run.state, run.mismatches_found), ("done", 0), run.finding_ids.mapped("message"))
 
     def test_a_shared_invoice_of_several_ordering_contacts_is_booked_to_its_partner(self):
         """Two site staff order for their company; one invoice to the company for both: one KashFlow invoice, to
