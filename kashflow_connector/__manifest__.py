@@ -20,8 +20,11 @@
         "views/sale_order_views.xml",
         "views/account_tax_views.xml",
         "views/res_config_settings_views.xml",
+        "views/kashflow_document_views.xml",
+        "views/kashflow_document_vat_views.xml",
+        "views/kashflow_reconciliation_finding_views.xml",
+        "views/kashflow_reconciliation_views.xml",
         "views/kashflow_menus.xml",
-        "views/kashflow_overview_views.xml",
     ],
     "images": ["static/description/screenshot_order.png"],
     "assets": {

@@ -13,7 +13,6 @@ from . import kashflow_sync
 from . import kashflow_history
 from . import kashflow_reconciliation
 from . import kashflow_reconciliation_finding
-from . import sale_order_reconcile
 from . import sale_order_line
 from . import account_move
 from . import payment_transaction

@@ -25,6 +25,11 @@ BACKFILL_BATCH = 500
 ORDER_CONTENT_FIELDS = {"partner_id", "partner_shipping_id", "order_line", "currency_id"}
 # States in which KashFlow holds (or is about to hold) something of the order: accounting changes follow.
 IN_KASHFLOW_STATES = ("sent", "changed", "failed", "mismatch")
+# How urgently an order's KashFlow state asks for someone's attention (1 first): the overview lists orders so.
+ATTENTION = {"mismatch": 1, "failed": 2, "needs_mapping": 3, "changed": 4, "queued": 5, "not_paid": 6, "sent": 7,
+             "excluded": 8, "cancelled": 9}
+# The states the overview's dashboard counts, most urgent first.
+DASHBOARD_STATES = ("mismatch", "failed", "needs_mapping", "changed", "queued", "sent")
 
 
 class SaleOrder(models.Model):
@@ -51,12 +56,74 @@ class SaleOrder(models.Model):
         string="Changes While Queued", copy=False, readonly=True, aggregator=False,
         help="Counts the changes that reached the order while it was queued for KashFlow. Writing it makes a job "
              "that was already sending the order start over and send the change too (see _kashflow_note_change).")
+    kashflow_attention = fields.Integer(
+        string="KashFlow Priority", compute="_compute_kashflow_attention", store=True, aggregator=False,
+        help="1 for orders that differ in KashFlow, 2 for failed ones, and so on: the overview lists them first.")
+    kashflow_mismatch_count = fields.Integer(compute="_compute_kashflow_mismatch_count",
+                                             string="KashFlow Differences")
+    # The overview's measure: the order's total in the company's currency at Odoo's rate of the order's date, as
+    # Odoo's Sales Analysis adds orders in several currencies (amount_total is in the order's currency).
+    kashflow_company_currency_id = fields.Many2one(related="company_id.currency_id", string="Company Currency")
+    kashflow_amount_total_company = fields.Monetary(
+        string="Total (Company Currency)", currency_field="kashflow_company_currency_id",
+        compute="_compute_kashflow_amount_total_company", store=True,
+        help="The order's total in the company's currency, at Odoo's rate of the order's date.")
 
     # ------------------------------------------------------------------ display
 
     def _kashflow_identity_key(self):
         self.ensure_one()
         return f"{JOB_IDENTITY_PREFIX}{self.id}"
+
+    @api.depends("kashflow_state")
+    def _compute_kashflow_attention(self):
+        for order in self:
+            order.kashflow_attention = ATTENTION.get(order.kashflow_state, 10)
+
+    @api.depends("amount_total", "currency_id", "date_order", "company_id.currency_id")
+    def _compute_kashflow_amount_total_company(self):
+        for order in self:
+            company = order.company_id or self.env.company
+            currency = order.currency_id or company.currency_id
+            date = fields.Date.to_date(order.date_order) if order.date_order else fields.Date.context_today(order)
+            order.kashflow_amount_total_company = currency._convert(order.amount_total, company.currency_id,
+                                                                    company, date)
+
+    @api.depends("kashflow_document_ids.mismatch")
+    def _compute_kashflow_mismatch_count(self):
+        for order in self:
+            order.kashflow_mismatch_count = len(order.kashflow_document_ids.filtered("mismatch"))
+
+    def _kashflow_mismatch_summary(self):
+        """What differs in KashFlow, in a line: the first difference, how many more, and what to do."""
+        self.ensure_one()
+        documents = self.kashflow_document_ids.filtered("mismatch")
+        lines = [line for document in documents for line in (document.mismatch_reason or "").splitlines() if line]
+        if not lines:
+            return False
+        summary = lines[0]
+        if len(lines) > 1:
+            summary += " " + self.env._("(and %s more differences)", len(lines) - 1)
+        repairable = documents.filtered("mismatch_repair")
+        if repairable == documents:
+            return summary + " " + self.env._("Resend repairs it.")
+        if repairable:
+            return summary + " " + self.env._(
+                "Resend repairs %(repairable)s of the %(documents)s documents that differ; correct the others in "
+                "KashFlow or in Odoo (see the KashFlow tab).", repairable=len(repairable), documents=len(documents))
+        return summary + " " + self.env._("Correct it in KashFlow or in Odoo (see the KashFlow tab).")
+
+    def action_kashflow_open_documents(self):
+        """The order's KashFlow documents, those that differ first."""
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("KashFlow documents of %s", self.name),
+            "res_model": "kashflow.document",
+            "view_mode": "list,form",
+            "domain": [("order_ids", "in", self.id)],
+            "context": {"create": False},
+        }
 
     def action_kashflow_open_history(self):
         """The order's KashFlow history, in the user's words: each time its job ran, where the order stood after
@@ -234,8 +301,13 @@ class SaleOrder(models.Model):
 
     def _kashflow_set_sent(self, values):
         """The order's job ended with KashFlow holding what Odoo's accounting holds of it: *Sent*, with ``values``
-        (when, the KashFlow invoice number)."""
+        (when, the KashFlow invoice number). A job that brought an order's other documents in step (a new credit
+        note, say) leaves it *Mismatch* while a document still differs in KashFlow: only a resend repairs that, or a
+        reconciliation finding it matches again."""
         self.ensure_one()
+        if self.kashflow_document_ids.filtered("mismatch"):
+            return self.write({**values, "kashflow_state": "mismatch",
+                               "kashflow_reason": self._kashflow_mismatch_summary()})
         return self.write({**values, "kashflow_state": "sent", "kashflow_reason": False})
 
     def _kashflow_log(self, message, detail=None):
@@ -249,7 +321,8 @@ class SaleOrder(models.Model):
         """Send again: updates what KashFlow holds of a sent or changed order, retries a failed or held one.
 
         An order never sent is sent only if it is paid (and then dated the day it was paid: one paid before the
-        start date is excluded, not booked today).
+        start date is excluded, not booked today). It also repairs what a reconciliation found different in
+        KashFlow, where Odoo is right: what differs is sent again (``kashflow.document._kashflow_prepare_repair``).
         """
         if not self.env.user.has_group("account.group_account_invoice"):
             raise AccessError(self.env._("Only invoicing users can send orders to KashFlow again."))
@@ -258,6 +331,7 @@ class SaleOrder(models.Model):
             raise UserError(self.env._("KashFlow is not switched on for %s (Settings > KashFlow).",
                                        ", ".join(disabled.mapped("name"))))
         orders = self.sudo()
+        mismatched = orders.kashflow_document_ids.filtered("mismatch")
         settled = {order: order._kashflow_settlement() for order in orders}
         in_kashflow = orders.filtered(lambda order: order.kashflow_document_ids.filtered("kashflow_number"))
         not_paid = orders.filtered(lambda order: order not in in_kashflow and not settled[order][0])
@@ -273,6 +347,7 @@ class SaleOrder(models.Model):
         running._kashflow_note_change()  # the job on its way sends what the user resends for (a contact's edit...)
         (orders - running)._kashflow_route(self.env._("Resend requested by %s.", self.env.user.name),
                                            note_queued=True)
+        mismatched._kashflow_prepare_repair()
         return True
 
     # ------------------------------------------------------------------ back-fill
@@ -404,3 +479,63 @@ class SaleOrder(models.Model):
                 order._kashflow_log(self.env._(
                     "Changed since it was sent to KashFlow: resend it to update invoice %s.",
                     order.kashflow_invoice_number), problem or None)
+
+    # ------------------------------------------------------------------ the overview's dashboard
+
+    @api.model
+    def kashflow_overview_data(self):
+        """What the KashFlow overview's dashboard shows for the user's companies: orders and money per KashFlow
+        state, the back-fill's progress and the reconciliation's."""
+        companies = self.env.companies
+        labels = dict(self._fields["kashflow_state"]._description_selection(self.env))
+        groups = self._read_group([("company_id", "in", companies.ids), ("kashflow_state", "in", DASHBOARD_STATES)],
+                                  ["kashflow_state", "currency_id"], ["__count", "amount_total:sum"])
+        currency, today = self.env.company.currency_id, fields.Date.context_today(self)
+        counts = {}
+        for state, order_currency, count, amount in groups:  # orders in other currencies at today's rate
+            total = order_currency._convert(amount or 0.0, currency, self.env.company, today)
+            previous = counts.get(state, (0, 0.0))
+            counts[state] = (previous[0] + count, previous[1] + total)
+        states = [{"state": state, "label": labels[state], "count": counts.get(state, (0, 0))[0],
+                   "amount": currency.format(counts.get(state, (0, 0.0))[1] or 0.0)}
+                  for state in DASHBOARD_STATES]
+        in_kashflow = sum(counts.get(state, (0, 0))[0] for state in ("sent", "mismatch", "changed", "failed"))
+        queued = counts.get("queued", (0, 0))[0]
+        waiting = self.sudo()._kashflow_backfill_waiting(companies)
+        todo = queued + waiting
+        Run = self.env["kashflow.reconciliation"]
+        running = Run.search([("company_id", "in", companies.ids), ("state", "=", "running")], order="id desc",
+                             limit=1)
+        last = Run.search([("company_id", "in", companies.ids), ("state", "!=", "running")], order="id desc",
+                          limit=1)
+        return {
+            "states": states,
+            "backfill": {
+                "waiting": waiting, "queued": queued, "sent": in_kashflow,
+                "progress": round(100.0 * in_kashflow / (in_kashflow + todo)) if todo else 100,
+                "running": bool(todo),
+            },
+            "reconciliation": {
+                "running": bool(running),
+                "progress": round(running.progress) if running else 100,
+                "checked": running.documents_checked if running else last.documents_checked,
+                "total": running.documents_total if running else last.documents_total,
+                "mismatches": running.mismatches_found if running else last.mismatches_found,
+                "last_id": last.id or False, "running_id": running.id or False,
+                "last_date": fields.Datetime.to_string(last.ended_at) if last.ended_at else False,
+                "last_state": last.state or False,
+                "last_message": last.message or False,
+            },
+            "can_reconcile": self.env.user.has_group("account.group_account_invoice"),
+        }
+
+    @api.model
+    def _kashflow_backfill_waiting(self, companies):
+        """Paid orders since each company's start date that the back-fill has still to queue."""
+        self.env.flush_all()
+        return self.env.execute_query(SQL(
+            """SELECT count(*) FROM sale_order so JOIN res_company c ON c.id = so.company_id
+                WHERE so.company_id IN %s AND so.kashflow_state = 'not_paid' AND so.state = 'sale'
+                  AND c.kashflow_enabled AND so.kashflow_paid_date IS NOT NULL
+                  AND (c.kashflow_start_date IS NULL OR so.kashflow_paid_date >= c.kashflow_start_date)""",
+            tuple(companies.ids) or (0,)))[0][0]
