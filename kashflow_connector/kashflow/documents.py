@@ -48,6 +48,7 @@ from .snapshot import (
     OrderSnapshot,
     PaymentSnapshot,
 )
+from .words import Phrase, _lt, phrase, phrase_of
 
 FIELD_LIMITS = {
     "Customer": {
@@ -139,7 +140,12 @@ never sent again."""
 
 
 class DocumentError(ValueError):
-    """The order cannot be booked into KashFlow as it stands; the message says why and what to fix."""
+    """The order cannot be booked into KashFlow as it stands; the message says why and what to fix (``phrase``, a
+    ``words.Phrase`` the Odoo layer translates; ``str()`` its English text)."""
+
+    def __init__(self, message):
+        self.phrase = phrase_of(message)
+        super().__init__(str(self.phrase))
 
 
 class Totals(NamedTuple):
@@ -160,18 +166,16 @@ class TotalsMismatch(DocumentError):
         self.odoo_totals = Totals(document.amount_net, document.amount_vat, document.amount_total)
         self.kashflow_totals = kashflow_totals
         currency = document.currency_code.strip().upper()
-        what = _document_label(order, document)
-        vat_note = "" if order.include_vat else (
-            " VAT is switched off for KashFlow (the company is not VAT-registered there), so the document"
-            " carries no VAT and its total must equal Odoo's total."
-        )
-        super().__init__(
-            f"{what}: the KashFlow document built from its lines does not add up to its totals in Odoo, so"
-            f" nothing was sent to KashFlow.{vat_note}\n"
-            f"  Odoo:     {_format_totals(self.odoo_totals, currency, order.currency_decimals)}\n"
-            f"  KashFlow: {_format_totals(kashflow_totals, currency, order.currency_decimals)}\n"
-            "Check the lines and taxes in Odoo, correct them, then send the order to KashFlow again."
-        )
+        vat_note = Phrase("") if order.include_vat else phrase(_lt(
+            " VAT is switched off for KashFlow (the company is not VAT-registered there), so the document carries no "
+            "VAT and its total must equal Odoo's total."))
+        super().__init__(phrase(_lt(
+            "%(document)s: the KashFlow document built from its lines does not add up to its totals in Odoo, so "
+            "nothing was sent to KashFlow.%(vat_note)s\n  Odoo:     %(odoo)s\n  KashFlow: %(kashflow)s\nCheck the "
+            "lines and taxes in Odoo, correct them, then send the order to KashFlow again."),
+            document=_document_label(order, document), vat_note=vat_note,
+            odoo=_format_totals(self.odoo_totals, currency, order.currency_decimals),
+            kashflow=_format_totals(kashflow_totals, currency, order.currency_decimals)))
 
 
 def customer_code(partner_id: int, prefix: str = DEFAULT_CUSTOMER_CODE_PREFIX) -> str:
@@ -264,20 +268,18 @@ def customer_fields(customer: CustomerSnapshot) -> dict:
     """
     name = _clean(customer.name)
     if not name:
-        raise DocumentError(
-            f"The Odoo customer with KashFlow code {customer.code} has no name. Enter the customer's name"
-            " (or company name) on the contact in Odoo, then send the order to KashFlow again."
-        )
+        raise DocumentError(phrase(_lt(
+            "The Odoo customer with KashFlow code %(code)s has no name. Enter the customer's name (or company "
+            "name) on the contact in Odoo, then send the order to KashFlow again."), code=customer.code))
     country = _iso_country(customer.invoice_address.country_code)
     vat_number = _clean(customer.vat)
     ec = bool(vat_number) and country in EU_COUNTRY_CODES
     if ec and customer.seller_in_northern_ireland:
-        raise DocumentError(
-            f"{name} is VAT-registered in the EU ({vat_number}) and your company is in Northern Ireland:"
-            " KashFlow books such a customer with the trade border type NIEU, which the KashFlow calls the"
-            " connector uses cannot set. Book this order in KashFlow by hand; the connector has sent nothing"
-            " of it."
-        )
+        raise DocumentError(phrase(_lt(
+            "%(name)s is VAT-registered in the EU (%(vat)s) and your company is in Northern Ireland: KashFlow "
+            "books such a customer with the trade border type NIEU, which the KashFlow calls the connector uses "
+            "cannot set. Book this order in KashFlow by hand; the connector has sent nothing of it."),
+            name=name, vat=vat_number))
     delivery = _delivery_address(customer.delivery_address, customer.invoice_address)
     fields = {
         "Name": name,
@@ -297,8 +299,8 @@ def customer_fields(customer: CustomerSnapshot) -> dict:
         **(_address_fields(_CUSTOMER_DELIVERY_FIELDS, delivery) if delivery is not None else {}),
         **_non_empty({"VATNumber": vat_number}),
     }
-    return _fitted("Customer", fields, owner=f"the contact {fit_text(name, 60)}",
-                   fix="Correct it on the contact in Odoo, then send the order to KashFlow again.")
+    return _fitted("Customer", fields, owner=phrase(_lt("the contact %(name)s"), name=fit_text(name, 60)),
+                   fix=phrase(_lt("Correct it on the contact in Odoo, then send the order to KashFlow again.")))
 
 
 def is_northern_ireland(address: Address, vat: str = "") -> bool:
@@ -351,23 +353,20 @@ def invoice_document(
     customer = order.customer_of(document)
     customer_name = fit_text(_clean(customer.name), FIELD_LIMITS["Customer"]["Name"])
     if not customer_name:
-        raise DocumentError(
-            f"The customer of order {order.name} has no name. Enter the customer's name (or company name)"
-            " on the contact in Odoo, then send the order to KashFlow again."
-        )
+        raise DocumentError(phrase(_lt(
+            "The customer of order %(order)s has no name. Enter the customer's name (or company name) on the "
+            "contact in Odoo, then send the order to KashFlow again."), order=order.name))
     if order.currency_decimals > KASHFLOW_DECIMALS:
-        raise DocumentError(
-            f"Order {order.name} is in {currency}, which has {order.currency_decimals} decimal places;"
-            f" KashFlow keeps amounts to {KASHFLOW_DECIMALS}, so the order cannot be booked exactly."
-            " Book it in KashFlow by hand."
-        )
+        raise DocumentError(phrase(_lt(
+            "Order %(order)s is in %(currency)s, which has %(decimals)s decimal places; KashFlow keeps amounts to "
+            "%(kashflow)s, so the order cannot be booked exactly. Book it in KashFlow by hand."),
+            order=order.name, currency=currency, decimals=order.currency_decimals, kashflow=KASHFLOW_DECIMALS))
     foreign = currency != order.home_currency_code.strip().upper()
     if foreign and document.exchange_rate <= 0:
-        raise DocumentError(
-            f"Order {order.name} is in {currency} but has no exchange rate to {order.home_currency_code} on"
-            f" {document.date}. Set a rate for {currency} in Odoo's currency settings, then send the order to"
-            " KashFlow again."
-        )
+        raise DocumentError(phrase(_lt(
+            "Order %(order)s is in %(currency)s but has no exchange rate to %(home)s on %(date)s. Set a rate for "
+            "%(currency)s in Odoo's currency settings, then send the order to KashFlow again."),
+            order=order.name, currency=currency, home=order.home_currency_code, date=document.date))
     lines = _invoice_lines(order, document, mapping, foreign)
     _check_totals(order, document, lines)
     date = _midday(document.date)
@@ -391,8 +390,8 @@ def invoice_document(
         "AmountPaid": Decimal(0),
         **({"DeliveryAddress": _fitted(
             "DeliveryAddress", {"Name": customer_name, **_address_fields(_INVOICE_DELIVERY_FIELDS, delivery)},
-            owner=f"the delivery address of order {order.name}",
-            fix="Correct the delivery address in Odoo, then send the order to KashFlow again.")}
+            owner=phrase(_lt("the delivery address of order %(order)s"), order=order.name),
+            fix=phrase(_lt("Correct the delivery address in Odoo, then send the order to KashFlow again.")))}
            if delivery is not None else {}),
         "UseCustomDeliveryAddress": delivery is not None,
         "CISRCNetAmount": None,
@@ -447,10 +446,12 @@ def payment_note(order: OrderSnapshot, payment: PaymentSnapshot) -> str:
     owner = payment.allocated_to or f"order {order.name}"
     note = _clean(f"Odoo credit note {payment.credit_note} applied to invoice {payment.reference}"
                   if payment.credit_note else f"Odoo {owner}, {what} {payment.reference}")
-    return _fitted("Payment", {"PayNote": note},
-                   owner=f"{what} {fit_text(_clean(payment.reference), 40)} of order {fit_text(order.name, 40)}",
-                   fix="Give the order or the payment a shorter reference in Odoo, then send the order to KashFlow"
-                       " again.")["PayNote"]
+    owner = phrase(_lt("refund %(payment)s of order %(order)s") if payment.amount < 0
+                   else _lt("payment %(payment)s of order %(order)s"),
+                   payment=fit_text(_clean(payment.reference), 40), order=fit_text(order.name, 40))
+    return _fitted("Payment", {"PayNote": note}, owner=owner, fix=phrase(_lt(
+        "Give the order or the payment a shorter reference in Odoo, then send the order to KashFlow again.")))[
+        "PayNote"]
 
 
 def document_fingerprint(order: OrderSnapshot, document: InvoiceSnapshot) -> str:
@@ -507,27 +508,27 @@ def invoice_reference(order: OrderSnapshot, document: InvoiceSnapshot) -> str:
     answer. It is never cut: one that
     does not fit is refused."""
     return _fitted("Invoice", {"CustomerReference": _clean(document.reference)},
-                   owner=f"order {fit_text(order.name, 40)}",
-                   fix="Give the order a shorter Order Reference in Odoo, then send it to KashFlow again.",
+                   owner=phrase(_lt("order %(order)s"), order=fit_text(order.name, 40)),
+                   fix=phrase(_lt("Give the order a shorter Order Reference in Odoo, then send it to KashFlow again.")),
                    )["CustomerReference"]
 
 
 # ---------------------------------------------------------------------------- invoices
 
 
-def _document_label(order: OrderSnapshot, document: InvoiceSnapshot) -> str:
-    kind = "credit note" if document.kind == CREDIT_NOTE else "invoice"
-    return f"Order {order.name}, {kind} {_clean(document.reference)}"
+def _document_label(order: OrderSnapshot, document: InvoiceSnapshot) -> Phrase:
+    template = _lt("Order %(order)s, credit note %(reference)s") if document.kind == CREDIT_NOTE \
+        else _lt("Order %(order)s, invoice %(reference)s")
+    return phrase(template, order=order.name, reference=_clean(document.reference))
 
 
 def _invoice_lines(order: OrderSnapshot, document: InvoiceSnapshot, mapping: Mapping, foreign: bool) -> list[dict]:
     """The ``InvoiceLine`` dicts, numbered from 1, without lines that have neither quantity nor amount."""
     billable = [line for line in document.lines if line.quantity or line.net or line.vat]
     if not billable:
-        raise DocumentError(
-            f"{_document_label(order, document)} has no lines to put in KashFlow. Add what was sold in Odoo,"
-            " then send the order to KashFlow again."
-        )
+        raise DocumentError(phrase(_lt(
+            "%(document)s has no lines to put in KashFlow. Add what was sold in Odoo, then send the order to "
+            "KashFlow again."), document=_document_label(order, document)))
     sign = Decimal(-1) if document.kind == CREDIT_NOTE else Decimal(1)
     return [_invoice_line(order, document, line, mapping, sort=sort, foreign=foreign, sign=sign)
             for sort, line in enumerate(billable, start=1)]
@@ -547,11 +548,10 @@ def _invoice_line(
     if not order.include_vat:
         amount, vat_rate, vat_amount = line.net + line.vat, Decimal(0), Decimal(0)
     elif line.vat and line.vat_rate is None:
-        raise DocumentError(
-            f"On {_document_label(order, document)}, the line {_clean(line.description)!r} carries VAT of"
-            f" {line.vat} but no VAT rate KashFlow can record. Give the line a percentage VAT tax in Odoo,"
-            " then send the order to KashFlow again."
-        )
+        raise DocumentError(phrase(_lt(
+            "On %(document)s, the line %(line)s carries VAT of %(vat)s but no VAT rate KashFlow can record. Give "
+            "the line a percentage VAT tax in Odoo, then send the order to KashFlow again."),
+            document=_document_label(order, document), line=repr(_clean(line.description)), vat=line.vat))
     else:
         vat_rate = VAT_EXEMPT if line.vat_rate is None else _plain(line.vat_rate)
         amount, vat_amount = line.net, line.vat
@@ -634,11 +634,10 @@ def _currency_code(order: OrderSnapshot, document: InvoiceSnapshot) -> str:
     """The document's ISO 4217 currency code in capitals, or ``DocumentError`` if it is not three letters."""
     code = document.currency_code.strip().upper()
     if len(code) != 3 or not (code.isascii() and code.isalpha()):
-        raise DocumentError(
-            f"Order {order.name} is in currency {document.currency_code!r}, which is not a three-letter"
-            " currency code such as GBP or EUR. Check the order's currency in Odoo, then send it to"
-            " KashFlow again."
-        )
+        raise DocumentError(phrase(_lt(
+            "Order %(order)s is in currency %(currency)s, which is not a three-letter currency code such as GBP or "
+            "EUR. Check the order's currency in Odoo, then send it to KashFlow again."),
+            order=order.name, currency=repr(document.currency_code)))
     return code
 
 
@@ -648,11 +647,10 @@ def _currency_code(order: OrderSnapshot, document: InvoiceSnapshot) -> str:
 def _checked_code(customer: CustomerSnapshot) -> str:
     code = customer.code.strip()
     if not (code.isascii() and code.isalnum() and len(code) <= CUSTOMER_CODE_MAX_LENGTH):
-        raise DocumentError(
-            f"The KashFlow customer code {code!r} of {_clean(customer.name)} is not valid: KashFlow accepts"
-            f" only letters and digits, at most {CUSTOMER_CODE_MAX_LENGTH} of them. Correct the customer code, then"
-            " send the order to KashFlow again."
-        )
+        raise DocumentError(phrase(_lt(
+            "The KashFlow customer code %(code)s of %(name)s is not valid: KashFlow accepts only letters and "
+            "digits, at most %(limit)s of them. Correct the customer code, then send the order to KashFlow again."),
+            code=repr(code), name=_clean(customer.name), limit=CUSTOMER_CODE_MAX_LENGTH))
     return code
 
 
@@ -700,15 +698,16 @@ def _kashflow_country(code: str) -> str:
 _clean = clean_text
 
 
-_FIELD_LABELS = {
-    "Code": "customer code", "Telephone": "phone number", "Mobile": "mobile number", "Email": "email address",
-    "Postcode": "postcode", "DeliveryPostcode": "delivery postcode", "PostCode": "delivery postcode",
-    "CountryCode": "country code", "DeliveryCountryCode": "delivery country code", "VATNumber": "VAT number",
-    "CustomerReference": "reference", "CurrencyCode": "currency code", "PayNote": "note",
-}
+_FIELD_LABELS = {name: Phrase(label) for name, label in {
+    "Code": _lt("customer code"), "Telephone": _lt("phone number"), "Mobile": _lt("mobile number"),
+    "Email": _lt("email address"), "Postcode": _lt("postcode"), "DeliveryPostcode": _lt("delivery postcode"),
+    "PostCode": _lt("delivery postcode"), "CountryCode": _lt("country code"),
+    "DeliveryCountryCode": _lt("delivery country code"), "VATNumber": _lt("VAT number"),
+    "CustomerReference": _lt("reference"), "CurrencyCode": _lt("currency code"), "PayNote": _lt("note"),
+}.items()}
 
 
-def _fitted(type_name: str, fields: dict, *, owner: str, fix: str) -> dict:
+def _fitted(type_name: str, fields: dict, *, owner: Phrase, fix: Phrase) -> dict:
     """``fields`` of the KashFlow type ``type_name`` fitted to ``FIELD_LIMITS``: free text (``TEXT_FIELDS``) cut,
     any other text that does not fit refused with ``DocumentError`` naming ``owner``'s field and saying ``fix``."""
     limits = FIELD_LIMITS[type_name]
@@ -720,10 +719,10 @@ def _fitted(type_name: str, fields: dict, *, owner: str, fix: str) -> dict:
         if name in TEXT_FIELDS:
             fitted[name] = fit_text(value, limit)
             continue
-        raise DocumentError(
-            f"The {_FIELD_LABELS.get(name, name)} of {owner} is {text_length(value)} characters long"
-            f" ({fit_text(value, 40)}); KashFlow takes at most {limit}. {fix}"
-        )
+        raise DocumentError(phrase(_lt(
+            "The %(field)s of %(owner)s is %(length)s characters long (%(start)s); KashFlow takes at most "
+            "%(limit)s. %(fix)s"), field=_FIELD_LABELS.get(name, Phrase(name)), owner=owner,
+            length=text_length(value), start=fit_text(value, 40), limit=limit, fix=fix))
     return fitted
 
 

@@ -5,18 +5,23 @@ happened and what to do. No message ever contains a credential.
 """
 
 
+from .words import _lt, phrase, phrase_of
+
+
 class KashFlowError(Exception):
     """Base class of every error the KashFlow client raises.
 
     ``transient`` tells the caller whether trying again later may succeed on its own.
     ``detail`` keeps KashFlow's own words (its ``StatusDetail`` or fault text) when there are some.
+    ``phrase`` is the message as a ``words.Phrase`` (the Odoo layer translates it); ``message`` its English text.
     """
 
     transient = False
 
     def __init__(self, message, detail=None, operation=None):
-        super().__init__(message)
-        self.message = message
+        self.phrase = phrase_of(message)
+        self.message = str(self.phrase)
+        super().__init__(self.message)
         self.detail = detail
         self.operation = operation
 
@@ -49,16 +54,18 @@ class UnavailableError(KashFlowError):
     """KashFlow could not be reached or was busy: network error, timeout, HTTP 5xx or 429, an answer that is
     not KashFlow's (an empty one, a proxy's web page, broken XML), or a failure on KashFlow's side. Retry later.
 
-    ``summary`` says what happened; the message adds that it will be tried again (and the pause KashFlow asked
-    for), which a caller that gives up says otherwise. ``retry_after`` is the pause KashFlow asked for (its
-    ``Retry-After`` header, in whole seconds) when it asked for one, else None.
+    ``summary`` says what happened (``summary_phrase``, to translate); the message adds that it will be tried
+    again (and the pause KashFlow asked for), which a caller that gives up says otherwise. ``retry_after`` is the
+    pause KashFlow asked for (its ``Retry-After`` header, in whole seconds) when it asked for one, else None.
     """
 
     transient = True
 
     def __init__(self, summary, detail=None, operation=None, retry_after=None):
-        again = "It will be tried again" + (
-            f" (KashFlow asked for a pause of {retry_after} seconds)." if retry_after else ".")
-        super().__init__(f"{summary} {again}", detail=detail, operation=operation)
-        self.summary = summary
+        again = phrase(_lt("It will be tried again (KashFlow asked for a pause of %(seconds)s seconds)."),
+                       seconds=retry_after) if retry_after else phrase(_lt("It will be tried again."))
+        super().__init__(phrase("%(summary)s %(again)s", summary=phrase_of(summary), again=again), detail=detail,
+                         operation=operation)
+        self.summary_phrase = phrase_of(summary)
+        self.summary = str(self.summary_phrase)
         self.retry_after = retry_after

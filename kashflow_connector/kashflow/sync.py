@@ -34,6 +34,7 @@ from decimal import Decimal
 from . import documents
 from .exceptions import AmbiguousError, RejectedError
 from .snapshot import CREDIT_NOTE, InvoiceSnapshot, Mapping, OrderSnapshot, PaymentSnapshot
+from .words import _lt, phrase
 
 PAYMENT = "payment"
 
@@ -327,12 +328,17 @@ def _find_lost_invoice(client, order: OrderSnapshot, document: InvoiceSnapshot, 
                   or documents.kashflow_totals(invoice) == documents.kashflow_totals(sent))]
     if len(found) > 1:
         numbers = ", ".join(str(invoice["InvoiceNumber"]) for invoice in found)
-        what = "credit notes" if document.kind == CREDIT_NOTE else "invoices"
-        raise AmbiguousError(
-            f"KashFlow did not answer when the connector sent {reference} of order {order.name}, and it now holds "
-            f"{len(found)} {what} that could be it ({numbers}: same customer, date, reference and totals). The "
+        template = _lt(
+            "KashFlow did not answer when the connector sent %(reference)s of order %(order)s, and it now holds "
+            "%(count)s credit notes that could be it (%(numbers)s: same customer, date, reference and totals). The "
+            "connector adopted none and sent nothing more. Delete in KashFlow the one that is not this order's, then "
+            "resend the order.") if document.kind == CREDIT_NOTE else _lt(
+            "KashFlow did not answer when the connector sent %(reference)s of order %(order)s, and it now holds "
+            "%(count)s invoices that could be it (%(numbers)s: same customer, date, reference and totals). The "
             "connector adopted none and sent nothing more. Delete in KashFlow the one that is not this order's, then "
             "resend the order.")
+        raise AmbiguousError(phrase(template, reference=reference, order=order.name, count=len(found),
+                                    numbers=numbers))
     return found[0] if found else None
 
 
@@ -342,9 +348,11 @@ def _forget_deleted(order, document, state, journal):
     number = state.number
     state.number, state.dbid, state.fingerprint, state.applied = 0, 0, "", False
     journal.save(state)
-    what = "Credit note" if document.kind == CREDIT_NOTE else "Invoice"
-    raise RejectedError(f"{what} {number} of order {order.name} is no longer in KashFlow (deleted there?). Resend "
-                        "the order to create it again, or restore it in KashFlow.")
+    template = _lt("Credit note %(number)s of order %(order)s is no longer in KashFlow (deleted there?). Resend the "
+                   "order to create it again, or restore it in KashFlow.") if document.kind == CREDIT_NOTE else _lt(
+        "Invoice %(number)s of order %(order)s is no longer in KashFlow (deleted there?). Resend the order to create "
+        "it again, or restore it in KashFlow.")
+    raise RejectedError(phrase(template, number=number, order=order.name))
 
 
 def _unapply_credit_note(client, credit_note, journal):
@@ -398,8 +406,9 @@ def _apply_credit_note(client, credit_note, invoice, journal, outcome):
         if not state.dbid:
             current = client.get_invoice(state.number)
             if current is None:
-                raise RejectedError(f"KashFlow invoice {state.number} is no longer there (deleted?); the credit"
-                                    " note cannot be applied to it.")
+                raise RejectedError(phrase(_lt(
+                    "KashFlow invoice %(number)s is no longer there (deleted?); the credit note cannot be applied to "
+                    "it."), number=state.number))
             state.dbid = current["InvoiceDBID"]
             journal.save(state)
     if credit_note.apply_attempt and any(Decimal(str(payment["PayAmount"])) < 0
@@ -481,11 +490,12 @@ def _find_lost_payment(client, state, taken):
     found = [existing for existing in client.get_payments(state.invoice_number)
              if existing.get("PayNote") == state.note and not taken(state.key, PAYMENT, existing["PayID"])]
     if len(found) > 1:
-        raise AmbiguousError(
-            f"KashFlow did not answer when the connector recorded the payment '{state.note}' on invoice "
-            f"{state.invoice_number}, and the invoice now holds {len(found)} payments with that note "
-            f"({', '.join(str(payment['PayID']) for payment in found)}). The connector adopted none and sent nothing "
-            "more. Delete in KashFlow the one that is not Odoo's, then resend the order.")
+        raise AmbiguousError(phrase(_lt(
+            "KashFlow did not answer when the connector recorded the payment '%(note)s' on invoice %(invoice)s, and "
+            "the invoice now holds %(count)s payments with that note (%(numbers)s). The connector adopted none and "
+            "sent nothing more. Delete in KashFlow the one that is not Odoo's, then resend the order."),
+            note=state.note, invoice=state.invoice_number, count=len(found),
+            numbers=", ".join(str(payment["PayID"]) for payment in found)))
     return found[0] if found else None
 
 

@@ -15,6 +15,7 @@ from ..kashflow import reconcile
 from ..kashflow.exceptions import KashFlowError
 from ..kashflow.snapshot import CREDIT_NOTE
 from .kashflow_reconciliation_window import CHECKED_STATES, LACKING_STATES, ReconciliationWindow
+from .kashflow_sync import words
 
 _logger = logging.getLogger(__name__)
 
@@ -259,7 +260,7 @@ class KashflowReconciliation(models.Model):
                 stats = ReconciliationWindow(self, client, start, end).check()
         except (KashFlowError, UserError) as error:
             self.write({"state": "failed", "ended_at": fields.Datetime.now(), "message": self.env._(
-                "Stopped at %(day)s: %(error)s", day=start, error=str(error))})
+                "Stopped at %(day)s: %(error)s", day=start, error=words(self.env, error))})
             _logger.warning("KashFlow reconciliation %s of %s stopped: %s", self.id, company.name, error)
             return False
         except psycopg2.extensions.TransactionRollbackError:

@@ -11,7 +11,7 @@ from odoo.tools import SQL, split_every
 
 from ..kashflow import documents, reconcile
 from ..kashflow.snapshot import CREDIT_NOTE, Mapping
-from .kashflow_sync import ADVISORY_LOCK_CLASS
+from .kashflow_sync import ADVISORY_LOCK_CLASS, words
 
 CHECKED_STATES = ("sent", "mismatch")  # orders KashFlow holds and no job is about to change
 LACKING_STATES = ("failed", "needs_mapping")  # orders KashFlow should hold, that no job is about to send
@@ -334,7 +334,7 @@ class ReconciliationWindow:
                 snapshot, source, customer_id=binding.kashflow_number or (found or {}).get("CustomerID") or 0,
                 mapping=NO_MAPPING, invoice_number=number, invoice_id=document.kashflow_dbid)
         except documents.DocumentError as error:
-            self._record(document, [reconcile.Difference("error", detail=str(error))])
+            self._record(document, [reconcile.Difference("error", detail=words(self.env, error))])
             return
         paid = sum((payment.amount for payment in snapshot.payments if payment.invoice_key == document.key),
                    Decimal(0)) + sum((amount for target, amount in applications if target == number), Decimal(0))

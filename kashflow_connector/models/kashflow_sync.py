@@ -16,6 +16,7 @@ from ..kashflow.documents import customer_code
 from ..kashflow.exceptions import KashFlowError, UnavailableError
 from ..kashflow.snapshot import CREDIT_NOTE, INVOICE
 from ..kashflow.sync import CustomerState, Journal, sync_order
+from ..kashflow.words import Phrase
 from .kashflow_accounting import MAIN_INVOICE, REPLACED
 
 _logger = logging.getLogger(__name__)
@@ -38,6 +39,17 @@ def own_transaction(env):
         yield api.Environment(cr, SUPERUSER_ID, {})
 
 
+def words(env, value):
+    """``value`` in the words of ``env``'s user, in their language: an error of the core (its ``phrase``), a
+    ``words.Phrase`` (its fields worded too), or anything else as its text (an Odoo error is worded already)."""
+    said = getattr(value, "phrase", value)
+    if not isinstance(said, Phrase):
+        return str(value)
+    if not said.params:
+        return env._(said.template)
+    return env._(said.template, **{name: words(env, param) for name, param in said.params.items()})
+
+
 def run_job_work(env, work, fail, *, gave_up=None, again=None):
     """The retry ladder of the connector's jobs, written once: ``work()``'s result, or what ``fail(words)`` returns
     (or raises) once the job cannot succeed as it stands.
@@ -55,13 +67,13 @@ def run_job_work(env, work, fail, *, gave_up=None, again=None):
         return work()
     except UnavailableError as error:
         if gave_up is not None:
-            words = gave_up(error)
-            if words:
-                return fail(words)
+            reason = gave_up(error)
+            if reason:
+                return fail(reason)
         pause = getattr(error, "retry_after", None)
-        raise RetryableJobError(error.message, **({"seconds": pause} if pause else {})) from None
+        raise RetryableJobError(words(env, error), **({"seconds": pause} if pause else {})) from None
     except (KashFlowError, documents.DocumentError, UserError) as error:
-        return fail(str(error))
+        return fail(words(env, error))
     except (psycopg2.Error, RetryableJobError):
         raise  # the job runner retries concurrency errors and postponed jobs
     except Exception as error:  # noqa: BLE001 - a job must never end as if it had succeeded because of a bug
@@ -289,7 +301,7 @@ class KashflowSync(models.AbstractModel):
             return self.env._("Nothing to do: %(order)s is %(state)s.", order=order.name, state=order.kashflow_state)
         def gave_up(error):
             return self.env._("%(what)s Gave up after %(attempts)s attempts; resend the order later.",
-                              what=error.summary, attempts=self._current_job().retry + 1) \
+                              what=words(self.env, error.summary_phrase), attempts=self._current_job().retry + 1) \
                 if self._last_attempt() else None
 
         return run_job_work(self.env, lambda: self._send(order), lambda reason: self._fail(order, reason),

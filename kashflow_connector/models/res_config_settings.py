@@ -6,6 +6,7 @@ from ..kashflow.exceptions import (
     KashFlowError,
     UnavailableError,
 )
+from .kashflow_sync import words
 
 
 class ResConfigSettings(models.TransientModel):
@@ -77,7 +78,7 @@ class ResConfigSettings(models.TransientModel):
                 "KashFlow could not be reached (%(reason)s). Check the KashFlow address and this server's "
                 "internet connection, then try again.", reason=error.detail))
         except KashFlowError as error:
-            return self._kashflow_notify("danger", error.message)
+            return self._kashflow_notify("danger", words(self.env, error))
         return self._kashflow_notify("success", self.env._(
             "Connected to KashFlow as %(user)s (home currency %(currency)s).",
             user=company.sudo().kashflow_username, currency=home_currency or "?"))
@@ -90,7 +91,7 @@ class ResConfigSettings(models.TransientModel):
         try:
             counts = company._kashflow_download_data()
         except KashFlowError as error:
-            return self._kashflow_notify("danger", error.message)
+            return self._kashflow_notify("danger", words(self.env, error))
         return self._kashflow_notify("success", self.env._(
             "Downloaded from KashFlow: %(methods)s payment methods, %(banks)s bank accounts, %(sources)s customer "
             "sources, %(nominals)s nominal codes, %(currencies)s currencies. Now map your sales channels.",

@@ -466,7 +466,8 @@ class SaleOrder(models.Model):
                 continue
             problem, accounting = False, self.env["kashflow.accounting"]
             try:
-                customer = accounting._customer(order)
+                # the customer the invoice was booked to: its own (the order's first), else the order's
+                customer = main.move_id.partner_id.commercial_partner_id or accounting._customer(order)
                 document = accounting._document(order, MAIN_INVOICE, INVOICE, main.move_id or None, customer=customer)
                 snapshot = OrderSnapshot(name=order.name,
                                          customer=customer._kashflow_customer_snapshot(order.company_id),
