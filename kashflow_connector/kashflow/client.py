@@ -45,6 +45,7 @@ from .exceptions import (
     RequestError,
     UnavailableError,
 )
+from .words import _lt, phrase
 
 _logger = logging.getLogger(__name__)
 
@@ -195,7 +196,7 @@ class KashFlowClient:
     def __init__(self, username, password, *, url=PRODUCTION_URL, auto_auth_key=None, app_name=APP_NAME,
                  timeout=(CONNECT_TIMEOUT, READ_TIMEOUT)):
         if not username or not password:
-            raise AuthenticationError("The KashFlow username and password are required.")
+            raise AuthenticationError(phrase(_lt("The KashFlow username and password are required.")))
         self.username = username
         self.__password = password
         self.url = url or PRODUCTION_URL
@@ -229,22 +230,25 @@ class KashFlowClient:
             response = method(UserName=self.username, Password=self.__password, **params)
         except requests.Timeout:
             raise UnavailableError(
-                f"KashFlow did not answer within {self.timeout[1]} seconds ({operation}).",
+                phrase(_lt("KashFlow did not answer within %(seconds)s seconds (%(operation)s)."),
+                       seconds=self.timeout[1], operation=operation),
                 detail=f"no answer within {self.timeout[1]} seconds", operation=operation) from None
         except requests.ConnectionError:
             raise UnavailableError(
-                f"KashFlow could not be reached at {self.url} ({operation}): the connection failed.",
+                phrase(_lt("KashFlow could not be reached at %(url)s (%(operation)s): the connection failed."),
+                       url=self.url, operation=operation),
                 detail="the connection failed", operation=operation) from None
         except requests.RequestException as exc:  # a broken answer (e.g. cut short): the network, not the data
             raise UnavailableError(
-                f"KashFlow's answer to {operation} was broken off ({type(exc).__name__}).",
+                phrase(_lt("KashFlow's answer to %(operation)s was broken off (%(error)s)."), operation=operation,
+                       error=type(exc).__name__),
                 detail="a broken answer", operation=operation) from None
         except _UnexpectedAnswer as answer:
             raise self._unexpected_answer_error(operation, answer) from None
         except zeep.exceptions.TransportError as exc:
             if exc.status_code == 200:  # an answer that is not XML at all
                 raise UnavailableError(
-                    f"KashFlow sent an answer to {operation} that is not valid XML.",
+                    phrase(_lt("KashFlow sent an answer to %(operation)s that is not valid XML."), operation=operation),
                     detail="an answer that is not valid XML", operation=operation) from None
             raise self._unexpected_answer_error(operation, _UnexpectedAnswer(exc.status_code)) from None
         except zeep.exceptions.Fault as exc:
@@ -252,15 +256,16 @@ class KashFlowClient:
         except zeep.exceptions.ValidationError as exc:
             detail = self._scrub(str(exc))
             raise RequestError(
-                f"The {operation} request does not fit KashFlow's contract: {detail}", detail=detail,
-                operation=operation) from None
+                phrase(_lt("The %(operation)s request does not fit KashFlow's contract: %(detail)s"),
+                       operation=operation, detail=detail), detail=detail, operation=operation) from None
         except zeep.exceptions.XMLSyntaxError:
             raise UnavailableError(
-                f"KashFlow sent an answer to {operation} that is not valid XML.",
+                phrase(_lt("KashFlow sent an answer to %(operation)s that is not valid XML."), operation=operation),
                 detail="an answer that is not valid XML", operation=operation) from None
         except zeep.exceptions.XMLParseError:  # XML, but not a SOAP envelope
             raise UnavailableError(
-                f"KashFlow sent an answer to {operation} that is not a SOAP message.",
+                phrase(_lt("KashFlow sent an answer to %(operation)s that is not a SOAP message."),
+                       operation=operation),
                 detail="an answer that is not a SOAP message", operation=operation) from None
         status = (getattr(response, "Status", None) or "").strip().upper()
         detail = self._scrub((getattr(response, "StatusDetail", None) or "").strip())
@@ -275,28 +280,33 @@ class KashFlowClient:
         request (``soap:Client``)."""
         detail = self._scrub(fault.message or "")
         if (fault.code or "").rpartition(":")[2] == "Server":  # KashFlow read the request, then failed itself
-            return UnavailableError(f"KashFlow failed while handling {operation}, an error on its side: {detail}",
+            return UnavailableError(phrase(_lt("KashFlow failed while handling %(operation)s, an error on its side: "
+                                               "%(detail)s"), operation=operation, detail=detail),
                                     detail=detail, operation=operation)
-        return RequestError(f"KashFlow could not read the {operation} request: {detail}", detail=detail,
-                            operation=operation)
+        return RequestError(phrase(_lt("KashFlow could not read the %(operation)s request: %(detail)s"),
+                                   operation=operation, detail=detail), detail=detail, operation=operation)
 
     @staticmethod
     def _unexpected_answer_error(operation, answer):
         """The typed error for an HTTP answer that is not KashFlow's SOAP reply."""
         status, retry_after = answer.status_code, answer.retry_after
         if answer.what == _EMPTY_ANSWER:
-            message = (f"KashFlow sent an empty answer to {operation}; something between this server and KashFlow "
-                       "(a proxy or the network) may have failed.")
+            message = phrase(_lt("KashFlow sent an empty answer to %(operation)s; something between this server and "
+                                 "KashFlow (a proxy or the network) may have failed."), operation=operation)
         elif answer.what == _WEB_PAGE:
-            message = (f"KashFlow's address answered {operation} with a web page instead of KashFlow's reply, "
-                       "probably the error page of a proxy between this server and KashFlow.")
+            message = phrase(_lt("KashFlow's address answered %(operation)s with a web page instead of KashFlow's "
+                                 "reply, probably the error page of a proxy between this server and KashFlow."),
+                             operation=operation)
         elif status == 429:
-            message = f"KashFlow asked to slow down (HTTP 429, too many requests, on {operation})."
+            message = phrase(_lt("KashFlow asked to slow down (HTTP 429, too many requests, on %(operation)s)."),
+                             operation=operation)
         elif status >= 500:
-            message = f"KashFlow is busy or down (HTTP {status} on {operation})."
+            message = phrase(_lt("KashFlow is busy or down (HTTP %(status)s on %(operation)s)."), status=status,
+                             operation=operation)
         else:
             return RejectedError(
-                f"KashFlow answered HTTP {status} to {operation}. Check the KashFlow address in Settings.",
+                phrase(_lt("KashFlow answered HTTP %(status)s to %(operation)s. Check the KashFlow address in "
+                           "Settings."), status=status, operation=operation),
                 detail=f"HTTP {status}", operation=operation)
         return UnavailableError(message, detail=answer.what or f"HTTP {status}", operation=operation,
                                 retry_after=retry_after)
@@ -304,16 +314,17 @@ class KashFlowClient:
     def _error_for(self, operation, detail):
         lowered = detail.lower()
         if any(marker in lowered for marker in _BAD_LOGIN_MARKERS):
-            return AuthenticationError(
+            return AuthenticationError(phrase(_lt(
                 "KashFlow refused the username or password. Check them in Settings > KashFlow; if KashFlow's "
-                "\"separate API password\" is on, use that password.", detail=detail, operation=operation)
+                "\"separate API password\" is on, use that password.")), detail=detail, operation=operation)
         if _IP_MARKER in lowered:
-            return IPNotAllowedError(
-                f"KashFlow refused this server's IP address ({detail}). In KashFlow, add the address under "
-                "API Settings > Restrict access to specific IP addresses, or enter the IP Authorisation Key "
-                "in Settings > KashFlow.", detail=detail, operation=operation)
-        return RejectedError(f"KashFlow rejected {operation}: {detail or 'no reason given'}", detail=detail,
-                             operation=operation)
+            return IPNotAllowedError(phrase(_lt(
+                "KashFlow refused this server's IP address (%(detail)s). In KashFlow, add the address under API "
+                "Settings > Restrict access to specific IP addresses, or enter the IP Authorisation Key in Settings > "
+                "KashFlow."), detail=detail), detail=detail, operation=operation)
+        return RejectedError(phrase(_lt("KashFlow rejected %(operation)s: %(detail)s"), operation=operation,
+                                    detail=detail or phrase(_lt("no reason given"))),
+                             detail=detail, operation=operation)
 
     def _scrub(self, text):
         """Remove the password and the IP Authorisation Key from a text KashFlow or zeep produced, should they
@@ -332,7 +343,8 @@ class KashFlowClient:
     def _identifier(value, operation, what):
         """KashFlow answers 0 when it did not create anything: never take that for an identifier."""
         if not value or int(value) <= 0:
-            raise RejectedError(f"KashFlow returned no {what} for {operation}.", operation=operation)
+            raise RejectedError(phrase(_lt("KashFlow returned no %(what)s for %(operation)s."), what=what,
+                                       operation=operation), operation=operation)
         return int(value)
 
     @staticmethod
@@ -344,7 +356,7 @@ class KashFlowClient:
     def authorise_ip(self):
         """Ask KashFlow to add this server's IP address to the account's access list (``AutoAuthIP``)."""
         if not self.__auto_auth_key:
-            raise RequestError("No IP Authorisation Key is set in Settings > KashFlow.")
+            raise RequestError(phrase(_lt("No IP Authorisation Key is set in Settings > KashFlow.")))
         self._send("AutoAuthIP", {"appName": self.app_name, "AutoAuthKey": self.__auto_auth_key})
         _ip_authorised.add((self.url, self.username))
 
@@ -467,9 +479,10 @@ class KashFlowClient:
         operation = "applyCreditNoteToInvoice"
         response = self._call(operation, InvoiceID=invoice_dbid, CreditNoteID=credit_note_dbid)
         if not getattr(response, f"{operation}Result", None):
-            raise RejectedError(
-                f"KashFlow did not apply the credit note (KashFlow id {credit_note_dbid}) to the invoice (KashFlow id "
-                f"{invoice_dbid}) and gave no reason.", operation=operation)
+            raise RejectedError(phrase(_lt(
+                "KashFlow did not apply the credit note (KashFlow id %(credit_note)s) to the invoice (KashFlow id "
+                "%(invoice)s) and gave no reason."), credit_note=credit_note_dbid, invoice=invoice_dbid),
+                operation=operation)
 
     def get_invoices_for_customer(self, customer_id):
         """Every invoice of a KashFlow customer, as dicts like ``get_invoice`` returns."""
