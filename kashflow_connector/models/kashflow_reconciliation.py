@@ -301,11 +301,15 @@ class KashflowReconciliation(models.Model):
     # ------------------------------------------------------------------ differences in words
 
     @api.model
-    def _kashflow_document_label(self, kind, number, invoice_number=0, odoo_name=""):
+    def _kashflow_document_label(self, kind, number, invoice_number=0, odoo_name="", on_credit_note=False):
         """How a difference names a KashFlow document: "KashFlow invoice 1042", with the Odoo document it stands
-        for where there is one ("KashFlow invoice 1042 (INV/2026/00007)"), so that either number finds it."""
+        for where there is one ("KashFlow invoice 1042 (INV/2026/00007)"), so that either number finds it; a
+        payment with the invoice it is recorded against, or the credit note (``on_credit_note``)."""
         if kind == CREDIT_NOTE:
             label = self.env._("KashFlow credit note %s", number)
+        elif kind == "payment" and on_credit_note:
+            return self.env._("KashFlow payment %(number)s (credit note %(credit_note)s)", number=number,
+                              credit_note=invoice_number)
         elif kind == "payment":
             return self.env._("KashFlow payment %(number)s (invoice %(invoice)s)", number=number,
                               invoice=invoice_number)

@@ -502,8 +502,12 @@ class ReconciliationWindow:
         Run = self.run
         named = document.move_id.name if document.move_id and not document.key.startswith(reconcile.COPY) \
             and not any(difference.code == reconcile.DUPLICATE for difference in differences) else ""
+        on_credit_note = bool(differences) and document.kind == "payment" and bool(self.Document.search_count([
+            ("company_id", "=", document.company_id.id), ("kind", "=", CREDIT_NOTE),
+            ("kashflow_number", "=", document.kashflow_invoice_number)], limit=1))
         label = label or Run._kashflow_document_label(document.kind, document.kashflow_number,
-                                                      document.kashflow_invoice_number, odoo_name=named)
+                                                      document.kashflow_invoice_number, odoo_name=named,
+                                                      on_credit_note=on_credit_note)
         values = {"checked_at": self.now}
         if odoo is not None:
             document._kashflow_write_vat(odoo, found_lines if found else [], found_date=found_date)

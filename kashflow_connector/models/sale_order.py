@@ -103,7 +103,8 @@ class SaleOrder(models.Model):
             return False
         summary = lines[0]
         if len(lines) > 1:
-            summary += " " + self.env._("(and %s more differences)", len(lines) - 1)
+            summary += " " + (self.env._("(and 1 more difference)") if len(lines) == 2
+                              else self.env._("(and %s more differences)", len(lines) - 1))
         repairable = documents.filtered("mismatch_repair")
         if repairable == documents:
             return summary + " " + self.env._("Resend repairs it.")

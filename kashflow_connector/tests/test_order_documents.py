@@ -432,6 +432,17 @@ class TestOrderDocuments(KashFlowCase):
         self.assertEqual(third.kashflow_state, "mismatch")
         self.assertIn(f"KashFlow invoice {number} ({other.name})", third.kashflow_reason)
 
+        # and its other half, on the credit note: named on the credit note's order, as a payment on a credit note
+        [credit_number] = [document["InvoiceNumber"] for document in state["invoices"]
+                           if document["CustomerReference"].startswith(f"{credit_note.name} ")]
+        [half] = [payment for payment in state["payments"] if payment["PayInvoice"] == credit_number
+                  and payment["PayNote"] == side["PayNote"]]
+        self.company._kashflow_client().delete_payment(credit_number, half["PayID"])
+        self.reconcile()
+        self.assertEqual(first.kashflow_state, "mismatch")
+        self.assertIn(f"KashFlow payment {half['PayID']} (credit note {credit_number})",
+                      "\n".join(first.kashflow_document_ids.filtered("mismatch").mapped("mismatch_reason")))
+
     def test_a_credit_note_applied_whole_is_withdrawn_when_odoo_undoes_it(self):
         """A credit note applied whole to the order's next invoice (KashFlow's own application), then the
         reconciliation undone in Odoo: the application is taken off KashFlow, the invoice owes again and the

@@ -369,7 +369,7 @@ class TestReconciliation(KashFlowCase):
                        "mismatch_repair": "update"})
         payment.write({"mismatch": True, "mismatch_reason": "KashFlow payment: dated 2026-01-01.",
                        "mismatch_repair": False})
-        self.assertIn("(and 1 more differences) Resend repairs 1 of the 2 documents that differ; correct the others",
+        self.assertIn("(and 1 more difference) Resend repairs 1 of the 2 documents that differ; correct the others",
                       order._kashflow_mismatch_summary())
         payment.mismatch_repair = "payment"
         self.assertTrue(order._kashflow_mismatch_summary().endswith("Resend repairs it."))
