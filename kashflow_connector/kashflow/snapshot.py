@@ -13,9 +13,13 @@ the order (it names the Odoo record the document comes from):
   lines while it has none), then any further posted invoice (``"move:<id>"``);
 - credit notes: one per posted Odoo credit note (``"move:<id>"``), or one reversing the order's own lines once
   it was cancelled after they were sent (``"cancel"``) or invoiced together with other orders (``"replaced"``),
-  each applied to the invoice it names in ``applies_to`` (none while Odoo leaves it as the customer's credit);
+  each applied to the invoice it names in ``applies_to`` (none while Odoo leaves it as the customer's credit,
+  or when its credit is spent in parts: then each part is a pair of payments, below);
 - payments: the money received (positive) or paid back (negative), one per Odoo payment
-  (``"payment:<id>"``, ``"line:<id>"`` or ``"transaction:<id>"``), each recorded against an invoice.
+  (``"payment:<id>"``, ``"line:<id>"`` or ``"transaction:<id>"``), each recorded against an invoice; and each
+  part of a credit note's credit Odoo spent on an invoice, as KashFlow books an application: its half on the
+  credit note (negative) and its half on the invoice (positive), keyed ``"credit:<credit note id>.<invoice
+  id>/move:<id of the document it is on>"``, each with the order of that document.
 
 An invoice or credit note that serves several orders (one invoice for three orders of a customer) is a shared
 document: its key is ``"move:<id>"`` in each of them, it is built from the Odoo document alone, and the money

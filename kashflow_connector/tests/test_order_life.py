@@ -179,11 +179,13 @@ class TestOrderLife(KashFlowCase):
         each Odoo payment's amount (negative when paid back), and in total the money received less paid back."""
         records = order.kashflow_document_ids
         numbers = set(documents.mapped("kashflow_number"))
+        # a credit note's application is no money: KashFlow's own, or the connector's pair for a credit spent in parts
         money = {payment["PayID"]: payment for payment in state["payments"]
-                 if payment["PayInvoice"] in numbers and not payment.get("CreditNoteApplication")}
+                 if payment["PayInvoice"] in numbers and not payment.get("CreditNoteApplication")
+                 and not (payment.get("PayNote") or "").startswith("Odoo credit note ")}
         receipts = self.env["kashflow.document"].search([
             ("company_id", "=", order.company_id.id), ("kind", "=", "payment"), ("removed", "=", False),
-            ("kashflow_number", "!=", 0)])
+            ("kashflow_number", "!=", 0), ("key", "not like", "credit:%")])
         in_kashflow = {}  # Odoo payment, statement line or transaction -> what KashFlow holds of it
         keys = set()
         for number, payment in money.items():
