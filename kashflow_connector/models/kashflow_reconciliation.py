@@ -146,11 +146,19 @@ class KashflowReconciliation(models.Model):
             self._kashflow_start(company)
         if running:
             self.env.ref("kashflow_connector.ir_cron_kashflow_reconcile").sudo()._trigger()  # go on with it now
+        if running and not companies - running.company_id:  # nothing new started: say which run goes on
+            title = self.env._("Reconciliation already running")
+            message = self.env._(
+                "%(runs)s is still running; it goes on now, and the KashFlow overview shows its progress. Click "
+                "Reconcile now again once it is done to check the default period.",
+                runs=", ".join(running.mapped("display_name")))
+        else:
+            title = self.env._("Reconciliation started")
+            message = self.env._("KashFlow is being read back and compared with Odoo; the KashFlow overview shows "
+                                 "the progress.")
         return {
             "type": "ir.actions.client", "tag": "display_notification",
-            "params": {"type": "info", "sticky": False, "title": self.env._("Reconciliation started"),
-                       "message": self.env._("KashFlow is being read back and compared with Odoo; the KashFlow "
-                                             "overview shows the progress.")},
+            "params": {"type": "info", "sticky": False, "title": title, "message": message},
         }
 
     def action_kashflow_run_again(self):

@@ -344,10 +344,14 @@ class TestReconciliation(KashFlowCase):
 
         notification = Run.action_kashflow_reconcile_now()
         self.assertEqual(notification["tag"], "display_notification")
+        self.assertEqual(notification["params"]["title"], "Reconciliation started")
         self.assertEqual(Run.search_count([("company_id", "=", self.company.id), ("state", "=", "running")]), 1)
         data = self.env["sale.order"].kashflow_overview_data()
         self.assertTrue(data["reconciliation"]["running"])
         self.assertEqual({tile["state"]: tile["count"] for tile in data["states"]}["mismatch"], 1)
+        again = Run.action_kashflow_reconcile_now()  # clicked again while it runs: no second run, and it says so
+        self.assertEqual(again["params"]["title"], "Reconciliation already running")
+        self.assertEqual(Run.search_count([("company_id", "=", self.company.id), ("state", "=", "running")]), 1)
 
     def test_the_daily_period_covers_every_document_sent_whatever_its_date(self):
         old = self.today() - datetime.timedelta(days=400)  # invoiced more than a year ago, paid and sent today
