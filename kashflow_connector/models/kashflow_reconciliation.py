@@ -344,6 +344,11 @@ class KashflowReconciliation(models.Model):
             values.update(invoice=detail["invoice"], number=detail["number"], date=detail["date"])
         elif difference.code == reconcile.DUPLICATE:
             values["holder"] = detail
+        elif difference.code == reconcile.PAID and min(kashflow or 0, odoo or 0) < 0:  # a credit note's: its credit
+            values.update(kashflow=self._kashflow_value(Decimal(0) - (kashflow or Decimal(0))),
+                          odoo=self._kashflow_value(Decimal(0) - (odoo or Decimal(0))))
+            sentence = self.env._("%(doc)s: %(kashflow)s of its credit used in KashFlow (applied to invoices or paid "
+                                  "back), Odoo says %(odoo)s.")
         if isinstance(sentence, tuple):  # the first when there is no Odoo value, else the second
             sentence = sentence[0 if odoo is None else 1]
         return sentence % values

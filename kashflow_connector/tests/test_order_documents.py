@@ -440,8 +440,10 @@ class TestOrderDocuments(KashFlowCase):
         self.company._kashflow_client().delete_payment(credit_number, half["PayID"])
         self.reconcile()
         self.assertEqual(first.kashflow_state, "mismatch")
-        self.assertIn(f"KashFlow payment {half['PayID']} (credit note {credit_number})",
-                      "\n".join(first.kashflow_document_ids.filtered("mismatch").mapped("mismatch_reason")))
+        reasons = "\n".join(first.kashflow_document_ids.filtered("mismatch").mapped("mismatch_reason"))
+        self.assertIn(f"KashFlow payment {half['PayID']} (credit note {credit_number})", reasons)
+        self.assertIn(f"KashFlow credit note {credit_number} ({credit_note.name}): 0.00 of its credit used in KashFlow "
+                      f"(applied to invoices or paid back), Odoo says {money(credit_note.amount_total)}.", reasons)
 
     def test_a_credit_note_applied_whole_is_withdrawn_when_odoo_undoes_it(self):
         """A credit note applied whole to the order's next invoice (KashFlow's own application), then the
