@@ -445,6 +445,29 @@ class TestOrderDocuments(KashFlowCase):
         self.assertIn(f"KashFlow credit note {credit_number} ({credit_note.name}): 0.00 of its credit used in KashFlow "
                       f"(applied to invoices or paid back), Odoo says {money(credit_note.amount_total)}.", reasons)
 
+    def test_a_credit_spent_on_another_orders_invoice_is_booked_once_when_answers_are_lost(self):
+        """The two halves of a credit's application are payments like any other: KashFlow's answer to each insert
+        lost after it did the work, the jobs run again and find them; each is in KashFlow once."""
+        first = self.make_order()
+        self.pay_by_invoice(first)
+        credit_note = self.credit_note(first.invoice_ids, keep=self.shipping)
+        self.run_all_jobs()
+        second = self.make_order(lines=[(self.board, 1, 0.0)])
+        second.action_confirm()
+        invoice = second._create_invoices()
+        invoice.action_post()
+        invoice.js_assign_outstanding_line(self.credit_line(credit_note).id)
+        self.pay(invoice)
+        mark = self.sandbox.last_call()
+        self.sandbox.set_faults(operation="InsertInvoicePayment", mode="drop_after_commit", count=3)
+        self.run_all_jobs(rounds=10)
+        self.assertEqual(self.sandbox.call_counts(since=mark, outcome="dropped")["InsertInvoicePayment"], 3,
+                         "three answers lost after KashFlow recorded the payment")
+        self.assertEqual((first | second).mapped("kashflow_state"), ["sent", "sent"],
+                         (first | second).mapped("kashflow_reason"))
+        self.assertKashFlowHoldsOdoo(first | second)
+        self.assertBalancesAsOdoo(first.invoice_ids | invoice)
+
     def test_a_credit_note_applied_whole_is_withdrawn_when_odoo_undoes_it(self):
         """A credit note applied whole to the order's next invoice (KashFlow's own application), then the
         reconciliation undone in Odoo: the application is taken off KashFlow, the invoice owes again and the
