@@ -24,6 +24,7 @@ from zeep import xsd
 
 from kashflow import client as client_module
 from kashflow import documents
+from kashflow.booking import CustomerState, DocumentState, sync_order
 from kashflow.client import KashFlowClient
 from kashflow.snapshot import (
     CREDIT_NOTE,
@@ -36,7 +37,6 @@ from kashflow.snapshot import (
     OrderSnapshot,
     PaymentSnapshot,
 )
-from kashflow.sync import CustomerState, DocumentState, sync_order
 
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 XSD = "http://www.w3.org/2001/XMLSchema"

@@ -15,6 +15,7 @@ import pytest
 from lxml import etree
 
 from kashflow import documents
+from kashflow.booking import CustomerState, sync_order
 from kashflow.client import KashFlowClient
 from kashflow.exceptions import RejectedError
 from kashflow.snapshot import (
@@ -26,7 +27,6 @@ from kashflow.snapshot import (
     OrderSnapshot,
     PaymentSnapshot,
 )
-from kashflow.sync import CustomerState, sync_order
 from kashflow_sandbox import limits
 
 WSDL = Path(documents.__file__).resolve().parent / "wsdl" / "kashflow.wsdl"

@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 
 from kashflow import documents, reconcile
+from kashflow.booking import CustomerState, sync_order
 from kashflow.client import KashFlowClient
 from kashflow.snapshot import (
     CREDIT_NOTE,
@@ -21,7 +22,6 @@ from kashflow.snapshot import (
     OrderSnapshot,
     PaymentSnapshot,
 )
-from kashflow.sync import CustomerState, sync_order
 
 D = Decimal
 DAY = datetime.date(2026, 11, 20)

@@ -1,4 +1,4 @@
-"""One order's conversation with KashFlow (``sync.sync_order``) against the sandbox, over real HTTP.
+"""One order's conversation with KashFlow (``booking.sync_order``) against the sandbox, over real HTTP.
 
 What a bookkeeper relies on: each customer, invoice, credit note and payment is in KashFlow exactly once,
 whatever answer was lost on the way, and a resend sends only what changed. The sandbox's record of the SOAP
@@ -19,6 +19,7 @@ import pytest
 
 from kashflow import client as client_module
 from kashflow import documents
+from kashflow.booking import CustomerState, DocumentState, Journal, sync_order
 from kashflow.client import KashFlowClient
 from kashflow.exceptions import UnavailableError
 from kashflow.snapshot import (
@@ -32,7 +33,6 @@ from kashflow.snapshot import (
     OrderSnapshot,
     PaymentSnapshot,
 )
-from kashflow.sync import CustomerState, DocumentState, Journal, sync_order
 
 PAID = datetime.date(2026, 11, 21)
 REFUNDED = datetime.date(2026, 11, 28)

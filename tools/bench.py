@@ -6,7 +6,7 @@ Without Odoo, against the KashFlow sandbox over loopback:
 - the WSDL parse (once per process and endpoint), ours and, where the reference copy is at hand, KashFlow's;
 - one InsertInvoice with 5 lines through the client, against posting the same envelope with requests and
   parsing the answer with lxml (what zeep adds over a bare round trip);
-- a whole order (customer, invoice, payment) through ``sync.sync_order``, new customers and returning ones;
+- a whole order (customer, invoice, payment) through ``booking.sync_order``, new customers and returning ones;
 - the memory a batch of orders takes (tracemalloc peak).
 
 Then, in a process of its own, the benchmarks inside Odoo (``tools/bench_odoo.py``: calls per order by case,
@@ -41,6 +41,7 @@ import zeep  # noqa: E402
 
 from kashflow import client as client_module  # noqa: E402
 from kashflow import documents  # noqa: E402
+from kashflow.booking import CustomerState, sync_order  # noqa: E402
 from kashflow.client import KashFlowClient  # noqa: E402
 from kashflow.snapshot import (  # noqa: E402
     INVOICE,
@@ -52,7 +53,6 @@ from kashflow.snapshot import (  # noqa: E402
     OrderSnapshot,
     PaymentSnapshot,
 )
-from kashflow.sync import CustomerState, sync_order  # noqa: E402
 from kashflow_sandbox.testing import SandboxProcess  # noqa: E402
 
 REFERENCE_WSDL = ROOT.parent / "shared" / "kashflow" / "KashFlow-2017.wsdl"

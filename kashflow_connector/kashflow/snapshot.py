@@ -2,7 +2,7 @@
 
 The Odoo side fills these dataclasses from a ``sale.order``, its posted invoices and credit notes and the
 money received for it (``models/kashflow_accounting.py``); ``documents.py`` turns them into KashFlow's
-``Customer``, ``Invoice`` and ``Payment``, and ``sync.py`` sends them. Nothing here knows Odoo or SOAP, so
+``Customer``, ``Invoice`` and ``Payment``, and ``booking.py`` sends them. Nothing here knows Odoo or SOAP, so
 each side can be tested on its own. Money is ``decimal.Decimal`` in the document's currency, exactly as
 Odoo rounded it; never a float.
 

@@ -4,7 +4,7 @@ from odoo import api, fields, models
 
 from odoo.addons.queue_job.exception import FailedJobError, RetryableJobError
 
-from ..kashflow.sync import CustomerState, sync_customer
+from ..kashflow.booking import CustomerState, sync_customer
 from .kashflow_sync import (
     CUSTOMER_LOCK_CLASS,
     LOCKED_PAUSE,
@@ -44,13 +44,13 @@ class KashflowCustomer(models.Model):
         ("partner_unique", "unique(company_id, partner_id)", "A contact has one KashFlow customer per company."),
     ]
 
-    def _kashflow_state(self):
+    def _kashflow_customer_state(self):
         return CustomerState(customer_id=self.kashflow_number, code=self.code or "",
                              fingerprint=self.fingerprint or "", attempt=self.attempt) if self \
             else CustomerState()
 
     @api.model
-    def _kashflow_state_values(self, state):
+    def _kashflow_customer_state_values(self, state):
         return {"kashflow_number": state.customer_id, "code": state.code or False,
                 "fingerprint": state.fingerprint or False, "attempt": state.attempt}
 

@@ -4,8 +4,8 @@ from decimal import Decimal
 from odoo import Command, api, fields, models
 
 from ..kashflow import documents, reconcile
+from ..kashflow.booking import DocumentState
 from ..kashflow.snapshot import Mapping
-from ..kashflow.sync import DocumentState
 
 DOCUMENT_KINDS = [
     ("invoice", "Invoice"),
@@ -172,8 +172,8 @@ class KashflowDocument(models.Model):
             number = document.kashflow_number or self.env._("(not yet in KashFlow)")
             document.display_name = f"{labels.get(document.kind, '')} {number}"
 
-    def _kashflow_state(self):
-        """This record as the sync engine's ``DocumentState``."""
+    def _kashflow_document_state(self):
+        """This record as the booking engine's ``DocumentState`` (``kashflow/booking.py``)."""
         self.ensure_one()
         return DocumentState(
             key=self.key, kind=self.kind, number=self.kashflow_number, dbid=self.kashflow_dbid,
@@ -182,7 +182,7 @@ class KashflowDocument(models.Model):
             removed=self.removed, note=self.kashflow_note or "")
 
     @api.model
-    def _kashflow_state_values(self, state):
+    def _kashflow_document_state_values(self, state):
         """The field values of a ``DocumentState``."""
         return {
             "kashflow_number": state.number, "kashflow_dbid": state.dbid,

@@ -12,10 +12,10 @@ from odoo.service.model import PG_CONCURRENCY_ERRORS_TO_RETRY
 from odoo.addons.queue_job.exception import RetryableJobError
 
 from ..kashflow import documents, reconcile
+from ..kashflow.booking import CustomerState, Journal, sync_order
 from ..kashflow.documents import customer_code
 from ..kashflow.exceptions import KashFlowError, UnavailableError
 from ..kashflow.snapshot import CREDIT_NOTE, INVOICE
-from ..kashflow.sync import CustomerState, Journal, sync_order
 from ..kashflow.words import Phrase
 from .kashflow_accounting import MAIN_INVOICE, REPLACED
 
@@ -160,10 +160,10 @@ class KashFlowJournal(Journal):
             self.record_ids = {record.key: record.id for record in records}
             if binding:
                 self.record_ids[CUSTOMER_KEY] = binding.id
-            states = {record.key: record._kashflow_state() for record in records}
+            states = {record.key: record._kashflow_document_state() for record in records}
             bound = {record.key: self.env["account.move"].browse(record.move_id.id) for record in records
                      if record.kashflow_number or record.attempt_date}
-            return binding._kashflow_state(), states, bound
+            return binding._kashflow_customer_state(), states, bound
 
     def use_partner(self, partner):
         """The ``CustomerState`` of ``partner`` (the order's customer, once ``load`` knows what KashFlow holds),
@@ -179,7 +179,7 @@ class KashFlowJournal(Journal):
                 [("company_id", "=", self.company_id), ("partner_id", "=", self.partner_id)])
             if binding:
                 self.record_ids[CUSTOMER_KEY] = binding.id
-            return binding._kashflow_state()
+            return binding._kashflow_customer_state()
 
     def other_customer(self, partner):
         """The ``CustomerState`` of ``partner``, the customer of some of the order's documents other than the order's
@@ -189,7 +189,7 @@ class KashFlowJournal(Journal):
                 [("company_id", "=", self.company_id), ("partner_id", "=", partner.id)])
             if binding:
                 self.record_ids[f"{CUSTOMER_KEY}:{partner.id}"] = binding.id
-            state = binding._kashflow_state()
+            state = binding._kashflow_customer_state()
         self.customer_partners[id(state)] = partner.id
         return state
 
@@ -205,7 +205,7 @@ class KashFlowJournal(Journal):
     def taken(self, key, kind, number):
         """Whether a record of another document than ``key`` (another order's, or another of this order's) holds the
         KashFlow invoice or credit note (``kind`` ``"invoice"``) or payment (``"payment"``) ``number``: a look-up
-        after a lost answer must not adopt it (``sync.sync_order``). Payments found added in KashFlow, which the
+        after a lost answer must not adopt it (``booking.sync_order``). Payments found added in KashFlow, which the
         connector did not make, hold none."""
         kinds = ["payment"] if kind == "payment" else ["invoice", "credit_note"]
         own = self.record_ids.get(key)
@@ -236,16 +236,16 @@ class KashFlowJournal(Journal):
             now = fields.Datetime.now()
             for state in states:
                 if isinstance(state, CustomerState):
+                    Customer = env["kashflow.customer"]
                     partner_id = self.customer_partners.get(id(state), self.partner_id)
-                    self._write(env["kashflow.customer"],
-                                CUSTOMER_KEY if partner_id == self.partner_id else f"{CUSTOMER_KEY}:{partner_id}", {
-                                    **env["kashflow.customer"]._kashflow_state_values(state), "sent_at": now}, {
-                                    "company_id": self.company_id, "partner_id": partner_id})
+                    key = CUSTOMER_KEY if partner_id == self.partner_id else f"{CUSTOMER_KEY}:{partner_id}"
+                    self._write(Customer, key, {**Customer._kashflow_customer_state_values(state), "sent_at": now},
+                                {"company_id": self.company_id, "partner_id": partner_id})
                 else:
                     Document = env["kashflow.document"]
                     record = self._write(Document, state.key, {
-                        **Document._kashflow_state_values(state), **self.values.get(state.key, {}), "sent_at": now}, {
-                        "order_id": self.order_id, "key": state.key, "kind": state.kind})
+                        **Document._kashflow_document_state_values(state), **self.values.get(state.key, {}),
+                        "sent_at": now}, {"order_id": self.order_id, "key": state.key, "kind": state.kind})
                     record._kashflow_sent(self.snapshot, state)
 
     def _write(self, model, key, values, new_values):
