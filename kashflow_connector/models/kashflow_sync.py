@@ -361,7 +361,7 @@ class KashflowSync(models.AbstractModel):
         earlier = self._earlier_outcome()
         if earlier:  # an earlier run of this job sent it, and its end met a change: what both runs did
             message = earlier if not outcome.events else f"{earlier} {message}"
-        order._kashflow_set_sent({"kashflow_sent_at": fields.Datetime.now(),
+        order._kashflow_booked({"kashflow_sent_at": fields.Datetime.now(),
                                   "kashflow_invoice_number": states[self._main_key(snapshot, states)].number})
         try:
             self.env.flush_all()  # a change made while this run talked to KashFlow surfaces here

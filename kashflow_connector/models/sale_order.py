@@ -300,11 +300,11 @@ class SaleOrder(models.Model):
                 description=self.env._("Send %s to KashFlow", order.name),
             )._kashflow_sync_job()
 
-    def _kashflow_set_sent(self, values):
-        """The order's job ended with KashFlow holding what Odoo's accounting holds of it: *Sent*, with ``values``
-        (when, the KashFlow invoice number). A job that brought an order's other documents in step (a new credit
-        note, say) leaves it *Mismatch* while a document still differs in KashFlow: only a resend repairs that, or a
-        reconciliation finding it matches again."""
+    def _kashflow_booked(self, values):
+        """The order's job ended with KashFlow holding what Odoo's accounting holds of it, as far as the job knows:
+        ``values`` written (when, the KashFlow invoice number), and the state that follows: *Sent*, or *Mismatch*
+        while a document still differs in KashFlow (a job that brought the order's other documents in step, a new
+        credit note say, repairs none of that: only a resend does, or a reconciliation finding it matches again)."""
         self.ensure_one()
         if self.kashflow_document_ids.filtered("mismatch"):
             return self.write({**values, "kashflow_state": "mismatch",
