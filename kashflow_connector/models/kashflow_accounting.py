@@ -181,15 +181,16 @@ class KashflowAccounting(models.AbstractModel):
             sources[REPLACED] = self.env["account.move"]
             documents.append(self._document(order, REPLACED, CREDIT_NOTE, None, MAIN_INVOICE, customer=customer,
                                             replaced_by=invoices[0]))
+        credit = {}  # what each credit note's credit settles (``_credit_use``), worked out once
         for move in moves.filtered(lambda move: move.move_type == "out_refund"):
             key = f"move:{move.id}"
             sources[key] = move
             documents.append(self._document(
-                order, key, CREDIT_NOTE, move, self._credit_target(move, key_of, main_key), customer=customer,
+                order, key, CREDIT_NOTE, move, self._credit_target(move, key_of, main_key, credit), customer=customer,
                 shared=move in shared))
             # money reconciled with the credit note goes where KashFlow books it: on the invoice it is applied to
             # (KashFlow's own application), on itself when its credit is spent in parts (``_credit_spent``)
-            key_of[move] = documents[-1].applies_to or (key if self._credit_spent(move) else key_of.get(
+            key_of[move] = documents[-1].applies_to or (key if self._credit_spent(move, credit) else key_of.get(
                 move.reversed_entry_id, main_key))
         if order.state == "cancel" and not main and not replaced and MAIN_INVOICE in bound_moves \
                 and not order.currency_id.is_zero(order.amount_total):  # a free order has nothing to reverse
@@ -203,23 +204,23 @@ class KashflowAccounting(models.AbstractModel):
             home_currency_code=order.company_id.currency_id.name,
             include_vat=order.company_id.kashflow_include_vat,
             documents=tuple(documents),
-            payments=self._payments(order, key_of, shared, main_key),
+            payments=self._payments(order, key_of, shared, main_key, credit=credit),
             currency_decimals=order.currency_id.decimal_places,
         )
         return snapshot, sources
 
-    def _credit_target(self, move, key_of, main_key):
+    def _credit_target(self, move, key_of, main_key, known=None):
         """The key of the invoice a credit note (``move``) is applied to in KashFlow with KashFlow's own application
         (``applyCreditNoteToInvoice``, which applies the whole credit to one invoice), where Odoo settled it: the
         invoice of its orders that its whole credit settles (``_credit_applied_whole``); the invoice it reverses
         (else the order's, ``main_key``) when money alone settled it (a refund paid back), as KashFlow then books
         the application and the refund on that invoice; "" (applied to none) while nothing settled it (the
         customer's credit, as in Odoo), or when its credit is spent in parts (``_credit_spent``: booked as
-        ``_credit_payments``). ``key_of``: the keys of this order's invoices."""
-        whole = self._credit_applied_whole(move)
+        ``_credit_payments``). ``key_of``: the keys of this order's invoices; ``known`` as ``_credit_use`` takes it."""
+        applications, whole = self._credit_use(move, known)
         if whole:
             return key_of.get(whole, "")
-        if self._credit_applications(move) or not any(
+        if applications or not any(
                 not partial["is_exchange"] for partial in move._get_all_reconciled_invoice_partials()):
             return ""
         return key_of.get(move.reversed_entry_id, main_key)
@@ -234,12 +235,24 @@ class KashflowAccounting(models.AbstractModel):
                 if not partial["is_exchange"] and partial["aml"].move_id.move_type == "out_invoice"]
 
     @api.model
-    def _credit_applied_whole(self, credit_note):
-        """The invoice a credit note's whole credit settles, applied to it in KashFlow by KashFlow's own application,
-        or an empty recordset: so it is when Odoo reconciled the credit note with one invoice alone, for its whole
-        amount, and that invoice serves every order the credit note serves (so that every order's job books it
-        alike)."""
+    def _credit_use(self, credit_note, known=None):
+        """``(applications, whole)`` of a credit note: where Odoo spent its credit (``_credit_applications``) and
+        the invoice its whole credit settles (``_credit_applied_whole``), each read once: taken from ``known`` (a
+        dict, filled as they are worked out) when given."""
+        if known is not None and credit_note in known:
+            return known[credit_note]
         applications = self._credit_applications(credit_note)
+        use = (applications, self._credit_applied_whole(credit_note, applications))
+        if known is not None:
+            known[credit_note] = use
+        return use
+
+    @api.model
+    def _credit_applied_whole(self, credit_note, applications):
+        """The invoice a credit note's whole credit settles, applied to it in KashFlow by KashFlow's own application,
+        or an empty recordset: so it is when Odoo reconciled the credit note with one invoice alone (``applications``,
+        as ``_credit_applications`` gives them), for its whole amount, and that invoice serves every order the credit
+        note serves (so that every order's job books it alike)."""
         invoices = self.env["account.move"].union(*(invoice for invoice, _amount in applications))
         if len(invoices) != 1 or credit_note.currency_id.compare_amounts(
                 sum(amount for _invoice, amount in applications), credit_note.amount_total):
@@ -247,21 +260,24 @@ class KashflowAccounting(models.AbstractModel):
         return invoices if credit_note._kashflow_orders() <= invoices._kashflow_orders() else invoices.browse()
 
     @api.model
-    def _credit_spent(self, credit_note):
+    def _credit_spent(self, credit_note, known=None):
         """Whether a credit note's credit is spent in parts: Odoo reconciled it with invoices otherwise than
         ``_credit_applied_whole`` (on several invoices, for part of it, or on another order's invoice). KashFlow's
         own application cannot say so (it applies a credit note's whole credit to one invoice): each application is
-        booked as the zero-sum pair of payments KashFlow's application records (``_credit_payments``)."""
-        return bool(self._credit_applications(credit_note)) and not self._credit_applied_whole(credit_note)
+        booked as the zero-sum pair of payments KashFlow's application records (``_credit_payments``). ``known`` as
+        ``_credit_use`` takes it."""
+        applications, whole = self._credit_use(credit_note, known)
+        return bool(applications) and not whole
 
-    def _credit_payments(self, moves, key_of):
+    def _credit_payments(self, moves, key_of, known=None):
         """``{key: values}`` (as ``_payments`` builds them): the credit spent in parts (``_credit_spent``) of the
         credit notes among ``moves`` (this order's documents), and spent on the invoices among them, each
         application booked as KashFlow books a credit note's application, a zero-sum pair of payments dated as the
         later of the two documents: what it took off the credit note (negative, on the credit note) and what it
         paid of the invoice (positive, on the invoice). Each half goes with the order of the document it is on
         (both with this order when both are its), keyed by the application and the document
-        (``credit:<credit note id>.<invoice id>/move:<id>``); both notes name the two Odoo documents."""
+        (``credit:<credit note id>.<invoice id>/move:<id>``); both notes name the two Odoo documents. ``known`` as
+        ``_credit_use`` takes it."""
         payments = {}
 
         def add(credit_note, invoice, amount, on, sign):
@@ -272,14 +288,14 @@ class KashflowAccounting(models.AbstractModel):
             values["amount"] += sign * amount
 
         for move in moves:
-            if move.move_type == "out_refund" and self._credit_spent(move):
-                for invoice, amount in self._credit_applications(move):
+            if move.move_type == "out_refund" and self._credit_spent(move, known):
+                for invoice, amount in self._credit_use(move, known)[0]:
                     add(move, invoice, amount, move, -1)
             elif move.move_type == "out_invoice":
                 for partial in move._get_all_reconciled_invoice_partials():
                     credit_note = partial["aml"].move_id
                     if not partial["is_exchange"] and credit_note.move_type == "out_refund" \
-                            and self._credit_spent(credit_note):
+                            and self._credit_spent(credit_note, known):
                         add(credit_note, move, partial["amount"], move, 1)
         return payments
 
@@ -527,7 +543,7 @@ class KashflowAccounting(models.AbstractModel):
 
     # ------------------------------------------------------------------ money received
 
-    def _payments(self, order, invoice_key_of, shared=None, main_key=MAIN_INVOICE):
+    def _payments(self, order, invoice_key_of, shared=None, main_key=MAIN_INVOICE, *, credit=None):
         """The money received for the order (positive) and paid back (negative), one ``PaymentSnapshot`` per Odoo
         payment or bank statement line, each on the KashFlow invoice ``invoice_key_of[move]`` of the invoice or
         credit note it is reconciled with (else the order's invoice, ``main_key``), dated when it was received.
@@ -546,7 +562,8 @@ class KashflowAccounting(models.AbstractModel):
         for what the Odoo payment allocated to that document alone, named after it (``allocated_to``); its
         unallocated rest and what was paid back of it go with it when that document is the first the payment paid.
         So every order of a shared document gives it the same payments, and KashFlow holds them once; and each
-        KashFlow invoice is paid as Odoo's is.
+        KashFlow invoice is paid as Odoo's is. ``credit``: what the snapshot worked out of its credit notes
+        (``_credit_use``).
         """
         shared = shared or self.env["account.move"]
         allocations = self._allocations(invoice_key_of)
@@ -582,7 +599,7 @@ class KashflowAccounting(models.AbstractModel):
                     "amount": 0.0, "invoice_key": values["invoice_key"], "date": refund.date,
                     "reference": refund.name, "source": refund, "allocated_to": values["allocated_to"]},
                 )["amount"] -= amount
-        received.update(self._credit_payments([move for move in invoice_key_of if move], invoice_key_of))
+        received.update(self._credit_payments([move for move in invoice_key_of if move], invoice_key_of, credit))
         for tx in self._captured_transactions(order):
             key = f"payment:{tx.payment_id.id}" if tx.payment_id else f"transaction:{tx.id}"
             if tx.payment_id in sources or key in received or tx.payment_id.state in ("canceled", "rejected"):

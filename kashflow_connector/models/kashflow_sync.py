@@ -344,15 +344,19 @@ class KashflowSync(models.AbstractModel):
         if not customer.customer_id:
             self._lock_customer(partner)
             customer = journal.load_customer()  # the customer another job may have made since this one looked
-        others = {}
-        prefix = order.company_id._kashflow_code_prefix()
-        for other in accounting._other_customers(order, accounting._booked_moves(order, bound), partner):
-            state = journal.other_customer(other)
-            if not state.customer_id:
-                self._lock_customer(other)
-                state = journal.other_customer(other)
-            others[customer_code(other.id, prefix)] = (
-                state, self.env["kashflow.customer"]._kashflow_adoptable(order.company_id, other))
+        others = {}  # the customers of documents addressed to another than the order's, as the snapshot names them
+        if snapshot.other_customers:
+            prefix = order.company_id._kashflow_code_prefix()
+            addressed = self.env["account.move"].union(*sources.values()).partner_id.commercial_partner_id
+            contact_of = {customer_code(contact.id, prefix): contact for contact in addressed}
+            for other in snapshot.other_customers:
+                contact = contact_of[other.code]
+                state = journal.other_customer(contact)
+                if not state.customer_id:
+                    self._lock_customer(contact)
+                    state = journal.other_customer(contact)
+                others[other.code] = (state, self.env["kashflow.customer"]._kashflow_adoptable(order.company_id,
+                                                                                              contact))
         outcome = sync_order(
             order.company_id._kashflow_client(), snapshot, channel._kashflow_mapping(), customer, states, journal,
             adoptable=self.env["kashflow.customer"]._kashflow_adoptable(order.company_id, partner), taken=journal.taken,
