@@ -47,6 +47,7 @@ from .snapshot import (
     Mapping,
     OrderSnapshot,
     PaymentSnapshot,
+    key_role,
 )
 from .words import Phrase, _lt, phrase, phrase_of
 
@@ -459,16 +460,19 @@ def document_fingerprint(order: OrderSnapshot, document: InvoiceSnapshot) -> str
     date, currency and rate, reference and delivery address, whether VAT is included, and which customer it is
     booked to (its code: an invoice readdressed to another customer in Odoo moves to that customer). A document
     whose fingerprint changed must be sent again; one whose did not need not be. (The customer's details have a
-    fingerprint of their own, ``customer_fingerprint``: a contact's new phone number changes no invoice.)"""
+    fingerprint of their own, ``customer_fingerprint``: a contact's new phone number changes no invoice.) The keys
+    of an order's own documents count by their role (``snapshot.key_role``)."""
     described = dataclasses.asdict(document)
     described.pop("customer_code")  # named below: the fingerprints of documents booked before it are unchanged
+    described["key"], described["applies_to"] = key_role(document.key), key_role(document.applies_to)
     return _digest({"document": described, "include_vat": order.include_vat,
                     "customer": order.customer_of(document).code})
 
 
 def payment_fingerprint(payment: PaymentSnapshot) -> str:
-    """A SHA-256 hex digest of a payment's invoice, amount and date."""
-    return _digest({"invoice": payment.invoice_key, "amount": payment.amount, "date": payment.date})
+    """A SHA-256 hex digest of a payment's invoice (the key of an order's own document by its role,
+    ``snapshot.key_role``), amount and date."""
+    return _digest({"invoice": key_role(payment.invoice_key), "amount": payment.amount, "date": payment.date})
 
 
 def clean_text(text: str) -> str:

@@ -6,20 +6,23 @@ money received for it (``models/kashflow_accounting.py``); ``documents.py`` turn
 each side can be tested on its own. Money is ``decimal.Decimal`` in the document's currency, exactly as
 Odoo rounded it; never a float.
 
-An order is booked in KashFlow as several documents, each with a ``key`` that stays the same for the life of
-the order (it names the Odoo record the document comes from):
+An order is booked in KashFlow as several documents, each with a ``key`` that names the Odoo record it stands
+for: the same in every order it serves, and in a company never given to two records (``kashflow.document``
+holds one record per key and company):
 
-- invoices: the order's own (key ``"order"``: its first posted invoice that serves this order alone, or its
-  lines while it has none), then any further posted invoice (``"move:<id>"``);
+- invoices: the order's own (``"order:<order id>"``: its first posted invoice that serves this order alone, or
+  its lines while it has none; ``own_invoice_key``), then any further posted invoice (``"move:<id>"``);
 - credit notes: one per posted Odoo credit note (``"move:<id>"``), or one reversing the order's own lines once
-  it was cancelled after they were sent (``"cancel"``) or invoiced together with other orders (``"replaced"``),
-  each applied to the invoice it names in ``applies_to`` (none while Odoo leaves it as the customer's credit,
-  or when its credit is spent in parts: then each part is a pair of payments, below);
-- payments: the money received (positive) or paid back (negative), one per Odoo payment
-  (``"payment:<id>"``, ``"line:<id>"`` or ``"transaction:<id>"``), each recorded against an invoice; and each
-  part of a credit note's credit Odoo spent on an invoice, as KashFlow books an application: its half on the
-  credit note (negative) and its half on the invoice (positive), keyed ``"credit:<credit note id>.<invoice
-  id>/move:<id of the document it is on>"``, each with the order of that document.
+  it was cancelled after they were sent (``"cancel:<order id>"``) or invoiced together with other orders
+  (``"replaced:<order id>"``), each applied to the invoice it names in ``applies_to`` (none while Odoo leaves it
+  as the customer's credit, or when its credit is spent in parts: then each part is a pair of payments, below);
+- payments: the money received (positive) or paid back (negative), each recorded against an invoice: one per
+  Odoo payment, bank statement line or online transaction and the order it was received for
+  (``"payment:<id>/order:<order id>"``, ``"line:<id>/order:<order id>"``, ``"transaction:<id>/order:<order
+  id>"``), or one per amount it allocated to an invoice or credit note (below); and each part of a credit
+  note's credit Odoo spent on an invoice, as KashFlow books an application: its half on the credit note
+  (negative) and its half on the invoice (positive), keyed ``"credit:<credit note id>.<invoice id>/move:<id of
+  the document it is on>"``, each with the order of that document.
 
 An invoice or credit note that serves several orders (one invoice for three orders of a customer) is a shared
 document: its key is ``"move:<id>"`` in each of them, it is built from the Odoo document alone, and the money
@@ -34,6 +37,31 @@ from decimal import Decimal
 INVOICE = "invoice"
 CREDIT_NOTE = "credit_note"
 DOCUMENT_KINDS = (INVOICE, CREDIT_NOTE)
+
+OWN_INVOICE = "order"  # the role of the order's own invoice in its key (``own_invoice_key``)
+CANCELLATION = "cancel"  # ... of the credit note reversing its lines once it was cancelled
+REPLACED = "replaced"  # ... and once invoices shared with other orders replaced them
+ORDER_ROLES = (OWN_INVOICE, CANCELLATION, REPLACED)
+
+
+def own_invoice_key(order_id: int) -> str:
+    """The key of an order's own invoice: ``"order:<order id>"``."""
+    return order_document_key(OWN_INVOICE, order_id)
+
+
+def order_document_key(role: str, order_id: int) -> str:
+    """The key of the document of an order's own lines with that role (``ORDER_ROLES``): ``"cancel:42"``."""
+    return f"{role}:{order_id}"
+
+
+def key_role(key: str) -> str:
+    """The role (``ORDER_ROLES``) of the key of a document of an order's own lines, else the key as it is.
+
+    Fingerprints name these documents by their role alone, as they did before keys named their order
+    (18.0.2.3): a document KashFlow held before the upgrade keeps its fingerprint, and is not sent again."""
+    role, _, order_id = key.partition(":")
+    return role if role in ORDER_ROLES and order_id.isdigit() else key
+
 
 LINE_KINDS = ("product", "delivery", "discount", "charge")
 """``charge`` is a tax that is not VAT (a fixed recycling fee, say), booked as its own line without VAT."""

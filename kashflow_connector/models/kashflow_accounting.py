@@ -17,19 +17,21 @@ from odoo.tools import float_repr
 
 from ..kashflow.documents import FIELD_LIMITS, customer_code, text_length
 from ..kashflow.snapshot import (
+    CANCELLATION,
     CREDIT_NOTE,
     INVOICE,
+    REPLACED,
     Address,
     InvoiceSnapshot,
     LineSnapshot,
     OrderSnapshot,
     PaymentSnapshot,
+    key_role,
+    order_document_key,
+    own_invoice_key,
 )
 
 DEFAULT_TIMEZONE = "Europe/London"
-MAIN_INVOICE = "order"
-CANCELLATION = "cancel"
-REPLACED = "replaced"  # the credit note reversing an order's own lines once invoices shared with others replace them
 
 
 def _money(amount, currency):
@@ -129,9 +131,9 @@ class KashflowAccounting(models.AbstractModel):
         ``bound_moves`` maps the keys of documents KashFlow already holds (or may hold) to the moves they were
         built from; such documents keep their source. The rules (see ``snapshot.py`` for the keys):
 
-        - the order's invoice (``order``): its first posted invoice that serves it alone, or its lines while it
-          has no invoice at all; an invoice KashFlow holds as the order's (bound before invoices were shared)
-          stays so;
+        - the order's invoice (``order:<id>``, ``own_invoice_key``): its first posted invoice that serves it alone,
+          or its lines while it has no invoice at all; an invoice KashFlow holds as the order's (bound before
+          invoices were shared) stays so;
         - every further posted invoice: an invoice of its own; one that serves several orders (``_shared_moves``)
           is built from the Odoo invoice alone, the same in each of them;
         - every posted credit note: a credit note, applied to the invoice it reverses (else the order's);
@@ -147,12 +149,13 @@ class KashflowAccounting(models.AbstractModel):
         """
         order.ensure_one()
         bound_moves = bound_moves or {}
+        own_key = own_invoice_key(order.id)
         moves = self._booked_moves(order, bound_moves)
         customer = self._customer(order, bound_moves, moves=moves)
         invoices = moves.filtered(lambda move: move.move_type == "out_invoice")
         shared = self._shared_moves(order) & moves
 
-        main = bound_moves.get(MAIN_INVOICE)
+        main = bound_moves.get(own_key)
         if main and main.state != "posted" and not invoices and order.state != "cancel" \
                 and not self._captured_transactions(order):
             raise UserError(self.env._(
@@ -169,17 +172,18 @@ class KashflowAccounting(models.AbstractModel):
             main = (invoices - shared)[:1]
             # KashFlow holds the order's own lines, and its invoices are all shared with other orders: those lines
             # stay in KashFlow, reversed by a credit note, and the shared invoices are booked as they are
-            replaced = MAIN_INVOICE in bound_moves and not main and bool(invoices)
-        sources = {MAIN_INVOICE: main} if main or replaced or not invoices else {}
+            replaced = own_key in bound_moves and not main and bool(invoices)
+        sources = {own_key: main} if main or replaced or not invoices else {}
         for move in invoices - main:
             sources[f"move:{move.id}"] = move
         key_of = {move: key for key, move in sources.items() if move}
-        main_key = MAIN_INVOICE if main or not invoices else f"move:{invoices[0].id}"
+        main_key = own_key if main or not invoices else f"move:{invoices[0].id}"
         documents = [self._document(order, key, INVOICE, move, customer=customer, shared=move in shared)
                      for key, move in sources.items()]
         if replaced:
-            sources[REPLACED] = self.env["account.move"]
-            documents.append(self._document(order, REPLACED, CREDIT_NOTE, None, MAIN_INVOICE, customer=customer,
+            key = order_document_key(REPLACED, order.id)
+            sources[key] = self.env["account.move"]
+            documents.append(self._document(order, key, CREDIT_NOTE, None, own_key, customer=customer,
                                             replaced_by=invoices[0]))
         credit = {}  # what each credit note's credit settles (``_credit_use``), worked out once
         for move in moves.filtered(lambda move: move.move_type == "out_refund"):
@@ -192,10 +196,11 @@ class KashflowAccounting(models.AbstractModel):
             # (KashFlow's own application), on itself when its credit is spent in parts (``_credit_spent``)
             key_of[move] = documents[-1].applies_to or (key if self._credit_spent(move, credit) else key_of.get(
                 move.reversed_entry_id, main_key))
-        if order.state == "cancel" and not main and not replaced and MAIN_INVOICE in bound_moves \
+        if order.state == "cancel" and not main and not replaced and own_key in bound_moves \
                 and not order.currency_id.is_zero(order.amount_total):  # a free order has nothing to reverse
-            sources[CANCELLATION] = self.env["account.move"]
-            documents.append(self._document(order, CANCELLATION, CREDIT_NOTE, None, MAIN_INVOICE, customer=customer))
+            key = order_document_key(CANCELLATION, order.id)
+            sources[key] = self.env["account.move"]
+            documents.append(self._document(order, key, CREDIT_NOTE, None, own_key, customer=customer))
         snapshot = OrderSnapshot(
             name=order.name,
             customer=customer._kashflow_customer_snapshot(order.company_id),
@@ -333,7 +338,7 @@ class KashflowAccounting(models.AbstractModel):
         their company: the company is the customer). A later document addressed to another customer is booked to
         that one (``_other_customers``): what is already right stays."""
         moves = self._booked_moves(order, bound_moves) if moves is None else moves
-        main = (bound_moves or {}).get(MAIN_INVOICE)
+        main = (bound_moves or {}).get(own_invoice_key(order.id))
         first = main if main and main in moves else moves.sorted(
             lambda move: (move.move_type != "out_invoice", move.invoice_date or datetime.date.max, move.id))[:1]
         return first.partner_id.commercial_partner_id or (order.partner_invoice_id or order.partner_id) \
@@ -376,10 +381,10 @@ class KashflowAccounting(models.AbstractModel):
         else:
             base_lines = self._order_base_lines(order)
             currency = order.currency_id
-            if key == CANCELLATION:
+            if key_role(key) == CANCELLATION:
                 date = order.kashflow_cancelled_on or fields.Date.context_today(order)
                 reference = self.env._("%s cancelled", order.name)
-            elif key == REPLACED:
+            elif key_role(key) == REPLACED:
                 date = replaced_by.invoice_date
                 reference = self.env._("%(order)s replaced by %(invoice)s", order=order.name, invoice=replaced_by.name)
             else:
@@ -543,10 +548,11 @@ class KashflowAccounting(models.AbstractModel):
 
     # ------------------------------------------------------------------ money received
 
-    def _payments(self, order, invoice_key_of, shared=None, main_key=MAIN_INVOICE, *, credit=None):
+    def _payments(self, order, invoice_key_of, shared, main_key, *, credit=None):
         """The money received for the order (positive) and paid back (negative), one ``PaymentSnapshot`` per Odoo
-        payment or bank statement line, each on the KashFlow invoice ``invoice_key_of[move]`` of the invoice or
-        credit note it is reconciled with (else the order's invoice, ``main_key``), dated when it was received.
+        payment, bank statement line or online transaction and the order (key ``<payment key>/order:<id>``), each on
+        the KashFlow invoice ``invoice_key_of[move]`` of the invoice or credit note it is reconciled with (else the
+        order's invoice, ``main_key``), dated when it was received.
 
         Only money counts: a credit note reconciled with an invoice is no payment (KashFlow applies the credit
         note instead; a credit spent in parts is booked as KashFlow books an application, ``_credit_payments``),
@@ -577,7 +583,7 @@ class KashflowAccounting(models.AbstractModel):
         for source, move, amount, reference in allocations:
             each = move in shared or source in split_sources
             base = f"payment:{source.id}" if source._name == "account.payment" else f"line:{source.id}"
-            key = self._allocation_key(base, move, each)
+            key = self._allocation_key(base, order, move, each)
             if key in received:
                 received[key]["amount"] += amount
             else:
@@ -590,18 +596,19 @@ class KashflowAccounting(models.AbstractModel):
             if not first:
                 continue
             each = first in shared or source in split_sources
-            values = received.get(self._allocation_key(f"payment:{source.id}", first, each))
+            values = received.get(self._allocation_key(f"payment:{source.id}", order, first, each))
             if values is None:
                 continue
             values["amount"] += rest
             for refund, amount in paid_back:
-                received.setdefault(self._allocation_key(f"payment:{refund.id}", first, each), {
+                received.setdefault(self._allocation_key(f"payment:{refund.id}", order, first, each), {
                     "amount": 0.0, "invoice_key": values["invoice_key"], "date": refund.date,
                     "reference": refund.name, "source": refund, "allocated_to": values["allocated_to"]},
                 )["amount"] -= amount
         received.update(self._credit_payments([move for move in invoice_key_of if move], invoice_key_of, credit))
         for tx in self._captured_transactions(order):
-            key = f"payment:{tx.payment_id.id}" if tx.payment_id else f"transaction:{tx.id}"
+            key = self._allocation_key(f"payment:{tx.payment_id.id}" if tx.payment_id else f"transaction:{tx.id}",
+                                       order, None, each=False)
             if tx.payment_id in sources or key in received or tx.payment_id.state in ("canceled", "rejected"):
                 continue
             received[key] = {"amount": tx.amount, "invoice_key": main_key,
@@ -634,11 +641,12 @@ class KashflowAccounting(models.AbstractModel):
         return allocations
 
     @staticmethod
-    def _allocation_key(key, move, each):
-        """The key of the money ``key`` (``payment:<id>``, ``line:<id>``) allocated to ``move``: the payment itself,
-        or, kept per allocation (``each``: on a shared move, or a payment of several of the order's documents),
-        that allocation (``payment:<id>/move:<id>``)."""
-        return f"{key}/move:{move.id}" if each else key
+    def _allocation_key(key, order, move, each):
+        """The key of the money ``key`` (``payment:<id>``, ``line:<id>``, ``transaction:<id>``) allocated to
+        ``move``: what it brought ``order`` (``payment:<id>/order:<id>``; one payment may pay the invoices of several
+        orders, a marketplace payout), or, kept per allocation (``each``: on a shared move, or a payment of several
+        of the order's documents), that allocation (``payment:<id>/move:<id>``)."""
+        return f"{key}/move:{move.id}" if each else f"{key}/order:{order.id}"
 
     def _allocated_to(self, move, each):
         """What a payment's note names of the move it was allocated to (``invoice INV/2026/00001``) when its money

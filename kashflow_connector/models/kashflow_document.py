@@ -40,13 +40,15 @@ class KashflowDocument(models.Model):
 
     order_id = fields.Many2one("sale.order", required=True, index=True, ondelete="cascade",
                                readonly=True)
-    company_id = fields.Many2one(related="order_id.company_id", store=True, index=True)
+    company_id = fields.Many2one("res.company", required=True, index=True, readonly=True,
+                                 help="The company whose KashFlow account holds the document: its order's.")
     order_ids = fields.Many2many(
         "sale.order", "kashflow_document_sale_order_rel", "document_id", "order_id", string="Orders", readonly=True,
         help="The orders the document serves: its order's alone, or each order of an invoice made for several (and "
              "of the money allocated to it). Its record is kept with the order whose job sent it first.")
     key = fields.Char(required=True, readonly=True,
-                      help="Which Odoo record the document comes from: 'order', 'move:<id>', 'payment:<id>'...")
+                      help="Which Odoo record the document stands for, one record per key in a company: 'move:<id>', "
+                           "'order:<id>' (an order's own invoice), 'payment:<id>/move:<id>'... (kashflow/snapshot.py)")
     kind = fields.Selection(DOCUMENT_KINDS, required=True, readonly=True)
     sequence = fields.Integer(readonly=True)
     state = fields.Selection(DOCUMENT_STATES, compute="_compute_state", store=True)
@@ -125,16 +127,32 @@ class KashflowDocument(models.Model):
                                                                        company.currency_id, company, date)
 
     _sql_constraints = [
-        ("key_unique", "unique(order_id, key)", "An order has one KashFlow document per Odoo record."),
+        ("key_unique", "unique(company_id, key)",
+         "A company's KashFlow account holds each Odoo document once: one KashFlow document per Odoo record."),
     ]
 
     @api.model_create_multi
     def create(self, vals_list):
-        """A record serves its own order unless told which orders it serves (``order_ids``)."""
+        """A record serves its own order unless told which orders it serves (``order_ids``), and belongs to its
+        order's company unless told."""
         for vals in vals_list:
             if "order_ids" not in vals and vals.get("order_id"):
                 vals["order_ids"] = [Command.set([vals["order_id"]])]
+            if "company_id" not in vals and vals.get("order_id"):
+                vals["company_id"] = self.env["sale.order"].browse(vals["order_id"]).company_id.id
         return super().create(vals_list)
+
+    @api.model
+    def _kashflow_found_again(self, values):
+        """The record of ``values["key"]`` in the company of ``values["order_id"]`` written with ``values`` when it
+        exists (what the reconciliation found in KashFlow before: a copy deleted since, whose number now holds
+        another copy), else a new record of ``values``."""
+        order = self.env["sale.order"].browse(values["order_id"])
+        record = self.search([("company_id", "=", order.company_id.id), ("key", "=", values["key"])], limit=1)
+        if record:
+            record.write(values)
+            return record
+        return self.create(values)
 
     @api.model
     def _kashflow_shared_records(self, company_id, move_ids, own_keys=()):

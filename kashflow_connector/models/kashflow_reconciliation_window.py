@@ -10,7 +10,7 @@ from odoo.exceptions import UserError
 from odoo.tools import SQL, split_every
 
 from ..kashflow import documents, reconcile
-from ..kashflow.snapshot import CREDIT_NOTE, Mapping
+from ..kashflow.snapshot import CREDIT_NOTE, Mapping, own_invoice_key
 from .kashflow_sync import ADVISORY_LOCK_CLASS, words
 
 CHECKED_STATES = ("sent", "mismatch")  # orders KashFlow holds and no job is about to change
@@ -298,7 +298,7 @@ class ReconciliationWindow:
                                                  and document.kashflow_number):
             credit_note = snapshot.document(document.key)
             total = reconcile.money(credit_note.amount_total if credit_note else -document.amount_total)
-            target = number_of.get(credit_note.applies_to if credit_note else "order")
+            target = number_of.get(credit_note.applies_to if credit_note else own_invoice_key(document.order_id.id))
             if not target:
                 continue  # applied to no invoice in Odoo's books: KashFlow's application shows as paid otherwise
             pairs += [(document.kashflow_number, -total), (target, total)]
@@ -379,8 +379,8 @@ class ReconciliationWindow:
         """A record of ``invoice``, a second copy in KashFlow of ``holder``'s document: marked, its figures on
         KashFlow's side of the VAT table alone (Odoo counts the document once, on ``holder``)."""
         number = invoice["InvoiceNumber"]
-        record = self.Document.create({
-            "order_id": order.id, "key": f"{reconcile.COPY}{number}", "kind": holder.kind,
+        record = self.Document._kashflow_found_again({
+            "order_id": order.id, "key": f"{reconcile.COPY}{number}", "kind": holder.kind, "removed": False,
             "move_id": holder.move_id.id, "kashflow_number": number, "kashflow_dbid": invoice.get("InvoiceDBID") or 0,
             "date": reconcile.day(invoice.get("InvoiceDate")) or holder.date, "currency_id": holder.currency_id.id,
             "reference": invoice["CustomerReference"], "amount_total": 0.0, "sequence": 1000,
@@ -446,8 +446,9 @@ class ReconciliationWindow:
                 continue
             existing.add(key)
             self.added.add(key)
-            record = self.Document.create({
+            record = self.Document._kashflow_found_again({
                 "order_id": order.id, "key": key, "kind": "payment", "kashflow_number": payment["PayID"],
+                "removed": False,
                 "kashflow_invoice_number": payment["PayInvoice"], "date": reconcile.day(payment["PayDate"]),
                 "currency_id": order.currency_id.id, "amount_total": float(reconcile.money(payment["PayAmount"])),
                 "reference": payment.get("PayNote") or "", "sequence": 1000})

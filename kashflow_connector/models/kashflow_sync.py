@@ -15,9 +15,8 @@ from ..kashflow import documents, reconcile
 from ..kashflow.booking import CustomerState, Journal, sync_order
 from ..kashflow.documents import customer_code
 from ..kashflow.exceptions import KashFlowError, UnavailableError
-from ..kashflow.snapshot import CREDIT_NOTE, INVOICE
+from ..kashflow.snapshot import CREDIT_NOTE, INVOICE, REPLACED, order_document_key, own_invoice_key
 from ..kashflow.words import Phrase
-from .kashflow_accounting import MAIN_INVOICE, REPLACED
 
 _logger = logging.getLogger(__name__)
 
@@ -135,7 +134,8 @@ class KashFlowJournal(Journal):
     def _order_ids(self, key, move):
         """The ``order_ids`` value of the record of ``key``: the orders of ``move`` when it is one this job shares with
         other orders (``shared_moves``, as ``load`` was given them), else this order."""
-        orders = move._kashflow_orders() if key != MAIN_INVOICE and move and move in self.shared_moves else None
+        orders = move._kashflow_orders() if key != own_invoice_key(self.order_id) and move \
+            and move in self.shared_moves else None
         return [Command.set(orders.ids if orders else [self.order_id])]
 
     def load(self, shared_moves=None):
@@ -366,7 +366,7 @@ class KashflowSync(models.AbstractModel):
         if earlier:  # an earlier run of this job sent it, and its end met a change: what both runs did
             message = earlier if not outcome.events else f"{earlier} {message}"
         order._kashflow_booked({"kashflow_sent_at": fields.Datetime.now(),
-                                  "kashflow_invoice_number": states[self._main_key(snapshot, states)].number})
+                                  "kashflow_invoice_number": states[self._main_key(order, snapshot, states)].number})
         try:
             self.env.flush_all()  # a change made while this run talked to KashFlow surfaces here
         except psycopg2.Error as error:
@@ -410,13 +410,14 @@ class KashflowSync(models.AbstractModel):
         return result[len(words):].strip() if result.startswith(words) else ""
 
     @staticmethod
-    def _main_key(snapshot, states):
-        """The key of the invoice the order shows as its KashFlow invoice: its own (``order``), else (none, or its
-        lines reversed since) the first invoice it shares with other orders."""
-        if MAIN_INVOICE in states and not snapshot.document(REPLACED):
-            return MAIN_INVOICE
+    def _main_key(order, snapshot, states):
+        """The key of the invoice the order shows as its KashFlow invoice: its own (``order:<id>``), else (none, or
+        its lines reversed since) the first invoice it shares with other orders."""
+        own = own_invoice_key(order.id)
+        if own in states and not snapshot.document(order_document_key(REPLACED, order.id)):
+            return own
         return next((document.key for document in snapshot.documents
-                     if document.kind == INVOICE and document.key != MAIN_INVOICE), MAIN_INVOICE)
+                     if document.kind == INVOICE and document.key != own), own)
 
     def _outcome_message(self, order, outcome):
         """What the job did, in the user's words: "KashFlow invoice 1042 created, payment 77 created."."""

@@ -3,8 +3,7 @@ from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL
 
 from ..kashflow.documents import document_fingerprint
-from ..kashflow.snapshot import INVOICE, OrderSnapshot
-from .kashflow_accounting import MAIN_INVOICE
+from ..kashflow.snapshot import INVOICE, OrderSnapshot, own_invoice_key
 
 KASHFLOW_STATES = [
     ("not_paid", "Not paid yet"),
@@ -462,14 +461,15 @@ class SaleOrder(models.Model):
         address, and its lines or those of its Odoo invoice) becomes *Changed since sent*. New invoices, credit
         notes and payments go out by themselves (``_kashflow_accounting_changed``)."""
         for order in self.sudo().filtered(lambda order: order.kashflow_state == "sent"):
-            main = order.kashflow_document_ids.filtered(lambda document: document.key == MAIN_INVOICE)
+            own_key = own_invoice_key(order.id)
+            main = order.kashflow_document_ids.filtered(lambda document, key=own_key: document.key == key)
             if not main.fingerprint:
                 continue
             problem, accounting = False, self.env["kashflow.accounting"]
             try:
                 # the customer the invoice was booked to: its own (the order's first), else the order's
                 customer = main.move_id.partner_id.commercial_partner_id or accounting._customer(order)
-                document = accounting._document(order, MAIN_INVOICE, INVOICE, main.move_id or None, customer=customer)
+                document = accounting._document(order, own_key, INVOICE, main.move_id or None, customer=customer)
                 snapshot = OrderSnapshot(name=order.name,
                                          customer=customer._kashflow_customer_snapshot(order.company_id),
                                          home_currency_code="", include_vat=order.company_id.kashflow_include_vat)

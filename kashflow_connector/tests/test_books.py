@@ -386,7 +386,7 @@ class TestChecksReadOdoosBooks(KashFlowCase):
             copies.append(copy_number)
             copy = self.kashflow.get_invoice(copy_number)
             self.env["kashflow.document"].sudo().create({
-                "order_id": order.id, "key": "order", "kind": "invoice", "move_id": invoice.id,
+                "order_id": order.id, "key": f"order:{order.id}", "kind": "invoice", "move_id": invoice.id,
                 "kashflow_number": copy_number, "kashflow_dbid": copy["InvoiceDBID"], "date": invoice.invoice_date,
                 "currency_id": invoice.currency_id.id, "amount_total": invoice.amount_total,
                 "reference": f"{invoice.name} {order.name}"})

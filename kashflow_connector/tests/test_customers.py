@@ -109,7 +109,7 @@ class TestCustomers(KashFlowCase):
         self.sandbox.clear_calls()
         self.run_jobs()
         self.assertEqual(order.kashflow_state, "queued")
-        main = order.kashflow_document_ids.filtered(lambda document: document.key == "order")
+        main = order.kashflow_document_ids.filtered(lambda document: document.key == f"order:{order.id}")
         self.assertTrue(main.attempt_date, "the attempt was recorded before the insert, and kept")
         self.run_jobs()
         self.assertEqual(order.kashflow_state, "sent", order.kashflow_reason)

@@ -5,12 +5,14 @@ import importlib.util
 from pathlib import Path
 
 from odoo.tests import tagged
+from odoo.tools import sql
 
 from .common import KashFlowCase
 
 MIGRATION = Path(__file__).parents[1] / "migrations" / "18.0.2.0.0" / "post-migrate.py"
 MIGRATION_2_1 = Path(__file__).parents[1] / "migrations" / "18.0.2.1.0" / "post-migrate.py"
 MIGRATION_2_2 = Path(__file__).parents[1] / "migrations" / "18.0.2.2.0" / "post-migrate.py"
+MIGRATION_2_3 = Path(__file__).parents[1] / "migrations" / "18.0.2.3.0" / "pre-migrate.py"
 
 
 def _migration(path=MIGRATION):
@@ -119,3 +121,77 @@ class TestMigration(KashFlowCase):
         action = order.action_kashflow_open_history()
         self.assertEqual(self.env[action["res_model"]].search(action["domain"]), entry, "the history outlasts the job")
         self.assertEqual(entry.action_open_job()["tag"], "display_notification")
+
+    # ------------------------------------------------------------------ 18.0.2.3: one record per key in a company
+
+    def as_18_0_2_2_left_it(self):
+        """The records as 18.0.2.2 keyed them, within their order: an order's own invoice ``order`` (and ``cancel``,
+        ``replaced``), the money it received ``payment:<id>``; the table unique on ``(order_id, key)``."""
+        self.env.flush_all()
+        self.env.cr.execute("""
+            ALTER TABLE kashflow_document DROP CONSTRAINT kashflow_document_key_unique;
+            ALTER TABLE kashflow_document ADD CONSTRAINT kashflow_document_key_unique UNIQUE (order_id, key);
+            UPDATE kashflow_document SET key = split_part(key, ':', 1) WHERE key ~ '^(order|cancel|replaced):[0-9]+$';
+            UPDATE kashflow_document SET key = split_part(key, '/', 1) WHERE key ~ '/order:[0-9]+$'""")
+        self.env.invalidate_all()
+
+    def test_every_record_is_keyed_once_in_its_company_after_the_upgrade(self):
+        """Two orders invoiced alone and paid by one payout (each held its own ``order`` and ``payment:<id>``), and a
+        shared invoice that a version before 18.0.2.1 also booked as the second order's own document: after the
+        upgrade every key names its order, the duplicate is a copy marked as a difference, the constraint on
+        ``(company_id, key)`` is in the database, and a resend of every order sends nothing."""
+        alone = self.make_order() | self.make_order()
+        alone.action_confirm()
+        invoices = alone._create_invoices(grouped=True)
+        self.assertEqual(len(invoices), 2, "an invoice per order")
+        invoices.action_post()
+        payout = self.env["account.payment.register"].with_context(
+            active_model="account.move", active_ids=invoices.ids).create({"group_payment": True})._create_payments()
+        self.assertEqual(len(payout), 1, "one payment for both invoices")
+        together = self.make_order() | self.make_order()
+        together.action_confirm()
+        shared = together._create_invoices()
+        self.assertEqual(len(shared), 1, "one invoice for both orders")
+        shared.action_post()
+        self.env["account.payment.register"].with_context(
+            active_model="account.move", active_ids=shared.ids).create({})._create_payments()
+        self.run_jobs()
+        for order in alone | together:
+            self.assertEqual(order.kashflow_state, "sent", order.kashflow_reason)
+        [shared_record] = self.env["kashflow.document"].search([("key", "=", f"move:{shared.id}")])
+        second = together - shared_record.order_id
+        kashflow = self.company._kashflow_client()
+        copy = kashflow.get_invoice(shared_record.kashflow_number)
+        copy_number = kashflow.insert_invoice({**copy, "InvoiceNumber": 0, "InvoiceDBID": 0,
+                                                    "Lines": [{**line, "LineID": 0} for line in copy["Lines"]]})
+        self.as_18_0_2_2_left_it()
+        self.env.cr.execute("""
+            INSERT INTO kashflow_document (order_id, company_id, key, kind, move_id, kashflow_number, sequence,
+                                           create_uid, write_uid, create_date, write_date)
+            VALUES (%s, %s, %s, 'invoice', %s, %s, 0, 1, 1, now(), now())""",
+                            [second.id, self.company.id, f"move:{shared.id}", shared.id, copy_number])
+        self.env.cr.execute("SELECT key FROM kashflow_document WHERE order_id IN %s", [tuple(alone.ids)])
+        self.assertEqual(sorted(key.split(":")[0] for [key] in self.env.cr.fetchall()),
+                         ["order", "order", "payment", "payment"], "as 18.0.2.2 left them")
+
+        _migration(MIGRATION_2_3).migrate(self.env.cr, "18.0.2.2.0")
+        Document = self.env["kashflow.document"]
+        Document._add_sql_constraints()  # as an upgrade does once the module's models are loaded
+        self.assertEqual(sql.constraint_definition(self.env.cr, Document._table, "kashflow_document_key_unique"),
+                         "unique(company_id, key)", "the constraint is in the database")
+        self.env.invalidate_all()
+        for order in alone:
+            self.assertEqual(sorted(order.kashflow_document_ids.mapped("key")),
+                             sorted([f"order:{order.id}", f"payment:{payout.id}/order:{order.id}"]))
+        [again] = Document.search([("kashflow_number", "=", copy_number)])
+        self.assertEqual((again.key, again.order_id, again.mismatch), (f"copy:{copy_number}", second, True))
+        self.assertIn("Delete it in KashFlow", again.mismatch_reason)
+        self.assertEqual(Document.search([("key", "=", f"move:{shared.id}")]), shared_record, "the one jobs use")
+
+        self.sandbox.clear_calls()
+        for order in alone | together:
+            order.action_kashflow_resend()
+        self.run_jobs()
+        for order in alone | together:
+            self.assertEqual(order.kashflow_state, "sent", order.kashflow_reason)
+        self.assertFalse(self.sandbox.call_counts(), "nothing sent again")

@@ -7,6 +7,7 @@ from decimal import Decimal
 from odoo import Command
 from odoo.tests import tagged
 
+from ..kashflow.snapshot import key_role, order_document_key
 from .common import KashFlowCase
 
 D = Decimal
@@ -150,8 +151,10 @@ class TestOrderLife(KashFlowCase):
         KashFlow (``_snapshot``); a cancellation, or invoices shared with other orders that replace them, add a
         credit note of the same. An order without invoice, cancelled before it was sent, has nothing booked."""
         booked = documents.mapped("move_id")
-        own = {record.key: record for record in documents - documents.filtered("move_id")}
+        own = {key_role(record.key): record for record in documents - documents.filtered("move_id")}
         self.assertLessEqual(set(own), {"order", "cancel", "replaced"}, "the documents of the order's own lines")
+        for role, record in own.items():
+            self.assertEqual(record.key, order_document_key(role, order.id), "keyed by its role and its order")
         if "order" in own:
             self.assertFalse(documents.filtered(lambda record: record.move_id.move_type == "out_invoice"
                                                 and len(record.move_id._kashflow_orders()) == 1),

@@ -240,7 +240,7 @@ class TestReconciliation(KashFlowCase):
         order._kashflow_accounting_changed()
         self.run_jobs()
         self.assertEqual([item["PayID"] for item in self.state()["payments"]], [payment.kashflow_number])
-        self.assertEqual(order.kashflow_document_ids.mapped("key"), ["order", payment.key])
+        self.assertEqual(order.kashflow_document_ids.mapped("key"), [f"order:{order.id}", payment.key])
         self.assertClean(order)
 
     def test_a_payment_redated_in_kashflow_is_not_doubled_by_resend(self):

@@ -16,6 +16,7 @@ from odoo.tools import SQL
 from odoo.tools.sql import column_exists
 
 from odoo.addons.kashflow_connector.kashflow import documents
+from odoo.addons.kashflow_connector.kashflow.snapshot import own_invoice_key
 
 _logger = logging.getLogger(__name__)
 
@@ -44,8 +45,8 @@ def migrate(cr, version):
         order = env["sale.order"].browse(order_id)
         if Document.search_count([("order_id", "=", order_id)]):
             continue
-        Document.create({"order_id": order_id, "key": "order", "kind": "invoice", "kashflow_number": number,
-                         "kashflow_dbid": dbid or 0})
+        Document.create({"order_id": order_id, "key": own_invoice_key(order_id), "kind": "invoice",
+                         "kashflow_number": number, "kashflow_dbid": dbid or 0})
         if payment_number:
             try:
                 payments = order._kashflow_snapshot()[0].payments
