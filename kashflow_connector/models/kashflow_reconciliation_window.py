@@ -10,7 +10,7 @@ from odoo.exceptions import UserError
 from odoo.tools import SQL, split_every
 
 from ..kashflow import documents, reconcile
-from ..kashflow.snapshot import CREDIT_NOTE, Mapping, own_invoice_key
+from ..kashflow.snapshot import CREDIT_NOTE, Mapping
 from .kashflow_sync import ADVISORY_LOCK_CLASS, words
 
 CHECKED_STATES = ("sent", "mismatch")  # orders KashFlow holds and no job is about to change
@@ -298,7 +298,7 @@ class ReconciliationWindow:
                                                  and document.kashflow_number):
             credit_note = snapshot.document(document.key)
             total = reconcile.money(credit_note.amount_total if credit_note else -document.amount_total)
-            target = number_of.get(credit_note.applies_to if credit_note else own_invoice_key(document.order_id.id))
+            target = number_of.get(credit_note.applies_to) if credit_note else document.order_id.kashflow_invoice_number
             if not target:
                 continue  # applied to no invoice in Odoo's books: KashFlow's application shows as paid otherwise
             pairs += [(document.kashflow_number, -total), (target, total)]

@@ -68,6 +68,17 @@ class SaleOrder(models.Model):
         compute="_compute_kashflow_amount_total_company", store=True,
         help="The order's total in the company's currency, at Odoo's rate of the order's date.")
 
+    @api.ondelete(at_uninstall=False)
+    def _kashflow_hand_over_shared_documents(self):
+        """A KashFlow document kept with an order that is deleted (a cancelled order, say) but that serves other
+        orders too (an invoice of several orders, the money allocated to it) is kept with the first of those
+        instead of going with it: KashFlow still holds it once, and their jobs do not send it again."""
+        Document = self.env["kashflow.document"].sudo()
+        for document in Document.search([("order_id", "in", self.ids)]):
+            others = (document.order_ids - self).sorted("id")
+            if others:
+                document.order_id = others[:1]
+
     # ------------------------------------------------------------------ display
 
     def _kashflow_identity_key(self):
@@ -458,29 +469,38 @@ class SaleOrder(models.Model):
 
     def _kashflow_flag_changed(self):
         """A sent order whose invoice in KashFlow no longer matches what it was built from (the order's delivery
-        address, and its lines or those of its Odoo invoice) becomes *Changed since sent*. New invoices, credit
-        notes and payments go out by themselves (``_kashflow_accounting_changed``)."""
+        address, and its lines or those of its Odoo invoice) becomes *Changed since sent*: any invoice of the order's
+        alone (an invoice shared with other orders is built from itself alone). New invoices, credit notes and
+        payments go out by themselves (``_kashflow_accounting_changed``)."""
         for order in self.sudo().filtered(lambda order: order.kashflow_state == "sent"):
             own_key = own_invoice_key(order.id)
-            main = order.kashflow_document_ids.filtered(lambda document, key=own_key: document.key == key)
-            if not main.fingerprint:
-                continue
-            problem, accounting = False, self.env["kashflow.accounting"]
-            try:
-                # the customer the invoice was booked to: its own (the order's first), else the order's
-                customer = main.move_id.partner_id.commercial_partner_id or accounting._customer(order)
-                document = accounting._document(order, own_key, INVOICE, main.move_id or None, customer=customer)
-                snapshot = OrderSnapshot(name=order.name,
-                                         customer=customer._kashflow_customer_snapshot(order.company_id),
-                                         home_currency_code="", include_vat=order.company_id.kashflow_include_vat)
-            except UserError as error:
-                document, problem = None, str(error)  # what KashFlow cannot take: changed all the same, and why
-            if document is None or document_fingerprint(snapshot, document) != main.fingerprint:
-                order.kashflow_state = "changed"
-                order.kashflow_reason = problem
-                order._kashflow_log(self.env._(
-                    "Changed since it was sent to KashFlow: resend it to update invoice %s.",
-                    order.kashflow_invoice_number), problem or None)
+            for record in order.kashflow_document_ids.filtered(
+                    lambda document, own_key=own_key, order=order: document.kind == INVOICE and document.fingerprint
+                    and (document.key == own_key or document.move_id and document.key == f"move:{document.move_id.id}"
+                         and document.move_id._kashflow_orders() == order)):
+                problem = order._kashflow_invoice_changed(record)
+                if problem is not None:
+                    order.kashflow_state = "changed"
+                    order.kashflow_reason = problem
+                    order._kashflow_log(self.env._(
+                        "Changed since it was sent to KashFlow: resend it to update invoice %s.",
+                        record.kashflow_number), problem or None)
+                    break
+
+    def _kashflow_invoice_changed(self, record):
+        """None while ``record`` (a ``kashflow.document`` of an invoice of this order's alone) holds what the order
+        and its Odoo invoice say; else why not: "" when they changed, or the error that stops them from being sent."""
+        self.ensure_one()
+        order, accounting = self, self.env["kashflow.accounting"]
+        try:
+            # the customer the invoice was booked to: its own (the order's first), else the order's
+            customer = record.move_id.partner_id.commercial_partner_id or accounting._customer(order)
+            document = accounting._document(order, record.key, INVOICE, record.move_id or None, customer=customer)
+            snapshot = OrderSnapshot(name=order.name, customer=customer._kashflow_customer_snapshot(order.company_id),
+                                     home_currency_code="", include_vat=order.company_id.kashflow_include_vat)
+        except UserError as error:
+            return str(error)  # what KashFlow cannot take: changed all the same, and why
+        return None if document_fingerprint(snapshot, document) == record.fingerprint else ""
 
     # ------------------------------------------------------------------ the overview's dashboard
 

@@ -139,6 +139,8 @@ class TestOrderLife(KashFlowCase):
                 continue
             self.assertEqual(len(binding), 1, f"{move.name} is booked once in KashFlow")
             self.assertEqual(binding.kind, "invoice" if move.move_type == "out_invoice" else "credit_note")
+            self.assertIn(binding.key, (f"move:{move.id}", f"order:{order.id}"),
+                          "keyed by the Odoo document, or by the order whose lines it was sent from first")
             document = held[binding.kashflow_number]
             self.assertEqual(self.totals(document), self.odoo_figures(order, move),
                              f"{move.name}: KashFlow {binding.kashflow_number}'s net, VAT and gross")

@@ -315,6 +315,35 @@ class TestSharedInvoice(KashFlowCase):
         action = orders[2].action_kashflow_open_documents()
         self.assertEqual(self.env["kashflow.document"].search(action["domain"]), shared)
 
+    def test_the_shared_invoice_outlives_the_order_it_was_kept_with(self):
+        """The order whose job sent the shared invoice first is cancelled and deleted (Odoo allows it: the invoice
+        stays posted): the records of the invoice and its payment stay, kept with another of its orders, and
+        resending those inserts nothing: KashFlow still holds the invoice once, its reference now naming the orders
+        that are left."""
+        orders = self.three_orders()
+        invoice = self.invoice_together(orders)
+        payment = self.pay(invoice)
+        self.run_all_jobs()
+        shared = self.env["kashflow.document"].search([("key", "like", f"move:{invoice.id}")])
+        first = shared.order_id
+        self.assertEqual(len(first), 1, "kept with one order")
+        first.with_context(disable_cancel_warning=True).action_cancel()
+        self.run_all_jobs()
+        first.unlink()
+        self.assertEqual(shared.exists(), shared, "the invoice's records stay")
+        self.assertEqual(shared.order_id, (orders - first)[:1])
+        self.assertEqual(shared.order_ids, orders - first)
+        self.sandbox.clear_calls()
+        for order in orders - first:
+            order.action_kashflow_resend()
+            self.run_all_jobs()
+            self.assertEqual(order.kashflow_state, "sent", order.kashflow_reason)
+        self.assertEqual(self.sandbox.call_counts(), {"GetInvoice": 1, "UpdateInvoice": 1},
+                         "the invoice's reference updated once; nothing inserted")
+        state = self.state()
+        number = self.assertBookedOnce(invoice, orders - first, state)["InvoiceNumber"]
+        self.assertPaidOnce(invoice, payment, number, state)
+
     def test_an_order_sent_from_its_lines_then_invoiced_with_others_is_reversed_never_booked_twice(self):
         """The first order is paid online and sent from its lines (no invoice yet). Later it is invoiced together
         with two other orders of the customer, who pays the rest. KashFlow keeps the first order's invoice,
