@@ -6,6 +6,7 @@
     "license": "LGPL-3",
     "author": "kashflow_connector contributors",
     "website": "https://github.com/kashflow-connector/kashflow_connector",
+    "development_status": "Beta",
     "depends": ["sale_management", "account", "queue_job"],
     "external_dependencies": {"python": ["zeep"]},
     "data": [

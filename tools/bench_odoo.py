@@ -555,7 +555,7 @@ def bench_contact_edit(bench):
         partner = bench.partners(env, 1)
         template = bench.paid_orders(env, partner)
         env["kashflow.customer"].create({"partner_id": partner.id, "company_id": bench.company,
-                                         "kashflow_number": 900001, "code": "BENCH1", "fingerprint": "sent"})
+                                         "kashflow_customer_id": 900001, "code": "BENCH1", "fingerprint": "sent"})
         template.kashflow_state = "sent"
         partner_id, template_id = partner.id, template.id
     have = 1

@@ -33,7 +33,7 @@ class KashflowCustomer(models.Model):
     partner_id = fields.Many2one("res.partner", string="Contact", required=True, index=True, ondelete="cascade",
                                  readonly=True, help="The commercial contact (company, or person on their own).")
     company_id = fields.Many2one("res.company", required=True, index=True, ondelete="cascade", readonly=True)
-    kashflow_number = fields.Integer(string="KashFlow CustomerID", readonly=True, index=True, aggregator=False)
+    kashflow_customer_id = fields.Integer(string="KashFlow CustomerID", readonly=True, index=True, aggregator=False)
     code = fields.Char(string="KashFlow Customer Code", readonly=True,
                        help="The customer's code in KashFlow (kept as it is there, also when a bookkeeper chose it).")
     fingerprint = fields.Char(readonly=True, help="A digest of the contact's details as last sent to KashFlow.")
@@ -45,13 +45,13 @@ class KashflowCustomer(models.Model):
     ]
 
     def _kashflow_customer_state(self):
-        return CustomerState(customer_id=self.kashflow_number, code=self.code or "",
+        return CustomerState(customer_id=self.kashflow_customer_id, code=self.code or "",
                              fingerprint=self.fingerprint or "", attempt=self.attempt) if self \
             else CustomerState()
 
     @api.model
     def _kashflow_customer_state_values(self, state):
-        return {"kashflow_number": state.customer_id, "code": state.code or False,
+        return {"kashflow_customer_id": state.customer_id, "code": state.code or False,
                 "fingerprint": state.fingerprint or False, "attempt": state.attempt}
 
     @api.model
@@ -69,7 +69,7 @@ class KashflowCustomer(models.Model):
             if match and int(match.group(1)) != partner.id:
                 return False
             return not self.sudo().search_count([
-                ("company_id", "=", company.id), ("kashflow_number", "=", found["CustomerID"]),
+                ("company_id", "=", company.id), ("kashflow_customer_id", "=", found["CustomerID"]),
                 ("partner_id", "!=", partner.id)], limit=1)
 
         return adoptable
@@ -129,5 +129,5 @@ class KashflowCustomer(models.Model):
             partner = env["res.partner"].browse(self.partner_id.id)
             partner._message_log(body=env._(
                 "KashFlow customer %(number)s was not updated: %(reason)s Correct the contact and save it: the update "
-                "is sent again (its next order sends it too).", number=self.kashflow_number, reason=reason),
+                "is sent again (its next order sends it too).", number=self.kashflow_customer_id, reason=reason),
                 author_id=env.ref("base.partner_root").id)

@@ -24,8 +24,10 @@ DOCUMENT_STATES = [
 
 
 class KashflowDocument(models.Model):
-    """One KashFlow document of an order: its invoice, a credit note or a payment (a "binding" between the
-    Odoo record it comes from and the KashFlow record).
+    """One KashFlow invoice, credit note or payment, bound to the Odoo record it stands for (``key``, once in a
+    company: an invoice or credit note, an amount a payment allocated, an order's own lines; see
+    ``kashflow/snapshot.py``), and listed on every order it serves (``order_ids``). It is kept with the order whose
+    job sent it first (``order_id``), or the next of its orders once that one is deleted.
 
     The queue job writes these records, each change in a transaction of its own, as it talks to KashFlow
     (``KashFlowJournal``, models/kashflow_sync.py): a record says what KashFlow holds, or may hold (``attempt_date``: an
@@ -33,7 +35,7 @@ class KashflowDocument(models.Model):
     """
 
     _name = "kashflow.document"
-    _description = "KashFlow document of an order"
+    _description = "KashFlow document"
     _order = "order_id, sequence, id"
     _rec_name = "display_name"
     _rec_names_search = ["reference"]  # searched by name: the order and Odoo document or payment it stands for
@@ -67,9 +69,10 @@ class KashflowDocument(models.Model):
         help="The KashFlow invoice number (also of a credit note) or payment number.")
     kashflow_dbid = fields.Integer(string="KashFlow InvoiceDBID", readonly=True, aggregator=False,
                                    help="KashFlow's internal id of an invoice or credit note.")
-    kashflow_invoice_number = fields.Integer(
-        string="On KashFlow Invoice", readonly=True, aggregator=False,
-        help="The KashFlow invoice a payment is recorded against.")
+    kashflow_applied_invoice_number = fields.Integer(
+        string="Applied to KashFlow Invoice", readonly=True, aggregator=False,
+        help="The KashFlow invoice a payment is recorded against (KashFlow's PayInvoice), or a credit note is applied "
+             "to.")
     fingerprint = fields.Char(readonly=True, help="A digest of what was last sent, to notice later changes.")
     attempt_date = fields.Date(
         readonly=True, help="Set before an insert is sent to KashFlow and cleared once its number is recorded: "
@@ -195,7 +198,7 @@ class KashflowDocument(models.Model):
         self.ensure_one()
         return DocumentState(
             key=self.key, kind=self.kind, number=self.kashflow_number, dbid=self.kashflow_dbid,
-            invoice_number=self.kashflow_invoice_number, fingerprint=self.fingerprint or "",
+            invoice_number=self.kashflow_applied_invoice_number, fingerprint=self.fingerprint or "",
             attempt=self.attempt_date or None, applied=self.applied, apply_attempt=self.apply_attempt,
             removed=self.removed, note=self.kashflow_note or "")
 
@@ -204,7 +207,7 @@ class KashflowDocument(models.Model):
         """The field values of a ``DocumentState``."""
         return {
             "kashflow_number": state.number, "kashflow_dbid": state.dbid,
-            "kashflow_invoice_number": state.invoice_number, "fingerprint": state.fingerprint or False,
+            "kashflow_applied_invoice_number": state.invoice_number, "fingerprint": state.fingerprint or False,
             "attempt_date": state.attempt or False, "applied": state.applied, "apply_attempt": state.apply_attempt,
             "removed": state.removed, "kashflow_note": state.note or False,
         }
@@ -332,7 +335,8 @@ class KashflowDocument(models.Model):
             if reconcile.REINSERT in repairs and document.kind != "payment":
                 document.order_id.kashflow_document_ids.filtered(
                     lambda payment, number=document.kashflow_number: payment.kind == "payment"
-                    and payment.kashflow_invoice_number == number and not payment.removed).write({"fingerprint": False})
+                    and payment.kashflow_applied_invoice_number == number and not payment.removed,
+                ).write({"fingerprint": False})
                 values.update(kashflow_number=0, kashflow_dbid=0, fingerprint=False, attempt_date=False,
                               applied=False, apply_attempt=False)
             elif repairs & {reconcile.UPDATE, reconcile.REPLACE_PAYMENT, reconcile.REINSERT}:

@@ -331,7 +331,7 @@ class ReconciliationWindow:
             return
         try:
             expected = documents.invoice_document(
-                snapshot, source, customer_id=binding.kashflow_number or (found or {}).get("CustomerID") or 0,
+                snapshot, source, customer_id=binding.kashflow_customer_id or (found or {}).get("CustomerID") or 0,
                 mapping=NO_MAPPING, invoice_number=number, invoice_id=document.kashflow_dbid)
         except documents.DocumentError as error:
             self._record(document, [reconcile.Difference("error", detail=words(self.env, error))])
@@ -412,7 +412,7 @@ class ReconciliationWindow:
     def _check_payment(self, snapshot, document, number_of):
         self.stats["payments_checked"] += 1
         self.stats["documents_checked"] += 1
-        found = self._payment(document.kashflow_number, document.kashflow_invoice_number)
+        found = self._payment(document.kashflow_number, document.kashflow_applied_invoice_number)
         if document.key.startswith(reconcile.FOREIGN_PAYMENT):
             if found is None:  # removed in KashFlow since: nothing left to say
                 document.write({"removed": True, "mismatch": False, "mismatch_reason": False,
@@ -449,7 +449,7 @@ class ReconciliationWindow:
             record = self.Document._kashflow_found_again({
                 "order_id": order.id, "key": key, "kind": "payment", "kashflow_number": payment["PayID"],
                 "removed": False,
-                "kashflow_invoice_number": payment["PayInvoice"], "date": reconcile.day(payment["PayDate"]),
+                "kashflow_applied_invoice_number": payment["PayInvoice"], "date": reconcile.day(payment["PayDate"]),
                 "currency_id": order.currency_id.id, "amount_total": float(reconcile.money(payment["PayAmount"])),
                 "reference": payment.get("PayNote") or "", "sequence": 1000})
             self.stats["payments_checked"] += 1
@@ -505,9 +505,9 @@ class ReconciliationWindow:
             and not any(difference.code == reconcile.DUPLICATE for difference in differences) else ""
         on_credit_note = bool(differences) and document.kind == "payment" and bool(self.Document.search_count([
             ("company_id", "=", document.company_id.id), ("kind", "=", CREDIT_NOTE),
-            ("kashflow_number", "=", document.kashflow_invoice_number)], limit=1))
+            ("kashflow_number", "=", document.kashflow_applied_invoice_number)], limit=1))
         label = label or Run._kashflow_document_label(document.kind, document.kashflow_number,
-                                                      document.kashflow_invoice_number, odoo_name=named,
+                                                      document.kashflow_applied_invoice_number, odoo_name=named,
                                                       on_credit_note=on_credit_note)
         values = {"checked_at": self.now}
         if odoo is not None:

@@ -18,7 +18,7 @@ class ResPartner(models.Model):
         result = super().write(vals)
         if set(vals) & PARTNER_CONTENT_FIELDS:
             self.env["kashflow.customer"].sudo().search(
-                [("partner_id", "in", self.commercial_partner_id.ids), ("kashflow_number", "!=", 0),
+                [("partner_id", "in", self.commercial_partner_id.ids), ("kashflow_customer_id", "!=", 0),
                  ("company_id.kashflow_enabled", "=", True)])._kashflow_enqueue()
             # an order's job may be making the contact's customer from what it read before this change
             self.env["sale.order"].sudo().search(

@@ -60,7 +60,7 @@ class TestBadInput(KashFlowCase):
     def customer_of(self, partner):
         binding = self.env["kashflow.customer"].search([("partner_id", "=", partner.commercial_partner_id.id)])
         [customer] = [customer for customer in self.state()["customers"]
-                      if customer["CustomerID"] == binding.kashflow_number]
+                      if customer["CustomerID"] == binding.kashflow_customer_id]
         return customer
 
     def totals(self, invoice):

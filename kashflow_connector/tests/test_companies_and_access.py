@@ -57,9 +57,9 @@ class TestCompaniesAndAccess(KashFlowCase):
                          [f"{invoice.name} {theirs.name}"])
         # One contact, one KashFlow customer in each company's account, each remembered for its own company.
         bindings = self.env["kashflow.customer"].search([("partner_id", "=", self.customer.id)])
-        self.assertEqual(bindings.filtered(lambda b: b.company_id == self.company).kashflow_number,
+        self.assertEqual(bindings.filtered(lambda b: b.company_id == self.company).kashflow_customer_id,
                          self.sandbox.state()["customers"][0]["CustomerID"])
-        self.assertEqual(bindings.filtered(lambda b: b.company_id == self.other_company).kashflow_number,
+        self.assertEqual(bindings.filtered(lambda b: b.company_id == self.other_company).kashflow_customer_id,
                          self.other_sandbox.state()["customers"][0]["CustomerID"])
 
     def test_a_company_sees_only_its_own_mapping_and_data(self):

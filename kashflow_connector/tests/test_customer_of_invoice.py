@@ -49,7 +49,7 @@ class TestCustomerOfInvoice(KashFlowCase):
             customer = self.customer_of(document)
             self.assertEqual(customer["Name"], partner.name, document["CustomerReference"])
         binding = self.env["kashflow.customer"].search([("partner_id", "=", partner.id)])
-        self.assertEqual({document["CustomerID"] for document in held}, {binding.kashflow_number})
+        self.assertEqual({document["CustomerID"] for document in held}, {binding.kashflow_customer_id})
         self.assertNotIn(self.manager.name, [customer["Name"] for customer in self.state()["customers"]],
                          "the ordering contact is no KashFlow customer")
 

@@ -40,12 +40,12 @@ class TestMigration(KashFlowCase):
         self.env.cr.execute("""
             UPDATE res_partner SET kashflow_customer_id = jsonb_build_object(%(company)s::text, %(customer)s),
                                    kashflow_customer_code = jsonb_build_object(%(company)s::text, %(code)s)
-             WHERE id = %(partner)s""", {"company": self.company.id, "customer": customer.kashflow_number,
+             WHERE id = %(partner)s""", {"company": self.company.id, "customer": customer.kashflow_customer_id,
                                         "code": customer.code, "partner": order.partner_id.id})
         self.env.cr.execute(
             "UPDATE sale_order SET kashflow_invoice_id = %s, kashflow_payment_number = %s WHERE id = %s",
             (invoice.kashflow_dbid, payment.kashflow_number, order.id))
-        numbers = (customer.kashflow_number, invoice.kashflow_number, payment.kashflow_number)
+        numbers = (customer.kashflow_customer_id, invoice.kashflow_number, payment.kashflow_number)
         (invoice | payment).unlink()
         customer.unlink()
         self.env.flush_all()
@@ -62,7 +62,7 @@ class TestMigration(KashFlowCase):
         _migration().migrate(self.env.cr, "18.0.1.0.0")
         self.env.invalidate_all()
         [customer] = self.env["kashflow.customer"].search([("partner_id", "=", order.partner_id.id)])
-        self.assertEqual(customer.kashflow_number, customer_number)
+        self.assertEqual(customer.kashflow_customer_id, customer_number)
         self.assertEqual(sorted(order.kashflow_document_ids.mapped("kashflow_number")),
                          sorted([invoice_number, payment_number]))
 
@@ -132,7 +132,13 @@ class TestMigration(KashFlowCase):
             ALTER TABLE kashflow_document DROP CONSTRAINT kashflow_document_key_unique;
             ALTER TABLE kashflow_document ADD CONSTRAINT kashflow_document_key_unique UNIQUE (order_id, key);
             UPDATE kashflow_document SET key = split_part(key, ':', 1) WHERE key ~ '^(order|cancel|replaced):[0-9]+$';
-            UPDATE kashflow_document SET key = split_part(key, '/', 1) WHERE key ~ '/order:[0-9]+$'""")
+            UPDATE kashflow_document SET key = split_part(key, '/', 1) WHERE key ~ '/order:[0-9]+$';
+            ALTER TABLE kashflow_document RENAME COLUMN kashflow_applied_invoice_number TO kashflow_invoice_number;
+            ALTER TABLE kashflow_customer RENAME COLUMN kashflow_customer_id TO kashflow_number;
+            UPDATE ir_model_fields SET name = 'kashflow_invoice_number'
+             WHERE model = 'kashflow.document' AND name = 'kashflow_applied_invoice_number';
+            UPDATE ir_model_fields SET name = 'kashflow_number'
+             WHERE model = 'kashflow.customer' AND name = 'kashflow_customer_id'""")
         self.env.invalidate_all()
 
     def test_every_record_is_keyed_once_in_its_company_after_the_upgrade(self):
@@ -173,6 +179,10 @@ class TestMigration(KashFlowCase):
         self.env.cr.execute("SELECT key FROM kashflow_document WHERE order_id IN %s", [tuple(alone.ids)])
         self.assertEqual(sorted(key.split(":")[0] for [key] in self.env.cr.fetchall()),
                          ["order", "order", "payment", "payment"], "as 18.0.2.2 left them")
+        binding = self.env["kashflow.customer"].search([("partner_id", "=", alone[0].partner_id.id)])
+        self.env.cr.execute("SELECT kashflow_number FROM kashflow_customer WHERE id = %s", [binding.id])
+        [[customer_id]] = self.env.cr.fetchall()
+        self.assertTrue(customer_id)
 
         _migration(MIGRATION_2_3).migrate(self.env.cr, "18.0.2.2.0")
         Document = self.env["kashflow.document"]
@@ -187,6 +197,17 @@ class TestMigration(KashFlowCase):
         self.assertEqual((again.key, again.order_id, again.mismatch), (f"copy:{copy_number}", second, True))
         self.assertIn("Delete it in KashFlow", again.mismatch_reason)
         self.assertEqual(Document.search([("key", "=", f"move:{shared.id}")]), shared_record, "the one jobs use")
+        self.assertEqual(binding.kashflow_customer_id, customer_id, "the CustomerID kept under its new name")
+        for order in alone:
+            [payment] = order.kashflow_document_ids.filtered(lambda record: record.kind == "payment")
+            self.assertEqual(payment.kashflow_applied_invoice_number, order.kashflow_invoice_number)
+        self.env.cr.execute("""SELECT model, name FROM ir_model_fields
+                                WHERE name IN ('kashflow_invoice_number', 'kashflow_applied_invoice_number',
+                                               'kashflow_number', 'kashflow_customer_id')
+                                  AND model IN ('kashflow.document', 'kashflow.customer') ORDER BY model, name""")
+        self.assertEqual(self.env.cr.fetchall(), [("kashflow.customer", "kashflow_customer_id"),
+                                                  ("kashflow.document", "kashflow_applied_invoice_number"),
+                                                  ("kashflow.document", "kashflow_number")])
 
         self.sandbox.clear_calls()
         for order in alone | together:

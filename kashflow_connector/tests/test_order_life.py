@@ -107,7 +107,7 @@ class TestOrderLife(KashFlowCase):
         records = order.kashflow_document_ids
         customer = self.env["kashflow.customer"].search([
             ("company_id", "=", order.company_id.id),
-            ("partner_id", "=", order.partner_id.commercial_partner_id.id)]).kashflow_number
+            ("partner_id", "=", order.partner_id.commercial_partner_id.id)]).kashflow_customer_id
         bound = self.env["kashflow.document"].search([
             ("company_id", "=", order.company_id.id), ("kind", "in", ("invoice", "credit_note")),
             ("kashflow_number", "!=", 0)])
@@ -198,7 +198,7 @@ class TestOrderLife(KashFlowCase):
             self.assertEqual(len(binding), 1, f"KashFlow payment {number} ({payment['PayAmount']}) stands for one "
                                               f"Odoo payment; records: {binding.mapped('key')}")
             self.assertIn(binding, records, f"payment {number} is the order's")
-            self.assertEqual(binding.kashflow_invoice_number, payment["PayInvoice"])
+            self.assertEqual(binding.kashflow_applied_invoice_number, payment["PayInvoice"])
             kind, _colon, ident = binding.key.split("/")[0].partition(":")
             self.assertIn(kind, ("payment", "line", "transaction"), f"payment {number} ({binding.key}) is Odoo's")
             source = self.env[{"payment": "account.payment", "line": "account.bank.statement.line",

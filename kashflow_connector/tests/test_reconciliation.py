@@ -236,7 +236,8 @@ class TestReconciliation(KashFlowCase):
         # What a reconciliation records when it reads KashFlow just before a job's record of the payment is committed.
         self.env["kashflow.document"].create({
             "order_id": order.id, "key": f"kashflow:{payment.kashflow_number}", "kind": "payment",
-            "kashflow_number": payment.kashflow_number, "kashflow_invoice_number": order.kashflow_invoice_number})
+            "kashflow_number": payment.kashflow_number,
+            "kashflow_applied_invoice_number": order.kashflow_invoice_number})
         order._kashflow_accounting_changed()
         self.run_jobs()
         self.assertEqual([item["PayID"] for item in self.state()["payments"]], [payment.kashflow_number])

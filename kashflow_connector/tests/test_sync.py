@@ -49,7 +49,7 @@ class TestPaidOrderToKashFlow(KashFlowCase):
         self.assertEqual(order.kashflow_document_ids.filtered(lambda doc: doc.kind == "payment").kashflow_number,
                          payment["PayID"])
         binding = self.env["kashflow.customer"].search([("partner_id", "=", self.customer.id)])
-        self.assertEqual(binding.kashflow_number, customer["CustomerID"])
+        self.assertEqual(binding.kashflow_customer_id, customer["CustomerID"])
         self.assertIn(str(order.kashflow_invoice_number), order.message_ids[0].body)
 
     def test_paid_invoice_books_the_order(self):

@@ -27,7 +27,7 @@ def migrate(cr, version):
     env = api.Environment(cr, SUPERUSER_ID, {})
     if column_exists(cr, "res_partner", "kashflow_customer_id"):
         cr.execute(SQL("""
-            INSERT INTO kashflow_customer (partner_id, company_id, kashflow_number, code, create_uid, write_uid,
+            INSERT INTO kashflow_customer (partner_id, company_id, kashflow_customer_id, code, create_uid, write_uid,
                                            create_date, write_date)
             SELECT p.id, ids.key::int, ids.value::int, codes.value #>> '{}', %(uid)s, %(uid)s, now(), now()
               FROM res_partner p
@@ -57,5 +57,5 @@ def migrate(cr, version):
                 as_sent = not order.currency_id.compare_amounts(float(payment.amount), order.amount_total) \
                     and payment.date == order.kashflow_paid_date
                 Document.create({"order_id": order_id, "key": payment.key, "kind": "payment",
-                                 "kashflow_number": payment_number, "kashflow_invoice_number": number,
+                                 "kashflow_number": payment_number, "kashflow_applied_invoice_number": number,
                                  "fingerprint": documents.payment_fingerprint(payment) if as_sent else False})
