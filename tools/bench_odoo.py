@@ -1,11 +1,13 @@
 """Benchmarks of the connector inside Odoo 18, against the KashFlow sandbox: what ``make bench`` runs after the
 plain-Python ones of ``bench.py``. They print figures and assert nothing.
 
-``python3 tools/bench_odoo.py [--json FILE]`` makes a throwaway database (a UK company with the UK chart of
-accounts, the connector set up and its channels mapped as ``tools/demo_data.py`` does it), then measures:
+``python3 tools/bench_odoo.py [--json FILE] [--only bench_shared_invoice ...]`` makes a throwaway database (a UK
+company with the UK chart of accounts, the connector set up and its channels mapped as ``tools/demo_data.py`` does
+it), then measures:
 
 1. KashFlow calls per order, by case, counted from the sandbox's own record of the calls, each case sent by
-   the real queue job, performed by queue_job's own controller code (what the runner's HTTP call runs);
+   the real queue job, performed by queue_job's own controller code (what the runner's HTTP call runs); and
+   one invoice for 1, 3, 10 and 30 orders: its calls, and each order's job's work in Odoo;
 2. what the payment hook adds to paying an order (its invoice paid with Odoo's *Register Payment*, one
    transaction per order): time and SQL queries with the connector off, on, and its hooks patched out (Odoo
    alone), the three taking turns order by order; where the hooks' time goes; the statements they add;
@@ -247,11 +249,11 @@ class Bench:
 
     # ------------------------------------------------------------------ jobs
 
-    def perform_jobs(self, rounds=5):
+    def perform_jobs(self, rounds=5, costs=None):
         """Perform the KashFlow jobs waiting in the queue the way queue_job's runner has them performed: marked
         enqueued, then acquired and run by queue_job's controller code (``/queue_job/runjob``), each in its
         own transaction. A job postponed for a retry runs again in the next round, without waiting for its
-        time. Returns the number of job runs."""
+        time. Returns the number of job runs; ``costs``, a list, gets ``(seconds, SQL queries)`` of each."""
         from odoo.addons.queue_job.controllers.main import RunJobController
 
         runs = 0
@@ -263,11 +265,15 @@ class Bench:
             if not uuids:
                 break
             for job_uuid in uuids:
-                with self.env() as env:
-                    job = RunJobController._acquire_job(env, job_uuid)
-                    if job:
-                        RunJobController._runjob(env, job)
-                        runs += 1
+                with Queries() as queries:
+                    started = time.perf_counter()
+                    with self.env() as env:
+                        job = RunJobController._acquire_job(env, job_uuid)
+                        if job:
+                            RunJobController._runjob(env, job)
+                            runs += 1
+                    if job and costs is not None:
+                        costs.append((time.perf_counter() - started, queries.count))
         return runs
 
 
@@ -370,6 +376,55 @@ def bench_calls(bench):
                "InvoiceDBID, which InsertInvoice does not return (it returns the number): + 2 GetInvoice")
     table.note("each case is one order paid with Register Payment on its invoice (the address change: the contact's "
                "update job too, the credit note: the job the posted credit note and its refund queued)")
+    return table
+
+
+SHARED_SIZES = (1, 3, 10, 30)
+
+
+def bench_shared_invoice(bench):
+    """One invoice of N orders, paid once: the KashFlow calls of all its orders' jobs, and each job's work in Odoo
+    (the first sends the invoice and its payment; the others find them sent), beside one order alone with as many
+    lines."""
+    table = Table("1b. One invoice for N orders of a customer (Create Invoices on a selection, one board each), "
+                  "paid once; beside it, one order alone with N boards on N lines",
+                  ["orders", "KashFlow calls, all jobs", "first job: SQL", "first job: time",
+                   "each other job: SQL (mean)", "each other job: time (median)", "alone: SQL", "alone: time"])
+    board = bench.products[0]
+    for count in SHARED_SIZES:
+        with bench.env() as env:
+            partner, alone_partner = bench.partners(env, 2)
+            orders = env["sale.order"].create([{
+                "partner_id": partner.id, "team_id": bench.team,
+                "order_line": [Command.create({"product_id": board, "product_uom_qty": 1})]} for _ in range(count)])
+            orders.action_confirm()
+            invoice = orders._create_invoices()
+            invoice.action_post()
+            bench.pay(env, invoice)
+            jobs = env["queue.job"].search_count([("channel", "=", JOB_CHANNEL), ("state", "=", "pending")])
+        mark = bench.sandbox.last_call()
+        costs = []
+        bench.perform_jobs(costs=costs)
+        calls = bench.sandbox.call_counts(since=mark)
+        with bench.env() as env:
+            alone = env["sale.order"].create({
+                "partner_id": alone_partner.id, "team_id": bench.team,
+                "order_line": [Command.create({"product_id": board, "product_uom_qty": 1}) for _ in range(count)]})
+            alone.action_confirm()
+            alone._create_invoices().action_post()
+            bench.pay(env, alone.invoice_ids)
+        alone_costs = []
+        bench.perform_jobs(costs=alone_costs)
+        first, others = costs[0], costs[1:]
+        table.add(f"{count} ({len(invoice)} invoice, {jobs} jobs)", f"{sum(calls.values())}: {_calls_text(calls)}",
+                  first[1], ms(first[0]),
+                  f"{statistics.mean(cost[1] for cost in others):.1f}" if others else "-",
+                  ms(statistics.median(cost[0] for cost in others)) if others else "-",
+                  alone_costs[0][1], ms(alone_costs[0][0]))
+    table.note("a new customer each time (GetCustomerByEmail and InsertCustomer once). The first job sends the "
+               "invoice; each other order's job finds it and its payment sent and calls KashFlow for nothing")
+    table.note("goal: the calls for the invoice are one order's, whatever N; a job's work grows with the invoice's "
+               "lines (the first job beside an order alone with as many lines), not with the number of its orders")
     return table
 
 
@@ -826,9 +881,15 @@ def backfill_child(config_path, dbname):
                       "before_kib": before, "peak_kib": resident_kib("VmHWM")}))
 
 
+STEPS = (bench_calls, bench_shared_invoice, bench_hook, bench_contact_edit, bench_runner, bench_backfill_memory,
+         bench_reconciliation)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--json", type=Path, help="also write the tables to this file, as JSON")
+    parser.add_argument("--only", action="append", metavar="BENCHMARK", choices=[step.__name__ for step in STEPS],
+                        help="run only this benchmark (may be given again)")
     parser.add_argument("--backfill-child", nargs=2, metavar=("CONFIG", "DATABASE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.backfill_child:
@@ -840,15 +901,15 @@ def main():
     BENCH.mkdir(parents=True, exist_ok=True)
     tables = []
     try:
-        run(odoo, pg, tables)
+        run(odoo, pg, tables, only=args.only)
     finally:
         if args.json:
             dump(tables, args.json)
 
 
-def run(odoo, pg, tables):
-    """Build the database, run every benchmark, drop the database; ``tables`` gets each table as it is made (a
-    failure leaves those made before it)."""
+def run(odoo, pg, tables, only=None):
+    """Build the database, run every benchmark (or those named in ``only``), drop the database; ``tables`` gets
+    each table as it is made (a failure leaves those made before it)."""
     with tempfile.TemporaryDirectory() as folder, SandboxProcess(
             Path(folder) / "kashflow.sqlite3", username=demo_data.SANDBOX_USERNAME,
             password=demo_data.SANDBOX_PASSWORD) as sandbox:
@@ -858,8 +919,9 @@ def run(odoo, pg, tables):
             print(f"bench_odoo: building the database {bench.dbname} (Odoo's log: {bench.config.parent}/odoo.log)")
             bench.build()
             print(f"bench_odoo: database ready in {time.monotonic() - started:.0f} s")
-            for step in (bench_calls, bench_hook, bench_contact_edit, bench_runner, bench_backfill_memory,
-                         bench_reconciliation):
+            for step in STEPS:
+                if only and step.__name__ not in only:
+                    continue
                 step_started = time.monotonic()
                 result = step(bench)
                 for table in result if isinstance(result, tuple) else (result,):
