@@ -333,7 +333,7 @@ def perform_kashflow_jobs(env):
     them is committed, each in a transaction of its own (a job keeps what it did in transactions of its own,
     which must see the orders and contacts it writes about)."""
     # Importable once Odoo has set its addons path up.
-    from odoo.addons.kashflow_connector.models.sale_order import JOB_CHANNEL
+    from odoo.addons.kashflow_connector.const import JOB_CHANNEL
     from odoo.addons.queue_job.job import Job
 
     env.cr.commit()  # a tool building a database, not business code

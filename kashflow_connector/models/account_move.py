@@ -1,7 +1,7 @@
 from odoo import api, models
 from odoo.tools import SQL
 
-from .sale_order import IN_KASHFLOW_STATES
+from .. import const
 
 
 class AccountMove(models.Model):
@@ -119,5 +119,5 @@ class AccountPartialReconcile(models.Model):
                  JOIN sale_order_line sol ON sol.id = rel.order_line_id
                  JOIN sale_order so ON so.id = sol.order_id
                 WHERE so.kashflow_state IN %(states)s""",
-            partials=partials.ids, states=(*IN_KASHFLOW_STATES, "queued")))]
+            partials=partials.ids, states=(*const.IN_KASHFLOW_STATES, "queued")))]
         return self.env["sale.order"].browse(ids)

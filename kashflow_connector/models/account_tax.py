@@ -1,18 +1,14 @@
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 
-KASHFLOW_TREATMENTS = [
-    ("vat", "VAT"),
-    ("exempt", "VAT exempt"),
-    ("charge", "Separate line without VAT"),
-]
+from .. import const
 
 
 class AccountTax(models.Model):
     _inherit = "account.tax"
 
     kashflow_treatment = fields.Selection(
-        KASHFLOW_TREATMENTS, string="In KashFlow", compute="_compute_kashflow_treatment", store=True,
+        const.KASHFLOW_TREATMENTS, string="In KashFlow", compute="_compute_kashflow_treatment", store=True,
         readonly=False,
         help="How the tax is booked in KashFlow. VAT: the line's VAT, at the tax's percentage (percentage taxes "
              "only; a 0% tax is zero-rated). VAT exempt: a 0% tax for sales exempt from VAT, booked at KashFlow's "

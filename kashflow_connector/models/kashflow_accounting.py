@@ -15,6 +15,7 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import float_repr
 
+from .. import const
 from ..kashflow.documents import FIELD_LIMITS, customer_code, text_length
 from ..kashflow.snapshot import (
     CANCELLATION,
@@ -30,8 +31,6 @@ from ..kashflow.snapshot import (
     order_document_key,
     own_invoice_key,
 )
-
-DEFAULT_TIMEZONE = "Europe/London"
 
 
 def _money(amount, currency):
@@ -113,7 +112,7 @@ class KashflowAccounting(models.AbstractModel):
 
     def _local_date(self, company, moment):
         """The calendar day of a UTC ``moment`` where ``company`` is (UK time unless its address says otherwise)."""
-        zone = pytz.timezone(company.partner_id.tz or DEFAULT_TIMEZONE)
+        zone = pytz.timezone(company.partner_id.tz or const.DEFAULT_TIMEZONE)
         return pytz.utc.localize(moment).astimezone(zone).date()
 
     # ------------------------------------------------------------------ the documents

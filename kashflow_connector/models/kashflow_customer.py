@@ -4,19 +4,9 @@ from odoo import api, fields, models
 
 from odoo.addons.queue_job.exception import FailedJobError, RetryableJobError
 
+from .. import const
 from ..kashflow.booking import CustomerState, sync_customer
-from .kashflow_sync import (
-    CUSTOMER_LOCK_CLASS,
-    LOCKED_PAUSE,
-    SWITCHED_OFF_PAUSE,
-    KashFlowJournal,
-    own_transaction,
-    run_job_work,
-    try_lock,
-)
-from .sale_order import JOB_CHANNEL, JOB_MAX_RETRIES
-
-CUSTOMER_JOB_IDENTITY = "kashflow_connector:kashflow.customer:{}"
+from .kashflow_sync import KashFlowJournal, own_transaction, run_job_work, try_lock
 
 
 class KashflowCustomer(models.Model):
@@ -76,12 +66,13 @@ class KashflowCustomer(models.Model):
 
     def _kashflow_identity_key(self):
         self.ensure_one()
-        return CUSTOMER_JOB_IDENTITY.format(self.id)
+        return const.CUSTOMER_JOB_IDENTITY.format(self.id)
 
     def _kashflow_enqueue(self):
         for binding in self:
             binding.with_delay(
-                channel=JOB_CHANNEL, identity_key=binding._kashflow_identity_key(), max_retries=JOB_MAX_RETRIES,
+                channel=const.JOB_CHANNEL, identity_key=binding._kashflow_identity_key(),
+                max_retries=const.JOB_MAX_RETRIES,
                 description=self.env._("Update %s in KashFlow", binding.partner_id.display_name),
             )._kashflow_customer_job()
 
@@ -96,10 +87,10 @@ class KashflowCustomer(models.Model):
         company, partner = self.company_id, self.partner_id
         if not company.kashflow_enabled:
             raise RetryableJobError(self.env._("KashFlow is switched off for %s: the update waits.", company.name),
-                                    seconds=SWITCHED_OFF_PAUSE, ignore_retry=True)
-        if not try_lock(self.env.cr, CUSTOMER_LOCK_CLASS, partner.id):
+                                    seconds=const.SWITCHED_OFF_PAUSE, ignore_retry=True)
+        if not try_lock(self.env.cr, const.CUSTOMER_LOCK_CLASS, partner.id):
             raise RetryableJobError(self.env._("Another job is sending %s to KashFlow.", partner.name),
-                                    seconds=LOCKED_PAUSE, ignore_retry=True)
+                                    seconds=const.LOCKED_PAUSE, ignore_retry=True)
         journal = KashFlowJournal(company, partner)
         state, _documents, _bound = journal.load()
         if not state.customer_id:

@@ -3,24 +3,10 @@ from decimal import Decimal
 
 from odoo import Command, api, fields, models
 
+from .. import const
 from ..kashflow import documents, reconcile
 from ..kashflow.booking import DocumentState
 from ..kashflow.snapshot import Mapping
-
-DOCUMENT_KINDS = [
-    ("invoice", "Invoice"),
-    ("credit_note", "Credit note"),
-    ("payment", "Payment"),
-]
-CHECK_RESULTS = [
-    ("matches", "Matches"),
-    ("differs", "Differs"),
-]
-DOCUMENT_STATES = [
-    ("pending", "To send"),
-    ("sent", "Sent"),
-    ("removed", "Deleted"),
-]
 
 
 class KashflowDocument(models.Model):
@@ -51,9 +37,9 @@ class KashflowDocument(models.Model):
     key = fields.Char(required=True, readonly=True,
                       help="Which Odoo record the document stands for, one record per key in a company: 'move:<id>', "
                            "'order:<id>' (an order's own invoice), 'payment:<id>/move:<id>'... (kashflow/snapshot.py)")
-    kind = fields.Selection(DOCUMENT_KINDS, required=True, readonly=True)
+    kind = fields.Selection(const.DOCUMENT_KINDS, required=True, readonly=True)
     sequence = fields.Integer(readonly=True)
-    state = fields.Selection(DOCUMENT_STATES, compute="_compute_state", store=True)
+    state = fields.Selection(const.DOCUMENT_STATES, compute="_compute_state", store=True)
     move_id = fields.Many2one("account.move", string="Odoo Document", readonly=True, index="btree_not_null",
                               ondelete="set null", help="The Odoo invoice or credit note it was built from.")
     reference = fields.Char(readonly=True, help="The order and Odoo document or payment it stands for.")
@@ -96,7 +82,7 @@ class KashflowDocument(models.Model):
                                   help="What a resend does about the difference (reconcile.py's repair codes).")
     checked_at = fields.Datetime(string="Last Reconciled", readonly=True)
     check_result = fields.Selection(
-        CHECK_RESULTS, string="Last Check", compute="_compute_check_result", store=True,
+        const.CHECK_RESULTS, string="Last Check", compute="_compute_check_result", store=True,
         help="What the last reconciliation found: KashFlow's copy matches Odoo, or differs (the reason says how); "
              "empty until a reconciliation checks it.")
     kashflow_amount_total = fields.Monetary(

@@ -1,6 +1,6 @@
 from odoo import fields, models
 
-from .sale_order import KASHFLOW_STATES
+from .. import const
 
 
 class KashflowHistory(models.Model):
@@ -20,7 +20,7 @@ class KashflowHistory(models.Model):
     order_id = fields.Many2one("sale.order", required=True, index=True, ondelete="cascade", readonly=True)
     company_id = fields.Many2one(related="order_id.company_id", store=True, index=True)
     date = fields.Datetime(required=True, default=fields.Datetime.now, readonly=True, help="When the job ended.")
-    kashflow_state = fields.Selection(KASHFLOW_STATES, string="Status", readonly=True,
+    kashflow_state = fields.Selection(const.KASHFLOW_STATES, string="Status", readonly=True,
                                       help="Where the order stood with KashFlow after the job.")
     message = fields.Text(string="What Happened", readonly=True)
     document_ids = fields.Many2many(

@@ -1,16 +1,7 @@
 from odoo import api, fields, models
 from odoo.exceptions import AccessError
 
-INCOME_CODES = range(4000, 5000)
-"""KashFlow's UK chart of accounts keeps sales (income) nominal codes in 4000-4999; GetNominalCodes gives no type."""
-
-LOOKUP_KINDS = [
-    ("payment_method", "Payment method"),
-    ("bank_account", "Bank account"),
-    ("customer_source", "Customer source"),
-    ("nominal_code", "Nominal code"),
-    ("currency", "Currency"),
-]
+from .. import const
 
 
 class KashflowLookup(models.Model):
@@ -23,7 +14,7 @@ class KashflowLookup(models.Model):
 
     company_id = fields.Many2one("res.company", required=True, index=True, ondelete="cascade",
                                  default=lambda self: self.env.company)
-    kind = fields.Selection(LOOKUP_KINDS, required=True, index=True)
+    kind = fields.Selection(const.LOOKUP_KINDS, required=True, index=True)
     kashflow_id = fields.Integer(string="KashFlow ID", required=True)
     code = fields.Char(help="The nominal or bank account code, or the currency code.")
     name = fields.Char(required=True)
@@ -50,7 +41,7 @@ class KashflowLookup(models.Model):
     def _compute_is_income(self):
         for lookup in self:
             code = (lookup.code or "").strip()
-            lookup.is_income = lookup.kind == "nominal_code" and code.isdigit() and int(code) in INCOME_CODES
+            lookup.is_income = lookup.kind == "nominal_code" and code.isdigit() and int(code) in const.INCOME_CODES
 
     @api.depends("code", "name")
     def _compute_display_name(self):

@@ -11,28 +11,22 @@ from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import SQL
 
+from .. import const
 from ..kashflow import reconcile
 from ..kashflow.exceptions import KashFlowError
 from ..kashflow.snapshot import CREDIT_NOTE
-from .kashflow_reconciliation_window import CHECKED_STATES, LACKING_STATES, ReconciliationWindow
+from .kashflow_reconciliation_window import ReconciliationWindow
 from .kashflow_sync import words
 
 _logger = logging.getLogger(__name__)
-
-WINDOW_DOCUMENTS = 500  # documents read back from KashFlow at a time (more only when one day holds more)
-WINDOW_MAX_DAYS = 31  # days read back at a time at most, however few documents they hold
-DEFAULT_PERIOD_MONTHS = 4  # the daily run's period, in whole months before the current one
-RUN_STATES = [("running", "Running"), ("done", "Done"), ("failed", "Failed")]
-
-
 
 
 class KashflowReconciliation(models.Model):
     """One run of the reconciliation of a company's KashFlow account with Odoo, over a period of tax points.
 
     It reads KashFlow back by date (``GetInvoicesByDateRange``, ``GetInvoicePaymentsByDateRange`` page by page),
-    every day of the period, a window of at most ``WINDOW_DOCUMENTS`` of the connector's documents and
-    ``WINDOW_MAX_DAYS`` days at a time, and compares every invoice, credit note and payment the connector sent,
+    every day of the period, a window of at most ``const.WINDOW_DOCUMENTS`` of the connector's documents and
+    ``const.WINDOW_MAX_DAYS`` days at a time, and compares every invoice, credit note and payment the connector sent,
     dated in the period, with what the connector would send for it now (``kashflow.accounting``'s snapshot,
     ``documents.py``): so the cost in KashFlow calls and in memory follows the documents checked and the period's
     length, never the account's whole history. KashFlow is asked for one document alone
@@ -56,7 +50,7 @@ class KashflowReconciliation(models.Model):
                                  default=lambda self: self.env.company)
     date_from = fields.Date(string="From", required=True, help="First tax point (invoice or payment date) checked.")
     date_to = fields.Date(string="To", required=True, help="Last tax point checked.")
-    state = fields.Selection(RUN_STATES, default="running", required=True, readonly=True)
+    state = fields.Selection(const.RUN_STATES, default="running", required=True, readonly=True)
     started_at = fields.Datetime(readonly=True)
     ended_at = fields.Datetime(readonly=True)
     next_date = fields.Date(readonly=True, help="The first day the run has still to check.")
@@ -94,12 +88,12 @@ class KashflowReconciliation(models.Model):
     @api.model
     def _kashflow_default_period(self, company):
         """The daily run's period, ``(first day, last day)``: from the first day of the month
-        ``DEFAULT_PERIOD_MONTHS`` months ago (whatever a business's VAT quarters, the last quarter ended is in it
+        ``const.DEFAULT_PERIOD_MONTHS`` months ago (whatever a business's VAT quarters, the last quarter ended is in it
         for a month after its end) to today, widened to the dates of every document sent since that day: an
         invoice sent now may carry an older tax point (paid late, back-filled), a payment a later date."""
         today = fields.Date.context_today(self.with_company(company))
         start = today.replace(day=1)
-        for _month in range(DEFAULT_PERIOD_MONTHS):
+        for _month in range(const.DEFAULT_PERIOD_MONTHS):
             start = (start - datetime.timedelta(days=1)).replace(day=1)
         self.env.flush_all()
         first, last = self.env.execute_query(SQL(
@@ -183,10 +177,10 @@ class KashflowReconciliation(models.Model):
             return
         runs[:1]._kashflow_step()
         runs = runs.filtered(lambda run: run.state == "running")
-        # the scheduler's tasks are windows: one read now, and at least one per day-range of WINDOW_MAX_DAYS left
+        # the scheduler's tasks are windows: one read now, and at least one per day-range of const.WINDOW_MAX_DAYS left
         # (a window of days without documents is work done too: the scheduler must call again at once)
         self.env["ir.cron"]._notify_progress(done=1, remaining=sum(
-            -(-((run.date_to - run.next_date).days + 1) // WINDOW_MAX_DAYS) for run in runs if run.next_date))
+            -(-((run.date_to - run.next_date).days + 1) // const.WINDOW_MAX_DAYS) for run in runs if run.next_date))
 
     def _kashflow_run(self):
         """Run these reconciliations to the end, here and now (tests, benchmarks, a shell)."""
@@ -204,12 +198,12 @@ class KashflowReconciliation(models.Model):
             """SELECT %s FROM kashflow_document d JOIN sale_order o ON o.id = d.order_id
                 WHERE d.company_id = %s AND COALESCE(d.kashflow_number, 0) != 0 AND d.removed IS NOT TRUE
                   AND d.date BETWEEN %s AND %s AND o.kashflow_state IN %s""",
-            select, self.company_id.id, start, end, CHECKED_STATES)
+            select, self.company_id.id, start, end, const.CHECKED_STATES)
 
     def _kashflow_lacking_query(self, start, end, select):
         """``SELECT {select}`` over ``l`` (``order_id``, ``move_id``, ``date``): the posted invoices and credit notes
         dated from ``start`` to ``end`` of the paid orders of the company that KashFlow should hold but no job is
-        about to send (``LACKING_STATES``: failed, waiting for a mapping), one row per order and document: what
+        about to send (``const.LACKING_STATES``: failed, waiting for a mapping), one row per order and document: what
         Odoo's books hold of them is on Odoo's side of the checks, and KashFlow lacks it."""
         return SQL(
             """SELECT %s FROM (
@@ -222,7 +216,7 @@ class KashflowReconciliation(models.Model):
                     WHERE m.company_id = %s AND m.state = 'posted' AND m.move_type IN ('out_invoice', 'out_refund')
                       AND m.invoice_date BETWEEN %s AND %s AND o.kashflow_state IN %s
                ) l""",
-            select, self.company_id.id, start, end, LACKING_STATES)
+            select, self.company_id.id, start, end, const.LACKING_STATES)
 
     def _kashflow_count(self, start, end):
         self.env.flush_all()
@@ -232,12 +226,12 @@ class KashflowReconciliation(models.Model):
     def _kashflow_window(self):
         """``(start, end)``: the next days to read back, from ``next_date``, or None when the period is done. Every
         day of the period is read, those without a document of the connector too (KashFlow may hold on them a copy
-        of one of its documents, or a payment added by hand): as many days as hold at most ``WINDOW_DOCUMENTS``
-        documents to check (one day at least, whatever it holds), ``WINDOW_MAX_DAYS`` at most."""
+        of one of its documents, or a payment added by hand): as many days as hold at most ``const.WINDOW_DOCUMENTS``
+        documents to check (one day at least, whatever it holds), ``const.WINDOW_MAX_DAYS`` at most."""
         start = self.next_date
         if not start or start > self.date_to:
             return None
-        last = min(self.date_to, start + datetime.timedelta(days=WINDOW_MAX_DAYS - 1))
+        last = min(self.date_to, start + datetime.timedelta(days=const.WINDOW_MAX_DAYS - 1))
         counts = defaultdict(int)
         for query in (SQL("%s GROUP BY d.date", self._kashflow_document_query(start, last, SQL("d.date, count(*)"))),
                       SQL("%s GROUP BY l.date", self._kashflow_lacking_query(start, last, SQL("l.date, count(*)")))):
@@ -245,7 +239,7 @@ class KashflowReconciliation(models.Model):
                 counts[day] += count
         total = 0
         for day, count in sorted(counts.items()):
-            if total and total + count > WINDOW_DOCUMENTS:
+            if total and total + count > const.WINDOW_DOCUMENTS:
                 return start, day - datetime.timedelta(days=1)
             total += count
         return start, last

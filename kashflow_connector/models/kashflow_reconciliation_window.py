@@ -9,16 +9,10 @@ from odoo import Command, fields
 from odoo.exceptions import UserError
 from odoo.tools import SQL, split_every
 
+from .. import const
 from ..kashflow import documents, reconcile
-from ..kashflow.snapshot import CREDIT_NOTE, Mapping
-from .kashflow_sync import ADVISORY_LOCK_CLASS, words
-
-CHECKED_STATES = ("sent", "mismatch")  # orders KashFlow holds and no job is about to change
-LACKING_STATES = ("failed", "needs_mapping")  # orders KashFlow should hold, that no job is about to send
-ORDER_BATCH = 100  # orders whose records are read together
-# Compared fields of KashFlow that the connector sends as it decides (nominal codes, payment methods and bank
-# accounts come from the channel's mapping, which the seller may change later): a zero mapping will do.
-NO_MAPPING = Mapping(0, 0, 0, 0, 0)
+from ..kashflow.snapshot import CREDIT_NOTE
+from .kashflow_sync import words
 
 
 def _day_range(start, end):
@@ -62,12 +56,12 @@ class ReconciliationWindow:
         lacking = {row[0] for row in self.env.execute_query(
             self.run._kashflow_lacking_query(self.start, self.end, SQL("DISTINCT l.order_id")))}
         # every order a shared document serves says whether it differs, not only the one whose job recorded it
-        served = documents_.order_ids.filtered(lambda order: order.kashflow_state in CHECKED_STATES)
+        served = documents_.order_ids.filtered(lambda order: order.kashflow_state in const.CHECKED_STATES)
         order_ids = sorted(set(documents_.order_id.ids) | set(served.ids) | set(foreign) | set(copies) | lacking)
         locked = set(self._lock(order_ids))
         self.stats["orders_skipped"] += len(order_ids) - len(locked)
         window_ids = set(ids)
-        for batch in split_every(ORDER_BATCH, [order_id for order_id in order_ids if order_id in locked]):
+        for batch in split_every(const.ORDER_BATCH, [order_id for order_id in order_ids if order_id in locked]):
             orders = self.env["sale.order"].sudo().browse(batch)
             every = self.Document.search([("order_id", "in", list(batch))])
             by_order = defaultdict(lambda: self.Document)
@@ -87,7 +81,7 @@ class ReconciliationWindow:
                                       copies.get(order.id, []))
             self.env.flush_all()
         # once every document is checked: an order's state follows all its documents, those it shares included
-        for batch in split_every(ORDER_BATCH, [order_id for order_id in order_ids
+        for batch in split_every(const.ORDER_BATCH, [order_id for order_id in order_ids
                                                if order_id in locked and order_id not in lacking]):
             for order in self.env["sale.order"].sudo().browse(batch):
                 self._set_order_state(order)
@@ -102,7 +96,7 @@ class ReconciliationWindow:
             return []
         return [row[0] for row in self.env.execute_query(SQL(
             "SELECT id FROM unnest(%s::int[]) AS id WHERE pg_try_advisory_xact_lock(%s, id)",
-            order_ids, ADVISORY_LOCK_CLASS))]
+            order_ids, const.ADVISORY_LOCK_CLASS))]
 
     def _unknown_payments(self, payments):
         """``{order id: [payment]}``: payments of the window on the connector's invoices that the connector did not
@@ -119,7 +113,7 @@ class ReconciliationWindow:
             """SELECT d.kashflow_number, d.order_id FROM kashflow_document d JOIN sale_order o ON o.id = d.order_id
                 WHERE d.company_id = %s AND d.kind IN ('invoice', 'credit_note') AND d.kashflow_number = ANY(%s)
                   AND o.kashflow_state IN %s""",
-            self.company.id, list({payment["PayInvoice"] for payment in unknown}), CHECKED_STATES)))
+            self.company.id, list({payment["PayInvoice"] for payment in unknown}), const.CHECKED_STATES)))
         found = defaultdict(list)
         for payment in unknown:
             if payment["PayInvoice"] in owners:
@@ -332,7 +326,7 @@ class ReconciliationWindow:
         try:
             expected = documents.invoice_document(
                 snapshot, source, customer_id=binding.kashflow_customer_id or (found or {}).get("CustomerID") or 0,
-                mapping=NO_MAPPING, invoice_number=number, invoice_id=document.kashflow_dbid)
+                mapping=const.NO_MAPPING, invoice_number=number, invoice_id=document.kashflow_dbid)
         except documents.DocumentError as error:
             self._record(document, [reconcile.Difference("error", detail=words(self.env, error))])
             return
@@ -423,8 +417,8 @@ class ReconciliationWindow:
         source = next((payment for payment in snapshot.payments if payment.key == document.key and payment.amount),
                       None)
         invoice_number = number_of.get(source.invoice_key) if source else 0
-        expected = documents.payment_document(snapshot, source, invoice_number=invoice_number, mapping=NO_MAPPING) \
-            if invoice_number else None
+        expected = documents.payment_document(
+            snapshot, source, invoice_number=invoice_number, mapping=const.NO_MAPPING) if invoice_number else None
         differences = reconcile.compare_payment(expected, found)
         self._record(document, differences, amount=found["PayAmount"] if found else 0)
 

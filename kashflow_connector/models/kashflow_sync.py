@@ -11,6 +11,7 @@ from odoo.service.model import PG_CONCURRENCY_ERRORS_TO_RETRY
 
 from odoo.addons.queue_job.exception import RetryableJobError
 
+from .. import const
 from ..kashflow import documents, reconcile
 from ..kashflow.booking import CustomerState, Journal, sync_order
 from ..kashflow.documents import customer_code
@@ -19,15 +20,6 @@ from ..kashflow.snapshot import CREDIT_NOTE, INVOICE, REPLACED, order_document_k
 from ..kashflow.words import Phrase
 
 _logger = logging.getLogger(__name__)
-
-ADVISORY_LOCK_CLASS = 0x4B46  # "KF": the first key of the advisory locks the connector takes on orders
-CUSTOMER_LOCK_CLASS = 0x4B43  # "KC": ... on contacts, while their KashFlow customer may be created
-SHARED_LOCK_CLASS = 0x4B44  # "KD": ... and on invoices and credit notes that serve several orders, while sent
-SWITCHED_OFF_PAUSE = 3600
-LOCKED_PAUSE = 30
-CHANGED_PAUSE = 1  # the change that made a job's end fail is committed already: the job runs again at once
-SHARED_LOCKED_PAUSE = 5  # another order's job sends the shared invoice in about the time of its calls: seconds
-CUSTOMER_KEY = "customer"  # the contact's customer among the journal's records
 
 
 @contextmanager
@@ -159,7 +151,7 @@ class KashFlowJournal(Journal):
                 records |= shared
             self.record_ids = {record.key: record.id for record in records}
             if binding:
-                self.record_ids[CUSTOMER_KEY] = binding.id
+                self.record_ids[const.CUSTOMER_KEY] = binding.id
             states = {record.key: record._kashflow_document_state() for record in records}
             bound = {record.key: self.env["account.move"].browse(record.move_id.id) for record in records
                      if record.kashflow_number or record.attempt_date}
@@ -169,7 +161,7 @@ class KashFlowJournal(Journal):
         """The ``CustomerState`` of ``partner`` (the order's customer, once ``load`` knows what KashFlow holds),
         whose customer this journal now saves."""
         self.partner_id = partner.id
-        self.record_ids.pop(CUSTOMER_KEY, None)
+        self.record_ids.pop(const.CUSTOMER_KEY, None)
         return self.load_customer()
 
     def load_customer(self):
@@ -178,7 +170,7 @@ class KashFlowJournal(Journal):
             binding = env["kashflow.customer"].search(
                 [("company_id", "=", self.company_id), ("partner_id", "=", self.partner_id)])
             if binding:
-                self.record_ids[CUSTOMER_KEY] = binding.id
+                self.record_ids[const.CUSTOMER_KEY] = binding.id
             return binding._kashflow_customer_state()
 
     def other_customer(self, partner):
@@ -188,7 +180,7 @@ class KashFlowJournal(Journal):
             binding = env["kashflow.customer"].search(
                 [("company_id", "=", self.company_id), ("partner_id", "=", partner.id)])
             if binding:
-                self.record_ids[f"{CUSTOMER_KEY}:{partner.id}"] = binding.id
+                self.record_ids[f"{const.CUSTOMER_KEY}:{partner.id}"] = binding.id
             state = binding._kashflow_customer_state()
         self.customer_partners[id(state)] = partner.id
         return state
@@ -238,7 +230,7 @@ class KashFlowJournal(Journal):
                 if isinstance(state, CustomerState):
                     Customer = env["kashflow.customer"]
                     partner_id = self.customer_partners.get(id(state), self.partner_id)
-                    key = CUSTOMER_KEY if partner_id == self.partner_id else f"{CUSTOMER_KEY}:{partner_id}"
+                    key = const.CUSTOMER_KEY if partner_id == self.partner_id else f"{const.CUSTOMER_KEY}:{partner_id}"
                     self._write(Customer, key, {**Customer._kashflow_customer_state_values(state), "sent_at": now},
                                 {"company_id": self.company_id, "partner_id": partner_id})
                 else:
@@ -284,7 +276,7 @@ class KashflowSync(models.AbstractModel):
         except psycopg2.Error as error:
             if error.pgcode not in PG_CONCURRENCY_ERRORS_TO_RETRY:
                 raise
-            raise RetryableJobError(changed, seconds=CHANGED_PAUSE, ignore_retry=True) from None
+            raise RetryableJobError(changed, seconds=const.CHANGED_PAUSE, ignore_retry=True) from None
         return result
 
     def _send_locked(self, order):
@@ -293,10 +285,10 @@ class KashflowSync(models.AbstractModel):
         if not order.company_id.kashflow_enabled:
             raise RetryableJobError(self.env._(
                 "KashFlow is switched off for %s: the order waits until it is on again.", order.company_id.name),
-                seconds=SWITCHED_OFF_PAUSE, ignore_retry=True)
-        if not try_lock(self.env.cr, ADVISORY_LOCK_CLASS, order.id):
+                seconds=const.SWITCHED_OFF_PAUSE, ignore_retry=True)
+        if not try_lock(self.env.cr, const.ADVISORY_LOCK_CLASS, order.id):
             raise RetryableJobError(self.env._("Order %s is being sent by another job.", order.name),
-                                    seconds=LOCKED_PAUSE, ignore_retry=True)
+                                    seconds=const.LOCKED_PAUSE, ignore_retry=True)
         if order.kashflow_state != "queued" and not self._cancelled_while_sent(order):
             return self.env._("Nothing to do: %(order)s is %(state)s.", order=order.name, state=order.kashflow_state)
         def gave_up(error):
@@ -322,10 +314,10 @@ class KashflowSync(models.AbstractModel):
         partner = accounting._customer(order)
         shared = accounting._shared_moves(order)
         for move in shared:  # one job at a time sends a document that serves several orders
-            if not try_lock(self.env.cr, SHARED_LOCK_CLASS, move.id):
+            if not try_lock(self.env.cr, const.SHARED_LOCK_CLASS, move.id):
                 raise RetryableJobError(self.env._(
                     "%(document)s, which order %(order)s shares with other orders, is being sent by another job.",
-                    document=move.name, order=order.name), seconds=SHARED_LOCKED_PAUSE, ignore_retry=True)
+                    document=move.name, order=order.name), seconds=const.SHARED_LOCKED_PAUSE, ignore_retry=True)
         journal = KashFlowJournal(order.company_id, partner, order)
         customer, states, bound = journal.load(shared)
         if not bound and not order._kashflow_settlement()[0]:
@@ -372,7 +364,7 @@ class KashflowSync(models.AbstractModel):
         except psycopg2.Error as error:
             if error.pgcode not in PG_CONCURRENCY_ERRORS_TO_RETRY:
                 raise
-            raise RetryableJobError(f"{changed} {message}", seconds=CHANGED_PAUSE, ignore_retry=True) from None
+            raise RetryableJobError(f"{changed} {message}", seconds=const.CHANGED_PAUSE, ignore_retry=True) from None
         order._kashflow_log(message)
         records = journal.record_ids
         return self._history(order, message, [records[key] for kind, key, _what, _number in outcome.events
@@ -381,9 +373,9 @@ class KashflowSync(models.AbstractModel):
     def _lock_customer(self, partner):
         """Hold the lock of ``partner``'s KashFlow customer, which this job may create: one job at a time creates a
         contact's customer (``RetryableJobError`` while another does)."""
-        if not try_lock(self.env.cr, CUSTOMER_LOCK_CLASS, partner.id):
+        if not try_lock(self.env.cr, const.CUSTOMER_LOCK_CLASS, partner.id):
             raise RetryableJobError(self.env._("Another order of %s is creating its KashFlow customer.", partner.name),
-                                    seconds=LOCKED_PAUSE, ignore_retry=True)
+                                    seconds=const.LOCKED_PAUSE, ignore_retry=True)
 
     def _history(self, order, message, document_ids=()):
         """Record how the job ended in the order's lasting KashFlow history (``kashflow.history``); returns

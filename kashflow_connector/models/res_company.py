@@ -1,12 +1,9 @@
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
+from .. import const
 from ..kashflow.client import CONNECT_TIMEOUT, PRODUCTION_URL, READ_TIMEOUT, KashFlowClient
 from ..kashflow.documents import DEFAULT_CUSTOMER_CODE_PREFIX, check_customer_code_prefix
-
-# System parameter: how many seconds a KashFlow call may wait for its answer (default READ_TIMEOUT). A slow link to
-# KashFlow may need more; the tests that stall the sandbox past it use less.
-READ_TIMEOUT_PARAMETER = "kashflow_connector.read_timeout"
 
 
 class ResCompany(models.Model):
@@ -107,7 +104,7 @@ class ResCompany(models.Model):
     def _kashflow_read_timeout(self):
         """Seconds a KashFlow call waits for its answer: the system parameter ``kashflow_connector.read_timeout``
         when it holds a positive number, else the client's default."""
-        value = self.env["ir.config_parameter"].sudo().get_param(READ_TIMEOUT_PARAMETER)
+        value = self.env["ir.config_parameter"].sudo().get_param(const.READ_TIMEOUT_PARAMETER)
         try:
             seconds = float(value) if value else 0.0
         except ValueError:

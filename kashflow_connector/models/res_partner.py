@@ -1,12 +1,9 @@
 from odoo import models
 
+from .. import const
 from ..kashflow.documents import customer_code, is_northern_ireland
 from ..kashflow.snapshot import CustomerSnapshot
 from .kashflow_accounting import address_snapshot
-
-# Contact fields that end up on the KashFlow customer.
-PARTNER_CONTENT_FIELDS = {"name", "email", "phone", "mobile", "street", "street2", "city", "zip", "state_id",
-                          "country_id", "vat", "parent_id", "is_company", "company_name", "type"}
 
 
 class ResPartner(models.Model):
@@ -16,7 +13,7 @@ class ResPartner(models.Model):
         """A contact change is a customer change: the contact's KashFlow customers (at most one per company)
         get one update queued, whatever the number of its orders. No order is touched."""
         result = super().write(vals)
-        if set(vals) & PARTNER_CONTENT_FIELDS:
+        if set(vals) & const.PARTNER_CONTENT_FIELDS:
             self.env["kashflow.customer"].sudo().search(
                 [("partner_id", "in", self.commercial_partner_id.ids), ("kashflow_customer_id", "!=", 0),
                  ("company_id.kashflow_enabled", "=", True)])._kashflow_enqueue()

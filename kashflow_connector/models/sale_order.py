@@ -2,40 +2,16 @@ from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL
 
+from .. import const
 from ..kashflow.documents import document_fingerprint
 from ..kashflow.snapshot import INVOICE, OrderSnapshot, own_invoice_key
-
-KASHFLOW_STATES = [
-    ("not_paid", "Not paid yet"),
-    ("queued", "Queued"),
-    ("sent", "Sent"),
-    ("changed", "Changed since sent"),
-    ("needs_mapping", "Needs mapping"),
-    ("failed", "Failed"),
-    ("mismatch", "Mismatch"),
-    ("excluded", "Excluded"),
-    ("cancelled", "Cancelled"),
-]
-JOB_CHANNEL = "root.kashflow"
-JOB_IDENTITY_PREFIX = "kashflow_connector:sale.order:"  # then the order's id: one waiting job per order
-JOB_MAX_RETRIES = 8
-BACKFILL_BATCH = 500
-# Order fields whose change alters the invoice KashFlow holds for an order sent from its own lines.
-ORDER_CONTENT_FIELDS = {"partner_id", "partner_shipping_id", "order_line", "currency_id"}
-# States in which KashFlow holds (or is about to hold) something of the order: accounting changes follow.
-IN_KASHFLOW_STATES = ("sent", "changed", "failed", "mismatch")
-# How urgently an order's KashFlow state asks for someone's attention (1 first): the overview lists orders so.
-ATTENTION = {"mismatch": 1, "failed": 2, "needs_mapping": 3, "changed": 4, "queued": 5, "not_paid": 6, "sent": 7,
-             "excluded": 8, "cancelled": 9}
-# The states the overview's dashboard counts, most urgent first.
-DASHBOARD_STATES = ("mismatch", "failed", "needs_mapping", "changed", "queued", "sent")
 
 
 class SaleOrder(models.Model):
     _inherit = "sale.order"
 
     kashflow_state = fields.Selection(
-        KASHFLOW_STATES, string="KashFlow", default="not_paid", required=True, copy=False, index=True,
+        const.KASHFLOW_STATES, string="KashFlow", default="not_paid", required=True, copy=False, index=True,
         readonly=True, help="Where the order stands with KashFlow.")
     kashflow_reason = fields.Char(string="KashFlow Status Detail", copy=False, readonly=True,
                                   help="Why the order failed, is excluded, cancelled or waits for a mapping.")
@@ -83,12 +59,12 @@ class SaleOrder(models.Model):
 
     def _kashflow_identity_key(self):
         self.ensure_one()
-        return f"{JOB_IDENTITY_PREFIX}{self.id}"
+        return f"{const.JOB_IDENTITY_PREFIX}{self.id}"
 
     @api.depends("kashflow_state")
     def _compute_kashflow_attention(self):
         for order in self:
-            order.kashflow_attention = ATTENTION.get(order.kashflow_state, 10)
+            order.kashflow_attention = const.ATTENTION.get(order.kashflow_state, 10)
 
     @api.depends("amount_total", "currency_id", "date_order", "company_id.currency_id")
     def _compute_kashflow_amount_total_company(self):
@@ -193,7 +169,7 @@ class SaleOrder(models.Model):
         orders = self.sudo()
         orders._kashflow_note_change()
         orders.filtered(lambda order: order.kashflow_state in ("not_paid", "cancelled"))._kashflow_payment_received()
-        again = orders.filtered(lambda order: order.kashflow_state in IN_KASHFLOW_STATES
+        again = orders.filtered(lambda order: order.kashflow_state in const.IN_KASHFLOW_STATES
                                 and order.company_id.kashflow_enabled)
         again._kashflow_route(event or self.env._("Accounting changed in Odoo."))
 
@@ -278,7 +254,7 @@ class SaleOrder(models.Model):
     def _kashflow_decide(self, channel):
         """``(state, reason)`` for a paid order of this ``channel`` (a ``kashflow.channel`` or empty)."""
         company = self.company_id
-        in_kashflow = self.kashflow_state in IN_KASHFLOW_STATES
+        in_kashflow = self.kashflow_state in const.IN_KASHFLOW_STATES
         if not in_kashflow and company.kashflow_start_date and self.kashflow_paid_date \
                 and self.kashflow_paid_date < company.kashflow_start_date:
             return "excluded", self.env._("Paid on %(paid)s, before the KashFlow start date %(start)s.",
@@ -306,7 +282,8 @@ class SaleOrder(models.Model):
     def _kashflow_enqueue(self):
         for order in self:
             order.with_delay(
-                channel=JOB_CHANNEL, identity_key=order._kashflow_identity_key(), max_retries=JOB_MAX_RETRIES,
+                channel=const.JOB_CHANNEL, identity_key=order._kashflow_identity_key(),
+                max_retries=const.JOB_MAX_RETRIES,
                 description=self.env._("Send %s to KashFlow", order.name),
             )._kashflow_sync_job()
 
@@ -364,7 +341,7 @@ class SaleOrder(models.Model):
     # ------------------------------------------------------------------ back-fill
 
     @api.model
-    def _kashflow_backfill(self, batch_size=BACKFILL_BATCH):
+    def _kashflow_backfill(self, batch_size=const.BACKFILL_BATCH):
         """Scheduled action: queue the paid orders since each company's start date that are not in KashFlow yet;
         returns how many it queued.
 
@@ -405,7 +382,7 @@ class SaleOrder(models.Model):
                   AND (c.kashflow_start_date IS NULL OR so.kashflow_paid_date >= c.kashflow_start_date)"""))[0][0]
 
     @api.model
-    def _kashflow_exclude_before_start(self, batch_size=BACKFILL_BATCH):
+    def _kashflow_exclude_before_start(self, batch_size=const.BACKFILL_BATCH):
         """Paid orders not in KashFlow whose payment came before their company's start date become *Excluded*, a
         batch at a time, without a note each (there may be years of them); returns how many."""
         excluded = 0
@@ -421,7 +398,7 @@ class SaleOrder(models.Model):
         return excluded
 
     @api.model
-    def _kashflow_discover_paid(self, batch_size=BACKFILL_BATCH):
+    def _kashflow_discover_paid(self, batch_size=const.BACKFILL_BATCH):
         """Give a paid date to a batch of the paid orders that have none (paid before the connector was installed),
         from where the last call stopped (``kashflow_connector.discover_from``, an order id). Returns how many it
         looked at and how many are left to look at."""
@@ -446,7 +423,7 @@ class SaleOrder(models.Model):
         return len(ids), left
 
     @api.model
-    def _kashflow_requeue_stranded(self, batch_size=BACKFILL_BATCH):
+    def _kashflow_requeue_stranded(self, batch_size=const.BACKFILL_BATCH):
         """Orders left *Queued* without a job (cancelled in Job Queue, or a job that died for good) go out again,
         a batch at a time; returns how many."""
         ids = [row[0] for row in self.env.execute_query(SQL(
@@ -455,7 +432,7 @@ class SaleOrder(models.Model):
                   AND NOT EXISTS (SELECT 1 FROM queue_job job
                                    WHERE job.identity_key = %s || so.id
                                      AND job.state IN ('wait_dependencies', 'pending', 'enqueued', 'started'))
-                LIMIT %s""", JOB_IDENTITY_PREFIX, batch_size))]
+                LIMIT %s""", const.JOB_IDENTITY_PREFIX, batch_size))]
         self.sudo().browse(ids)._kashflow_enqueue()
         return len(ids)
 
@@ -463,7 +440,7 @@ class SaleOrder(models.Model):
 
     def write(self, vals):
         result = super().write(vals)
-        if set(vals) & ORDER_CONTENT_FIELDS:
+        if set(vals) & const.ORDER_CONTENT_FIELDS:
             self._kashflow_flag_changed()
         return result
 
@@ -510,8 +487,9 @@ class SaleOrder(models.Model):
         state, the back-fill's progress and the reconciliation's."""
         companies = self.env.companies
         labels = dict(self._fields["kashflow_state"]._description_selection(self.env))
-        groups = self._read_group([("company_id", "in", companies.ids), ("kashflow_state", "in", DASHBOARD_STATES)],
-                                  ["kashflow_state", "currency_id"], ["__count", "amount_total:sum"])
+        groups = self._read_group(
+            [("company_id", "in", companies.ids), ("kashflow_state", "in", const.DASHBOARD_STATES)],
+            ["kashflow_state", "currency_id"], ["__count", "amount_total:sum"])
         currency, today = self.env.company.currency_id, fields.Date.context_today(self)
         counts = {}
         for state, order_currency, count, amount in groups:  # orders in other currencies at today's rate
@@ -520,7 +498,7 @@ class SaleOrder(models.Model):
             counts[state] = (previous[0] + count, previous[1] + total)
         states = [{"state": state, "label": labels[state], "count": counts.get(state, (0, 0))[0],
                    "amount": currency.format(counts.get(state, (0, 0.0))[1] or 0.0)}
-                  for state in DASHBOARD_STATES]
+                  for state in const.DASHBOARD_STATES]
         in_kashflow = sum(counts.get(state, (0, 0))[0] for state in ("sent", "mismatch", "changed", "failed"))
         queued = counts.get("queued", (0, 0))[0]
         waiting = self.sudo()._kashflow_backfill_waiting(companies)

@@ -1,7 +1,6 @@
 from odoo import api, models
 
-LINE_CONTENT_FIELDS = {"product_id", "name", "product_uom_qty", "price_unit", "discount", "tax_id",
-                       "price_subtotal", "price_total"}
+from .. import const
 
 
 class SaleOrderLine(models.Model):
@@ -15,7 +14,7 @@ class SaleOrderLine(models.Model):
 
     def write(self, vals):
         result = super().write(vals)
-        if set(vals) & LINE_CONTENT_FIELDS:
+        if set(vals) & const.LINE_CONTENT_FIELDS:
             self.order_id._kashflow_flag_changed()
         return result
 

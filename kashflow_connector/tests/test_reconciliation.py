@@ -14,7 +14,7 @@ from decimal import Decimal
 from odoo.exceptions import AccessError
 from odoo.tests import new_test_user, tagged
 
-from ..models import kashflow_reconciliation
+from .. import const
 from .common import KashFlowCase
 
 D = Decimal
@@ -72,7 +72,7 @@ class TestReconciliation(KashFlowCase):
                          (8, 4, 4, 3))
         self.assertEqual(set(calls), READS, "read back by date only: no document asked for alone")
         days = (run.date_to - run.date_from).days + 1  # every day of the period, a window of 31 days at most
-        self.assertEqual(calls["GetInvoicesByDateRange"], -(-days // kashflow_reconciliation.WINDOW_MAX_DAYS))
+        self.assertEqual(calls["GetInvoicesByDateRange"], -(-days // const.WINDOW_MAX_DAYS))
         self.assertEqual(run.kashflow_calls, sum(calls.values()))
         self.assertTrue(all(document.checked_at for document in sent))
         self.assertIn("8 documents of 3 orders checked", run.message)
@@ -315,7 +315,7 @@ class TestReconciliation(KashFlowCase):
         # One window (fewer than 500 documents in 31 days): one invoice read, one page of payments and the empty one.
         self.assertEqual(dict(calls), {"GetInvoicesByDateRange": 1, "GetInvoicePaymentsByDateRange": 2})
 
-        self.patch(kashflow_reconciliation, "WINDOW_DOCUMENTS", 6)
+        self.patch(const, "WINDOW_DOCUMENTS", 6)
         run, calls = self.reconcile(datetime.date(2026, 11, 1), datetime.date(2026, 11, 30))
         self.assertEqual(run.documents_checked, 24)
         self.assertEqual(calls["GetInvoicesByDateRange"], 4, "one window per day of 6 documents")
