@@ -11,7 +11,7 @@ from odoo.tools import SQL, split_every
 
 from .. import const
 from ..kashflow import documents, reconcile
-from ..kashflow.snapshot import CREDIT_NOTE
+from ..kashflow.snapshot import CREDIT_NOTE, INVOICE
 from .kashflow_sync import words
 
 
@@ -253,7 +253,7 @@ class ReconciliationWindow:
                 self._record(document, [reconcile.Difference("error", detail=str(error))])
             return
         binding = binding_of.get(customer, self.env["kashflow.customer"])
-        applications = self._applications(snapshot, held, number_of)
+        applications = self._applications(snapshot, held, number_of) + self._recorded_for_others(held)
         for document in checked:
             if document.kind == "payment":
                 self._check_payment(snapshot, document, number_of)
@@ -285,8 +285,12 @@ class ReconciliationWindow:
         self._not_sent(order, snapshot, held, sources, books_only=True)
 
     def _applications(self, snapshot, order_documents, number_of):
-        """The payments KashFlow recorded when the connector applied the order's credit notes: ``(invoice number,
-        amount)`` pairs, minus a credit note's total on it and plus it on its invoice."""
+        """The payments KashFlow recorded when the connector applied credit notes to the invoices and credit notes
+        the order's check reads (``order_documents``, whose KashFlow numbers ``number_of`` gives by key): ``(invoice
+        number, amount)`` pairs, minus a credit note's total on it and plus it on its invoice. Those of the order's
+        own credit notes, and those of other orders' credit notes applied to an invoice the order shares with them
+        (a credit note for one order's lines on an invoice of several): KashFlow's application is on the shared
+        invoice, whichever order's check reads it."""
         pairs = []
         for document in order_documents.filtered(lambda document: document.kind == CREDIT_NOTE and document.applied
                                                  and document.kashflow_number):
@@ -296,7 +300,36 @@ class ReconciliationWindow:
             if not target:
                 continue  # applied to no invoice in Odoo's books: KashFlow's application shows as paid otherwise
             pairs += [(document.kashflow_number, -total), (target, total)]
+        invoices = order_documents.filtered(lambda document: document.kind == INVOICE and document.kashflow_number)
+        if invoices:
+            reversed_moves = invoices.move_id
+            for document in self.Document.search([
+                    ("company_id", "=", self.company.id), ("kind", "=", CREDIT_NOTE), ("applied", "=", True),
+                    ("kashflow_number", "!=", 0), ("removed", "=", False), ("id", "not in", order_documents.ids),
+                    "|", ("kashflow_applied_invoice_number", "in", invoices.mapped("kashflow_number")),
+                    "&", ("kashflow_applied_invoice_number", "=", 0),
+                    ("move_id.reversed_entry_id", "in", reversed_moves.ids)]):
+                # applied before the target was recorded with it (18.0.2.2): the invoice it reverses
+                reverses = document.move_id.reversed_entry_id
+                target = document.kashflow_applied_invoice_number or invoices.filtered(
+                    lambda invoice, move=reverses: invoice.move_id == move)[:1].kashflow_number
+                total = reconcile.money(-document.amount_total)
+                pairs += [(document.kashflow_number, -total), (target, total)]
         return pairs
+
+    def _recorded_for_others(self, order_documents):
+        """The payments the connector recorded for other orders on the invoices and credit notes the order's check
+        reads (``order_documents``): ``(invoice number, amount)`` pairs, as ``_applications`` gives them. An
+        invoice of several orders carries money of orders its other documents are not the check's (the refund of
+        a credit note for one of its orders' lines, say); each such payment is checked with its own order."""
+        numbers = order_documents.filtered(lambda document: document.kind != "payment").mapped("kashflow_number")
+        if not numbers:
+            return []
+        return [(record.kashflow_applied_invoice_number, reconcile.money(record.amount_total))
+                for record in self.Document.search([
+                    ("company_id", "=", self.company.id), ("kind", "=", "payment"), ("kashflow_number", "!=", 0),
+                    ("removed", "=", False), ("kashflow_applied_invoice_number", "in", [n for n in numbers if n]),
+                    ("id", "not in", order_documents.ids), ("key", "not like", f"{reconcile.FOREIGN_PAYMENT}%")])]
 
     def _check_invoice(self, snapshot, document, *, binding, number_of, applications, order_documents):
         self.stats["invoices_checked"] += 1

@@ -155,7 +155,20 @@ class TestOrderDocuments(KashFlowCase):
         if check_state:
             self.assertEqual(orders.mapped("kashflow_state"), ["sent"] * len(orders),
                              orders.mapped("kashflow_reason"))
+            self.assertReconciled(orders)
         return state, number_of
+
+    def assertReconciled(self, orders):
+        """A reconciliation finds KashFlow as the connector booked it (no difference, whichever order's check reads a
+        document), and a resend of every order then sends nothing."""
+        run, _calls = self.reconcile()
+        self.assertEqual((run.state, run.mismatches_found), ("done", 0), run.finding_ids.mapped("message"))
+        self.assertEqual(orders.mapped("kashflow_state"), ["sent"] * len(orders), orders.mapped("kashflow_reason"))
+        mark = self.sandbox.last_call()
+        for order in orders:
+            order.action_kashflow_resend()
+        self.run_all_jobs()
+        self.assertFalse(self.sandbox.call_counts(since=mark), "a resend after the reconciliation sends nothing")
 
     # ------------------------------------------------------------------ cases
 
