@@ -194,6 +194,25 @@ class KashFlowCase(AccountPaymentCommon):
     def kashflow_jobs(self, states=("pending",)):
         return self.env["queue.job"].sudo().search([("channel", "=", "root.kashflow"), ("state", "in", list(states))])
 
+    def run_all_jobs(self, rounds=6):
+        """Perform the KashFlow jobs, again while some are left (retried after a lost answer, say)."""
+        for _round in range(rounds):
+            if not self.run_jobs():
+                break
+        self.assertFalse(self.kashflow_jobs(), "no job is left waiting")
+
+    def assertReconciled(self, orders):
+        """A reconciliation finds KashFlow as the connector booked it (no difference, whichever order's check reads a
+        document), and a resend of every order then sends nothing (nothing deleted, nothing sent again)."""
+        run, _calls = self.reconcile()
+        self.assertEqual((run.state, run.mismatches_found), ("done", 0), run.finding_ids.mapped("message"))
+        self.assertEqual(orders.mapped("kashflow_state"), ["sent"] * len(orders), orders.mapped("kashflow_reason"))
+        mark = self.sandbox.last_call()
+        for order in orders:
+            order.action_kashflow_resend()
+        self.run_all_jobs()
+        self.assertFalse(self.sandbox.call_counts(since=mark), "a resend after the reconciliation sends nothing")
+
     def run_jobs(self, orders=None):
         """Perform the pending KashFlow jobs (of ``orders`` only, when given) as queue_job's runner does; return how
         many ran.

@@ -26,12 +26,6 @@ class TestOrderDocuments(KashFlowCase):
 
     # ------------------------------------------------------------------ helpers
 
-    def run_all_jobs(self, rounds=6):
-        for _round in range(rounds):
-            if not self.run_jobs():
-                break
-        self.assertFalse(self.kashflow_jobs(), "no job is left waiting")
-
     def invoice_with_wizard(self, orders, method, **values):
         """*Create Invoices* on ``orders`` with ``method`` (``percentage``: a down payment; ``delivered``: what is
         left, less the down payments); the new invoice, posted."""
@@ -157,18 +151,6 @@ class TestOrderDocuments(KashFlowCase):
                              orders.mapped("kashflow_reason"))
             self.assertReconciled(orders)
         return state, number_of
-
-    def assertReconciled(self, orders):
-        """A reconciliation finds KashFlow as the connector booked it (no difference, whichever order's check reads a
-        document), and a resend of every order then sends nothing."""
-        run, _calls = self.reconcile()
-        self.assertEqual((run.state, run.mismatches_found), ("done", 0), run.finding_ids.mapped("message"))
-        self.assertEqual(orders.mapped("kashflow_state"), ["sent"] * len(orders), orders.mapped("kashflow_reason"))
-        mark = self.sandbox.last_call()
-        for order in orders:
-            order.action_kashflow_resend()
-        self.run_all_jobs()
-        self.assertFalse(self.sandbox.call_counts(since=mark), "a resend after the reconciliation sends nothing")
 
     # ------------------------------------------------------------------ cases
 

@@ -46,13 +46,6 @@ class TestSharedInvoice(KashFlowCase):
         invoice.action_post()
         return invoice
 
-    def run_all_jobs(self, rounds=6):
-        """Perform the KashFlow jobs, again while some are left (retried after a lost answer, say)."""
-        for _round in range(rounds):
-            if not self.run_jobs():
-                break
-        self.assertFalse(self.kashflow_jobs(), "no job is left waiting")
-
     def references(self, state):
         return [document["CustomerReference"] for document in state["invoices"]]
 
@@ -257,14 +250,7 @@ class TestSharedInvoice(KashFlowCase):
 
         # The reconciliation reads the shared invoice with whichever order it checks: KashFlow's application of the
         # second order's credit note is the connector's own, never a payment added in KashFlow that a resend deletes.
-        run, _calls = self.reconcile()
-        self.assertEqual((run.state, run.mismatches_found), ("done", 0), run.finding_ids.mapped("message"))
-        self.assertEqual(orders.mapped("kashflow_state"), ["sent"] * 3, orders.mapped("kashflow_reason"))
-        self.sandbox.clear_calls()
-        for order in orders:
-            order.action_kashflow_resend()
-        self.run_all_jobs()
-        self.assertEqual(self.sandbox.call_counts(), {}, "nothing deleted, nothing sent again")
+        self.assertReconciled(orders)
 
     def test_one_payout_for_the_shared_invoice_and_two_others_is_one_payment_on_each(self):
         """Hannah pays the shared invoice and the invoices of two more orders (a board, 30.00; four jars, 40.80)
