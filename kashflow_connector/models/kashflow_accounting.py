@@ -380,12 +380,14 @@ class KashflowAccounting(models.AbstractModel):
         else:
             base_lines = self._order_base_lines(order)
             currency = order.currency_id
+            # the customer reference KashFlow keeps (and finds the document by): the same whoever sends it, in
+            # KashFlow's own language, never the sending user's
             if key_role(key) == CANCELLATION:
                 date = order.kashflow_cancelled_on or fields.Date.context_today(order)
-                reference = self.env._("%s cancelled", order.name)
+                reference = f"{order.name} cancelled"
             elif key_role(key) == REPLACED:
                 date = replaced_by.invoice_date
-                reference = self.env._("%(order)s replaced by %(invoice)s", order=order.name, invoice=replaced_by.name)
+                reference = f"{order.name} replaced by {replaced_by.name}"
             else:
                 date = order.kashflow_paid_date or fields.Date.context_today(order)
                 reference = order.name
