@@ -147,6 +147,9 @@ class KashflowChannel(models.Model):
     def _kashflow_mapping(self):
         """The KashFlow ids of this (complete) mapping; delivery charges go to the goods nominal if none is set."""
         self.ensure_one()
+        lookups = self.payment_method_id | self.bank_account_id | self.source_id | self.goods_nominal_id \
+            | self.delivery_nominal_id | self.charge_nominal_id
+        lookups.fetch(["kashflow_id"])  # one query for the six
         return Mapping(
             payment_method_id=self.payment_method_id.kashflow_id,
             bank_account_id=self.bank_account_id.kashflow_id,

@@ -88,6 +88,7 @@ class KashflowCustomer(models.Model):
         if not company.kashflow_enabled:
             raise RetryableJobError(self.env._("KashFlow is switched off for %s: the update waits.", company.name),
                                     seconds=const.SWITCHED_OFF_PAUSE, ignore_retry=True)
+        company._kashflow_hold_while_paused()
         if not try_lock(self.env.cr, const.CUSTOMER_LOCK_CLASS, partner.id):
             raise RetryableJobError(self.env._("Another job is sending %s to KashFlow.", partner.name),
                                     seconds=const.LOCKED_PAUSE, ignore_retry=True)
@@ -104,7 +105,7 @@ class KashflowCustomer(models.Model):
         try:
             run_job_work(self.env, lambda: sync_customer(
                 company._kashflow_client(), partner._kashflow_customer_snapshot(company), state, journal), fail,
-                again=self.env._("Save the contact again once it is fixed."))
+                company=company, again=self.env._("Save the contact again once it is fixed."))
         finally:
             journal.flush()
         if state.fingerprint == before:

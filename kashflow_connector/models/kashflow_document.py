@@ -213,32 +213,39 @@ class KashflowDocument(models.Model):
         except documents.DocumentError:
             return None
 
-    def _kashflow_sent(self, snapshot, state):
-        """The job recorded that KashFlow holds this document as ``snapshot`` has it (``state``, a
-        ``DocumentState``, carries its number and fingerprint): its total in KashFlow and, for an invoice or
-        credit note, its net and VAT per rate on both sides, are those sent."""
+    def _kashflow_sent(self, state, lines, odoo_by_rate):
+        """The job recorded that KashFlow holds this document as sent (``state``, a ``DocumentState``, carries its
+        number and fingerprint): its total in KashFlow and, for an invoice or credit note, its net and VAT per rate
+        on both sides, are those sent: ``lines``, the ``InvoiceLine`` dicts sent (None for a payment, or a document
+        that cannot be represented), and ``odoo_by_rate``, Odoo's side (``_kashflow_move_by_rate``), both worked out
+        by the job from what it read of Odoo's books."""
         self.ensure_one()
         if not state.number or not state.fingerprint:
             return
         if state.kind == "payment":
             self.kashflow_amount_total = self.amount_total
             return
-        lines = self._kashflow_expected_lines(snapshot, state.key)
         if lines is None:
             return
-        self._kashflow_write_vat(self._kashflow_odoo_by_rate(lines), lines)
+        self._kashflow_write_vat(odoo_by_rate, lines)
         net_vat = reconcile.vat_by_rate(lines).values()
         self.kashflow_amount_total = float(sum((net + vat for net, vat in net_vat), 0))
 
     def _kashflow_odoo_by_rate(self, expected_lines):
-        """``{rate: (net, VAT)}``: Odoo's side of this invoice or credit note in the *VAT by Month* table, read from
-        Odoo's books: the journal items of the posted Odoo document it stands for (``_kashflow_books_by_rate``),
-        nothing once that document is no longer posted; for a document of an order's own lines, which no Odoo
-        document holds, the order's figures as the connector sends them (``expected_lines``, KashFlow
-        ``InvoiceLine`` dicts). Credit notes negative, in the document's currency."""
+        """``{rate: (net, VAT)}``: Odoo's side of this invoice or credit note in the *VAT by Month* table
+        (``_kashflow_move_by_rate`` of the Odoo document it stands for)."""
         self.ensure_one()
-        if self.move_id:
-            return self._kashflow_books_by_rate(self.move_id) if self.move_id.state == "posted" else {}
+        return self._kashflow_move_by_rate(self.move_id, expected_lines)
+
+    @api.model
+    def _kashflow_move_by_rate(self, move, expected_lines):
+        """``{rate: (net, VAT)}``: Odoo's side of an invoice or credit note in the *VAT by Month* table, read from
+        Odoo's books: the journal items of the posted Odoo document ``move`` (``_kashflow_books_by_rate``), nothing
+        once that document is no longer posted; for a document of an order's own lines, which no Odoo document
+        holds (``move`` empty), the order's figures as the connector sends them (``expected_lines``, KashFlow
+        ``InvoiceLine`` dicts). Credit notes negative, in the document's currency."""
+        if move:
+            return self._kashflow_books_by_rate(move) if move.state == "posted" else {}
         return reconcile.vat_by_rate(expected_lines or [])
 
     @api.model

@@ -41,12 +41,13 @@ def words(env, value):
     return env._(said.template, **{name: words(env, param) for name, param in said.params.items()})
 
 
-def run_job_work(env, work, fail, *, gave_up=None, again=None):
+def run_job_work(env, work, fail, *, company, gave_up=None, again=None):
     """The retry ladder of the connector's jobs, written once: ``work()``'s result, or what ``fail(words)`` returns
     (or raises) once the job cannot succeed as it stands.
 
     - KashFlow out of reach (``UnavailableError``): the job is retried later (``RetryableJobError``, after
-      KashFlow's Retry-After when it gave one); on its last attempt (``gave_up``, a callable of the error giving the
+      KashFlow's Retry-After when it gave one, which pauses every job of ``company``: ``_kashflow_pause``); on its
+      last attempt (``gave_up``, a callable of the error giving the
       words, or None to leave the last attempt to queue_job), it fails with those words;
     - KashFlow refusing, a document KashFlow cannot take, or a setting to put right (``KashFlowError``,
       ``DocumentError``, ``UserError``): it fails, with KashFlow's or the connector's words;
@@ -62,6 +63,8 @@ def run_job_work(env, work, fail, *, gave_up=None, again=None):
             if reason:
                 return fail(reason)
         pause = getattr(error, "retry_after", None)
+        if pause:
+            company._kashflow_pause(pause)
         raise RetryableJobError(words(env, error), **({"seconds": pause} if pause else {})) from None
     except (KashFlowError, documents.DocumentError, UserError) as error:
         return fail(words(env, error))
@@ -102,11 +105,12 @@ class KashFlowJournal(Journal):
         self.shared_keys = set()  # keys of the documents loaded from another order's records (shared documents)
         self.shared_moves = company.env["account.move"]  # the order's moves that serve other orders too
         self.snapshot = None
+        self.sources = {}  # document key -> the Odoo invoice or credit note it stands for (empty: the order's lines)
         self.customer_partners = {}  # id() of the CustomerState of another customer than the order's -> its contact
 
     def describe(self, snapshot, sources):
         """Remember what each document stands for (its Odoo source, date and amounts), saved with its state."""
-        self.snapshot = snapshot  # a document's net and VAT per rate are saved from it once KashFlow holds it
+        self.snapshot, self.sources = snapshot, sources  # a document's net and VAT per rate, once KashFlow holds it
         for sequence, document in enumerate(snapshot.documents):
             sign = -1 if document.kind == CREDIT_NOTE else 1
             self.values[document.key] = {
@@ -237,8 +241,19 @@ class KashFlowJournal(Journal):
                     Document = env["kashflow.document"]
                     record = self._write(Document, state.key, {
                         **Document._kashflow_document_state_values(state), **self.values.get(state.key, {}),
-                        "sent_at": now}, {"order_id": self.order_id, "key": state.key, "kind": state.kind})
-                    record._kashflow_sent(self.snapshot, state)
+                        "sent_at": now}, {"order_id": self.order_id, "company_id": self.company_id, "key": state.key,
+                                          "kind": state.kind})
+                    record._kashflow_sent(state, *self._as_sent(state))
+
+    def _as_sent(self, state):
+        """``(lines, odoo_by_rate)`` of the document of ``state`` once KashFlow holds it as sent
+        (``kashflow.document._kashflow_sent``): worked out in the job's environment, which has read the Odoo
+        documents already, rather than read again in the journal's transaction; ``(None, {})`` for a payment."""
+        if state.kind == "payment" or not (state.number and state.fingerprint) or state.key not in self.sources:
+            return None, {}
+        Document = self.env["kashflow.document"]
+        lines = Document._kashflow_expected_lines(self.snapshot, state.key)
+        return lines, Document._kashflow_move_by_rate(self.sources[state.key], lines) if lines is not None else {}
 
     def _write(self, model, key, values, new_values):
         """The record of ``key``, written (created the first time it is written); returned."""
@@ -286,6 +301,7 @@ class KashflowSync(models.AbstractModel):
             raise RetryableJobError(self.env._(
                 "KashFlow is switched off for %s: the order waits until it is on again.", order.company_id.name),
                 seconds=const.SWITCHED_OFF_PAUSE, ignore_retry=True)
+        order.company_id._kashflow_hold_while_paused()
         if not try_lock(self.env.cr, const.ADVISORY_LOCK_CLASS, order.id):
             raise RetryableJobError(self.env._("Order %s is being sent by another job.", order.name),
                                     seconds=const.LOCKED_PAUSE, ignore_retry=True)
@@ -297,7 +313,7 @@ class KashflowSync(models.AbstractModel):
                 if self._last_attempt() else None
 
         return run_job_work(self.env, lambda: self._send(order), lambda reason: self._fail(order, reason),
-                            gave_up=gave_up)
+                            company=order.company_id, gave_up=gave_up)
 
     @staticmethod
     def _cancelled_while_sent(order):

@@ -1,9 +1,17 @@
+from datetime import timedelta
+
+import psycopg2
+
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
+from odoo.service.model import PG_CONCURRENCY_ERRORS_TO_RETRY
+
+from odoo.addons.queue_job.exception import RetryableJobError
 
 from .. import const
 from ..kashflow.client import CONNECT_TIMEOUT, PRODUCTION_URL, READ_TIMEOUT, KashFlowClient
 from ..kashflow.documents import DEFAULT_CUSTOMER_CODE_PREFIX, check_customer_code_prefix
+from .kashflow_sync import own_transaction
 
 
 class ResCompany(models.Model):
@@ -33,6 +41,41 @@ class ResCompany(models.Model):
     kashflow_send_fba = fields.Boolean(
         string="Send marketplace-fulfilled orders",
         help="Also send orders of channels marked as marketplace-fulfilled (e.g. Amazon FBA).")
+    kashflow_paused_until = fields.Datetime(
+        string="KashFlow Calls Paused Until", readonly=True, copy=False,
+        help="KashFlow asked the connector to wait (HTTP 429 or 503 with a Retry-After pause): no job calls "
+             "KashFlow for this company before this time, on any Odoo server.")
+
+    def _kashflow_pause(self, seconds):
+        """Record that KashFlow asked this company's connector to wait ``seconds`` (its ``Retry-After``): every job
+        of the company waits until then (``_kashflow_hold_while_paused``), not only the one that was answered so.
+
+        Written in a transaction of its own, committed at once, so that the jobs already running and those on other
+        Odoo servers see it; a later pause asked at the same moment by another job's answer is kept."""
+        self.ensure_one()
+        until = fields.Datetime.now() + timedelta(seconds=seconds)
+        for _attempt in range(3):
+            try:
+                with own_transaction(self.env) as env:
+                    env.cr.execute(
+                        "UPDATE res_company SET kashflow_paused_until = %s WHERE id = %s "
+                        "AND (kashflow_paused_until IS NULL OR kashflow_paused_until < %s)", [until, self.id, until])
+                break
+            except psycopg2.Error as error:  # another job's answer paused the company meanwhile: look again
+                if error.pgcode not in PG_CONCURRENCY_ERRORS_TO_RETRY:
+                    raise
+        self.invalidate_recordset(["kashflow_paused_until"])
+
+    def _kashflow_hold_while_paused(self):
+        """Raise ``RetryableJobError`` (which uses up none of the job's attempts) while KashFlow's pause of this
+        company runs (``_kashflow_pause``): the job runs again once it ends, without calling KashFlow before."""
+        self.ensure_one()
+        until = self.sudo().kashflow_paused_until
+        left = (until - fields.Datetime.now()).total_seconds() if until else 0
+        if left > 0:
+            raise RetryableJobError(self.env._(
+                "KashFlow asked the connector to wait: its calls for %(company)s resume in %(seconds)s seconds.",
+                company=self.name, seconds=int(left) + 1), seconds=int(left) + 1, ignore_retry=True)
 
     @api.model
     def _kashflow_default_customer_prefix(self):

@@ -1,7 +1,10 @@
 """A paid order ends up in KashFlow (the sandbox) as one customer, one invoice and one payment."""
 
+from collections import Counter
+from datetime import timedelta
 from decimal import Decimal
 
+from odoo import fields
 from odoo.exceptions import UserError
 from odoo.tests import tagged
 
@@ -250,6 +253,32 @@ class TestPaidOrderToKashFlow(KashFlowCase):
         self.run_jobs()
         self.assertEqual(order.kashflow_state, "sent", order.kashflow_reason)
         self.assertEqual(len(self.state()["invoices"]), 1)
+
+    def test_kashflow_asking_to_slow_down_pauses_every_job_of_the_company(self):
+        """KashFlow's 429 with Retry-After, answered to one job, holds every job of the company until the pause ends:
+        none calls KashFlow meanwhile, nor uses up an attempt; then all are sent."""
+        orders = self.make_order(), self.make_order(lines=[(self.book, 1, 0.0)]), self.make_order()
+        for order in orders:
+            self.pay_online(order)
+        self.sandbox.set_faults(operation="GetCustomerByEmail", mode="http429", count=1, retry_after=120)
+        mark = self.sandbox.last_call()
+        self.run_jobs()
+        self.assertEqual(self.sandbox.call_counts(since=mark), Counter(GetCustomerByEmail=1),
+                         "only the job KashFlow answered with 429 called it")
+        jobs = self.kashflow_jobs()
+        self.assertEqual(len(jobs), 3)
+        self.assertEqual(sorted(jobs.mapped("retry")), [0, 0, 1], "waiting for KashFlow uses up no attempt")
+        later = fields.Datetime.now() + timedelta(seconds=110)
+        for job in jobs:
+            self.assertGreater(job.eta, later, "every job waits for the pause KashFlow asked for")
+        self.assertIn("KashFlow asked the connector to wait", " ".join(jobs.mapped("result")))
+        self.run_jobs()
+        self.assertEqual(self.sandbox.call_counts(since=mark), Counter(GetCustomerByEmail=1),
+                         "no job calls KashFlow before the pause ends")
+        self.company.kashflow_paused_until = fields.Datetime.now() - timedelta(seconds=1)  # the two minutes passed
+        self.run_jobs()
+        self.assertEqual([order.kashflow_state for order in orders], ["sent"] * 3,
+                         [order.kashflow_reason for order in orders])
 
     def test_kashflow_down_for_good_fails_after_the_last_retry(self):
         order = self.make_order()

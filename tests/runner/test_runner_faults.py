@@ -150,6 +150,26 @@ def test_transient_faults_are_retried_with_back_off_then_sent(runner, scenario, 
     harness.check_books(shop, [order])
 
 
+def test_kashflow_asking_to_slow_down_holds_every_job_until_its_pause_ends(runner, scenario):
+    """A 429 with Retry-After answered to one job holds the jobs of the orders paid after it, on the runner's other
+    channel slots too: KashFlow gets no call until the pause ends, and the held jobs use up no attempt."""
+    shop, sandbox = runner.shop, runner.sandbox
+    pause = 6
+    sandbox.set_faults(operation="GetCustomerByEmail", mode="http429", count=1, retry_after=pause)
+    first, _invoice = shop.sell(shop.contact("Wanjiru Kamau"))
+    harness.wait_until(lambda: calls(sandbox, scenario), timeout=60, interval=0.1, what="the first job's call")
+    later = [shop.sell(shop.contact(name))[0] for name in ("Tomasz Nowak", "Ines Duarte")]
+    shop.wait_for([first, *later], timeout=90)
+
+    answered = calls(sandbox, scenario)
+    assert answered[0]["outcome"] == "http429"
+    assert seconds_between(answered[:2])[0] >= pause - 1, \
+        f"no call during KashFlow's pause: {outcomes(sandbox, scenario)}"
+    retries = {order: job["retry"] for order in later for job in shop.order_jobs(order)}
+    assert set(retries.values()) == {1}, f"waiting for KashFlow uses up no attempt (the one that sent counts): {retries}"
+    harness.check_books(shop, [first, *later])
+
+
 def test_long_outage_fails_in_plain_words_and_one_resend_sends_all_once_kashflow_is_back(runner, scenario):
     shop, sandbox = runner.shop, runner.sandbox
     for operation in OPERATIONS:
