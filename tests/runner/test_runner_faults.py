@@ -166,7 +166,7 @@ def test_kashflow_asking_to_slow_down_holds_every_job_until_its_pause_ends(runne
     assert seconds_between(answered[:2])[0] >= pause - 1, \
         f"no call during KashFlow's pause: {outcomes(sandbox, scenario)}"
     retries = {order: job["retry"] for order in later for job in shop.order_jobs(order)}
-    assert set(retries.values()) == {1}, f"waiting for KashFlow uses up no attempt (the one that sent counts): {retries}"
+    assert set(retries.values()) == {1}, f"waiting uses up no attempt (the run that sent counts one): {retries}"
     harness.check_books(shop, [first, *later])
 
 
