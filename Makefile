@@ -15,11 +15,11 @@ demo: $(DEPS)
 test: $(DEPS)
 	$(PYTHON) tools/devenv.py test $(ARGS)
 
-## The slow fault scenarios (about six minutes): Odoo's workers killed (SIGKILL) in the middle of KashFlow jobs,
-## with Odoo's own server and job runner (tests/runner/). CI runs them too.
+## The slow fault scenarios (about seven minutes): Odoo's workers, and whole Odoo servers of two, killed (SIGKILL) in
+## the middle of KashFlow jobs, with Odoo's own servers and job runner (tests/runner/). CI runs them too.
 test-faults: $(DEPS)
 	KASHFLOW_WORKER_KILL=1 $(PYTHON) -m pytest -rs tests/runner/test_runner_worker_kill.py \
-		tests/runner/test_runner_shared_invoice.py $(ARGS)
+		tests/runner/test_runner_shared_invoice.py tests/runner/test_runner_two_servers.py $(ARGS)
 
 ## The soak benchmark (three to five minutes on two cores): 200 paid orders of 40 contacts through Odoo's
 ## server and job runner, changed while sending, with KashFlow faults and killed workers; prints its figures.

@@ -55,6 +55,11 @@ class SandboxProcess:
         return f"{self.url}/api/service.asmx"
 
     @property
+    def pid(self):
+        """The process id of the running sandbox (None when stopped): what a benchmark reads its CPU time from."""
+        return self._process.pid if self._process is not None else None
+
+    @property
     def wsdl_url(self):
         return f"{self.service_url}?WSDL"
 

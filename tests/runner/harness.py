@@ -18,6 +18,7 @@ shop selling through them; and the check that ends each scenario (KashFlow holds
 duplicates, lost orders and secrets found; ``conftest.py`` prints it at the end.
 """
 
+import itertools
 import json
 import os
 import re
@@ -141,6 +142,7 @@ class Tally:
     faults: Counter = field(default_factory=Counter)  # calls a fault answered, by the sandbox's outcome
     kills: Counter = field(default_factory=Counter)  # workers killed in a call, by "before"/"after" KashFlow's work
     bad_inputs: Counter = field(default_factory=Counter)
+    servers_killed: int = 0  # whole Odoo servers killed (SIGKILL of all their processes) while sending
     orders: set = field(default_factory=set)  # the orders checked at the end of a scenario
     duplicates: int = 0
     lost: int = 0
@@ -157,6 +159,7 @@ class Tally:
             f"faults injected: {sum(self.faults.values())} ({faults})",
             f"workers killed (SIGKILL) in a call: {sum(self.kills.values())} ({kills})",
             f"bad inputs tried: {sum(self.bad_inputs.values())} ({bad})",
+            f"Odoo servers killed (all their processes, SIGKILL) while sending: {self.servers_killed}",
             f"orders checked: {len(self.orders)}; duplicates found: {self.duplicates}; orders lost: {self.lost}; "
             f"secrets found: {self.secrets}",
         ]
@@ -232,23 +235,28 @@ def _parent_of(pid):
 
 
 class OdooServer:
-    """Odoo's server on ``dbname`` (see the module's note), in a session of its own; :meth:`stop` ends it."""
+    """Odoo's server on ``dbname`` (see the module's note), in a session of its own; :meth:`stop` ends it.
 
-    def __init__(self, pg, odoo, dbname):
+    ``name`` tells the servers of one database apart (their folders); ``queue_job`` adds to the ``[queue_job]``
+    section (``host`` and ``port``: where its job runner sends the jobs, its own HTTP port by default)."""
+
+    def __init__(self, pg, odoo, dbname, name=None, queue_job=None):
         self.pg, self.odoo, self.dbname = pg, odoo, dbname
-        self.folder = WORK / dbname
+        self.folder = WORK / (f"{dbname}-{name}" if name else dbname)
         self.log = self.folder / "odoo.log"
+        self.queue_job = {"channels": CHANNELS, **(queue_job or {})}
         self.process = self.port = self.config = None
 
     @property
     def url(self):
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self):
+    def start(self, port=None):
+        """Start the server, on ``port`` if given (a server started again keeps its address), else a free one."""
         self.folder.mkdir(parents=True, exist_ok=True)
-        self.port = free_port()
+        self.port = port or self.port or free_port()
         self.config = devenv.write_config(
-            self.folder / "odoo.conf", self.pg, self.odoo, self.dbname, sections={"queue_job": {"channels": CHANNELS}},
+            self.folder / "odoo.conf", self.pg, self.odoo, self.dbname, sections={"queue_job": self.queue_job},
             http_interface="127.0.0.1", http_port=self.port, gevent_port=free_port(), logfile=self.log,
             **SERVER_OPTIONS)
         with (self.folder / "odoo.out").open("a") as out:  # what Odoo prints outside its log
@@ -286,6 +294,25 @@ class OdooServer:
         for thread in threads:
             thread.join()
 
+    def kill(self):
+        """SIGKILL the server and every process of its session (its workers, its job runner) at once, as when the
+        machine it runs on dies."""
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+        wait_until(lambda: not any(process_alive(pid) and self._runs_our_config(pid) for pid in self._session()),
+                   timeout=10, what=f"the processes of the Odoo server {self.process.pid} gone")
+
+    def _session(self):
+        """The PIDs of the processes in the server's session (it started one of its own)."""
+        pids = []
+        for status in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                if int(status.read_text().rsplit(")", 1)[1].split()[3]) == self.process.pid:
+                    pids.append(int(status.parent.name))
+            except (OSError, IndexError, ValueError):
+                continue
+        return pids
+
     def stop(self):
         """Stop the server: gracefully (SIGTERM), or, after a few seconds, by killing it and its workers."""
         if self.process is None or self.process.poll() is not None:
@@ -311,6 +338,57 @@ class OdooServer:
     def log_text(self):
         return "\n".join(path.read_text(errors="replace") for path in (self.log, self.folder / "odoo.out")
                          if path.exists())
+
+
+class Balancer:
+    """A round-robin TCP load balancer on a free loopback port, in front of Odoo servers (``ports``), as nginx or
+    HAProxy is in front of several machines: each connection goes to the next server, or to the one after it when
+    that one does not answer (it is down). Only for the scenarios: it copies bytes, nothing more."""
+
+    def __init__(self, ports):
+        self.ports = list(ports)
+        self._turn = itertools.count()
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self._listener.getsockname()[1]
+        self.connections = Counter()  # port -> connections sent to it
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                client, _address = self._listener.accept()
+            except OSError:
+                return  # closed
+            threading.Thread(target=self._forward, args=(client,), daemon=True).start()
+
+    def _forward(self, client):
+        first = next(self._turn)
+        for step in range(len(self.ports)):
+            port = self.ports[(first + step) % len(self.ports)]
+            try:
+                upstream = socket.create_connection(("127.0.0.1", port), timeout=2)
+            except OSError:
+                continue
+            self.connections[port] += 1
+            upstream.settimeout(None)
+            answers = threading.Thread(target=self._copy, args=(upstream, client), daemon=True)
+            answers.start()
+            self._copy(client, upstream)
+            answers.join()
+            upstream.close()
+            break
+        client.close()
+
+    @staticmethod
+    def _copy(source, target):
+        with suppress(OSError):
+            while data := source.recv(65536):
+                target.sendall(data)
+        with suppress(OSError):
+            target.shutdown(socket.SHUT_WR)
+
+    def close(self):
+        self._listener.close()
 
 
 # ---------------------------------------------------------------------------- JSON-RPC
