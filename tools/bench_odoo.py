@@ -72,8 +72,9 @@ HOOK_ORDERS = 60  # orders paid one by one with the connector off, then as many 
 HOOK_WARM_UP = 5
 CONTACT_HISTORIES = (10, 1000)
 CONTACT_EDITS = 5
-# (root.kashflow capacity, orders, Odoo's HTTP workers: 0 threaded, else prefork processes, one job each at a time)
-RUNNER_RUNS = ((1, 60, 0), (4, 160, 0), (8, 2_000, 8))
+# (root.kashflow capacity, orders, Odoo's HTTP workers per server: 0 threaded, else prefork processes, one job each at
+# a time, Odoo servers: two share the jobs through a load balancer)
+RUNNER_RUNS = ((1, 60, 0, 1), (4, 160, 0, 1), (8, 2_000, 8, 1), (8, 1_000, 4, 2))
 PAYING_BATCH = 200  # orders created and paid per transaction before a run
 BACKFILL_SIZES = (4_000, 12_000)
 BACKFILL_SAMPLE = 200
@@ -677,22 +678,23 @@ def bench_contact_edit(bench):
 
 
 @contextmanager
-def odoo_server(bench, capacity, workers=0):
+def odoo_server(bench, capacity, workers=0, *, name="", port=None, jobs_to=None, standby=False):
     """Odoo serving the bench database, with queue_job's runner and ``root.kashflow`` at ``capacity``, threaded
-    (``workers`` 0) or with that many prefork HTTP workers; no cron threads (the back-fill is started by the
-    bench)."""
-    port = _free_port()
-    log = BENCH / f"odoo-server-{capacity}.log"
+    (``workers`` 0) or with that many prefork HTTP workers, on ``port`` (a free one if None); its runner sends the
+    jobs to the port ``jobs_to`` (a balancer's), its own by default; no cron threads (the back-fill is started by
+    the bench). A ``standby`` server's runner waits while another server's runs: it is ready once it serves HTTP."""
+    port = port or _free_port()
+    log = BENCH / f"odoo-server-{capacity}{name}.log"
     server_config = devenv.write_config(
-        BENCH / f"odoo-server-{capacity}.conf", bench.pg, bench.odoo, bench.dbname, logfile=log,
-        sections={"queue_job": {"channels": f"root:4,{JOB_CHANNEL}:{capacity}", "host": "127.0.0.1",
-                                "port": port}},
+        BENCH / f"odoo-server-{capacity}{name}.conf", bench.pg, bench.odoo, bench.dbname, logfile=log,
+        sections={"queue_job": {"channels": f"root:{max(4, capacity)},{JOB_CHANNEL}:{capacity}",
+                                "host": "127.0.0.1", "port": jobs_to or port}},
         http_interface="127.0.0.1", http_port=port, max_cron_threads=0, **{**devenv.JOB_RUNNER, "workers": workers})
     log.unlink(missing_ok=True)
     process = subprocess.Popen(devenv.odoo_command(server_config), cwd=ROOT, start_new_session=True,
                                stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     try:
-        _wait_for_runner(process, log)
+        _wait_for_runner(process, log, ready="HTTP service (werkzeug) running" if standby else RUNNER_READY)
         yield process
     finally:
         process.terminate()
@@ -703,6 +705,26 @@ def odoo_server(bench, capacity, workers=0):
             process.wait()
 
 
+@contextmanager
+def odoo_servers(bench, capacity, workers, count):
+    """``count`` Odoo servers (``odoo_server``) serving the bench database, their processes; two or more share the
+    jobs through a load balancer (``devenv.Balancer``), where every server's runner sends them (one runs, the
+    others stand by)."""
+    if count == 1:
+        with odoo_server(bench, capacity, workers) as process:
+            yield [process]
+        return
+    ports = [_free_port() for _server in range(count)]
+    balancer = devenv.Balancer(ports)
+    try:
+        with ExitStack() as stack:
+            yield [stack.enter_context(odoo_server(bench, capacity, workers, name=f"-{number}", port=port,
+                                                   jobs_to=balancer.port, standby=number > 1))
+                   for number, port in enumerate(ports, start=1)]
+    finally:
+        balancer.close()
+
+
 def _free_port():
     """A TCP port free on the loopback interface, as the system picks it."""
     with socket.socket() as probe:
@@ -710,21 +732,25 @@ def _free_port():
         return probe.getsockname()[1]
 
 
-def _wait_for_runner(process, log, timeout=120):
+RUNNER_READY = "queue job runner ready for db"
+
+
+def _wait_for_runner(process, log, ready=RUNNER_READY, timeout=120):
+    """Wait until the server's ``log`` says ``ready`` (by default: its job runner is ready)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"the Odoo server stopped (exit {process.returncode}); see {log}")
-        if log.exists() and "queue job runner ready for db" in log.read_text(errors="replace"):
+        if log.exists() and ready in log.read_text(errors="replace"):
             return
         time.sleep(0.2)
-    raise RuntimeError(f"queue_job's runner was not ready within {timeout} s; see {log}")
+    raise RuntimeError(f"the Odoo server's log did not say {ready!r} within {timeout} s; see {log}")
 
 
 def bench_runner(bench):
     table = Table(f"4. The back-fill sent by queue_job's runner (an Odoo server), the sandbox answering each call "
-                  f"{LATENCY_MS} ms late", ["root.kashflow capacity", "Odoo's HTTP workers", "orders",
-                                           "calls per order", "orders per second", "latency-bound limit",
+                  f"{LATENCY_MS} ms late", ["root.kashflow capacity", "Odoo's HTTP workers (servers x workers)",
+                                           "orders", "calls per order", "orders per second", "latency-bound limit",
                                            "of the limit", "job run time (mean)",
                                            "from one job's end to the next's start"])
     cpu = Table("4d. Where the machine's CPU time goes, per order sent (Linux's account of each process tree)", [
@@ -737,7 +763,8 @@ def bench_runner(bench):
         "at the end", "growth"])
     bench.perform_jobs()  # nothing else waits in the queue
     profile = job_profile(bench)
-    for capacity, count, workers in RUNNER_RUNS:
+    for capacity, count, workers, servers in RUNNER_RUNS:
+        setup = (f"{servers} x {workers}" if servers > 1 else str(workers)) if workers else "0 (threaded)"
         with bench.env() as env:  # the figures below are read from the jobs of this run only
             env.execute_query(SQL("DELETE FROM queue_job WHERE channel = %s", JOB_CHANNEL))
         bench.switch(False)
@@ -750,20 +777,21 @@ def bench_runner(bench):
         bench.sandbox.set_faults(latency_ms=LATENCY_MS)
         try:
             starting = time.perf_counter()
-            with odoo_server(bench, capacity, workers) as server:
+            with odoo_servers(bench, capacity, workers, servers) as processes:
                 starting = time.perf_counter() - starting
                 mark = bench.sandbox.last_call()
                 clock = {}
-                roots = {"odoo": server.pid, "postgresql": bench.postmaster(), "sandbox": bench.sandbox.pid}
-                used = {name: cpu_seconds(pid) for name, pid in roots.items()}
-                with MemorySampler(server.pid, bench, order_ids) as memory:
+                roots = {"odoo": [process.pid for process in processes], "postgresql": [bench.postmaster()],
+                         "sandbox": [bench.sandbox.pid]}
+                used = {name: sum(map(cpu_seconds, pids)) for name, pids in roots.items()}
+                with MemorySampler(roots["odoo"], bench, order_ids) as memory:
                     bench.backfill(first_commit=lambda clock=clock: clock.setdefault("start", time.perf_counter()))
                     states = _wait_until_sent(bench, order_ids)
                     elapsed = time.perf_counter() - clock["start"]
-                used = {name: (cpu_seconds(pid) - used[name]) / count for name, pid in roots.items()}
+                used = {name: (sum(map(cpu_seconds, pids)) - used[name]) / count for name, pids in roots.items()}
         finally:
             bench.sandbox.clear_faults()
-        print(f"  capacity {capacity}, {workers} workers: {count} orders paid in {paying.wall:.0f} s, server ready "
+        print(f"  capacity {capacity}, workers {setup}: {count} orders paid in {paying.wall:.0f} s, server ready "
               f"in {starting:.0f} s, orders sent in {elapsed:.0f} s")
         calls = len(bench.sandbox.calls(since=mark)) / count
         rate = states.get("sent", 0) / elapsed
@@ -776,18 +804,18 @@ def bench_runner(bench):
                      FROM job""", JOB_CHANNEL))
             env.execute_query(SQL("DELETE FROM queue_job WHERE channel = %s", JOB_CHANNEL))
         wanted = 0.9 if capacity == 1 else 0.8
-        table.add(capacity, workers or "0 (threaded)", f"{count} ({_states_text(states)})", f"{calls:.2f}",
+        table.add(capacity, setup, f"{count} ({_states_text(states)})", f"{calls:.2f}",
                   f"{rate:.2f}", f"{limit:.2f}",
                   f"{rate / limit:.0%} (goal {wanted:.0%}: {_goal(rate / limit >= wanted)})",
                   f"{ms(run_time or 0)}, of which {ms(calls * LATENCY_MS / 1000)} waiting for KashFlow",
                   ms(float(gap or 0)) if capacity == 1 else "-")
         cores = os.cpu_count() or 1
-        cpu.add(capacity, workers or "0 (threaded)", ms(used["odoo"]), ms(used["postgresql"]), ms(used["sandbox"]),
+        cpu.add(capacity, setup, ms(used["odoo"]), ms(used["postgresql"]), ms(used["sandbox"]),
                 ms(sum(used.values())), f"{cores / (used['odoo'] + used['postgresql']):.1f}")
         if count >= 1000:
             minutes = 100_000 / rate / 60 if rate else float("inf")
             quarter, end = memory.at_quarter, memory.at_end
-            big.add(capacity, workers or "0 (threaded)", states.get("sent", 0), f"{rate:.2f}",
+            big.add(capacity, setup, states.get("sent", 0), f"{rate:.2f}",
                     f"{minutes:.0f} min (goal 60 min: {_goal(minutes <= 60)})", f"{quarter / 1024:.0f} MiB",
                     f"{end / 1024:.0f} MiB", f"{(end - quarter) / 1024:+.0f} MiB")
     table.note("each order: a new customer with an email, its invoice paid in Odoo while the connector was off; "
@@ -811,12 +839,12 @@ def bench_runner(bench):
 
 
 class MemorySampler:
-    """The resident memory of an Odoo server (the process ``pid`` and the processes of its session: the prefork
+    """The resident memory of Odoo servers (the processes ``pids`` and the processes of their sessions: the prefork
     workers), sampled every second while a run sends ``order_ids``: ``at_quarter`` (once a quarter of them are no
     longer queued) and ``at_end``, in KiB."""
 
-    def __init__(self, pid, bench, order_ids):
-        self.pid, self.bench, self.order_ids = pid, bench, order_ids
+    def __init__(self, pids, bench, order_ids):
+        self.pids, self.bench, self.order_ids = set(pids), bench, order_ids
         self.at_quarter = self.at_end = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -836,7 +864,7 @@ class MemorySampler:
         for status in Path("/proc").glob("[0-9]*/stat"):
             try:
                 fields_ = status.read_text().rsplit(")", 1)[1].split()
-                if int(fields_[3]) == self.pid:  # the session id: the server started a session of its own
+                if int(fields_[3]) in self.pids:  # the session id: each server started a session of its own
                     total += int(fields_[21]) * os.sysconf("SC_PAGE_SIZE") // 1024
             except (OSError, IndexError, ValueError):
                 continue

@@ -16,9 +16,12 @@ sandbox. The database and the sandbox's account are kept for the next run; ``--r
 database an interrupted run left half-built is built again. Odoo listens on port 8069 and the sandbox on 8089
 (``--odoo-port``, ``--sandbox-port``; a port that is taken stops the demo before it starts anything). It
 prints where to log in and runs until Ctrl-C (or SIGTERM), which stops everything it started.
+
+:class:`Balancer` is the load balancer the fault scenarios and the benchmarks put in front of two Odoo servers.
 """
 
 import argparse
+import itertools
 import json
 import os
 import pwd
@@ -30,10 +33,12 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 import uuid
-from contextlib import ExitStack, contextmanager
+from collections import Counter
+from contextlib import ExitStack, contextmanager, suppress
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -278,6 +283,57 @@ class PrivateCluster:
 
 
 # ---------------------------------------------------------------------------- Odoo
+
+class Balancer:
+    """A round-robin TCP load balancer on a free loopback port, in front of Odoo servers (``ports``), as nginx or
+    HAProxy is in front of several machines: each connection goes to the next server, or to the one after it when
+    that one does not answer (it is down). Only for the scenarios: it copies bytes, nothing more."""
+
+    def __init__(self, ports):
+        self.ports = list(ports)
+        self._turn = itertools.count()
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self._listener.getsockname()[1]
+        self.connections = Counter()  # port -> connections sent to it
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                client, _address = self._listener.accept()
+            except OSError:
+                return  # closed
+            threading.Thread(target=self._forward, args=(client,), daemon=True).start()
+
+    def _forward(self, client):
+        first = next(self._turn)
+        for step in range(len(self.ports)):
+            port = self.ports[(first + step) % len(self.ports)]
+            try:
+                upstream = socket.create_connection(("127.0.0.1", port), timeout=2)
+            except OSError:
+                continue
+            self.connections[port] += 1
+            upstream.settimeout(None)
+            answers = threading.Thread(target=self._copy, args=(upstream, client), daemon=True)
+            answers.start()
+            self._copy(client, upstream)
+            answers.join()
+            upstream.close()
+            break
+        client.close()
+
+    @staticmethod
+    def _copy(source, target):
+        with suppress(OSError):
+            while data := source.recv(65536):
+                target.sendall(data)
+        with suppress(OSError):
+            target.shutdown(socket.SHUT_WR)
+
+    def close(self):
+        self._listener.close()
+
 
 def write_config(path, pg, odoo, dbname, sections=None, **extra):
     """Odoo's configuration file for ``dbname``: ``extra`` options, and ``sections`` such as ``queue_job``."""

@@ -18,7 +18,6 @@ shop selling through them; and the check that ends each scenario (KashFlow holds
 duplicates, lost orders and secrets found; ``conftest.py`` prints it at the end.
 """
 
-import itertools
 import json
 import os
 import re
@@ -338,57 +337,6 @@ class OdooServer:
     def log_text(self):
         return "\n".join(path.read_text(errors="replace") for path in (self.log, self.folder / "odoo.out")
                          if path.exists())
-
-
-class Balancer:
-    """A round-robin TCP load balancer on a free loopback port, in front of Odoo servers (``ports``), as nginx or
-    HAProxy is in front of several machines: each connection goes to the next server, or to the one after it when
-    that one does not answer (it is down). Only for the scenarios: it copies bytes, nothing more."""
-
-    def __init__(self, ports):
-        self.ports = list(ports)
-        self._turn = itertools.count()
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self._listener.getsockname()[1]
-        self.connections = Counter()  # port -> connections sent to it
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self):
-        while True:
-            try:
-                client, _address = self._listener.accept()
-            except OSError:
-                return  # closed
-            threading.Thread(target=self._forward, args=(client,), daemon=True).start()
-
-    def _forward(self, client):
-        first = next(self._turn)
-        for step in range(len(self.ports)):
-            port = self.ports[(first + step) % len(self.ports)]
-            try:
-                upstream = socket.create_connection(("127.0.0.1", port), timeout=2)
-            except OSError:
-                continue
-            self.connections[port] += 1
-            upstream.settimeout(None)
-            answers = threading.Thread(target=self._copy, args=(upstream, client), daemon=True)
-            answers.start()
-            self._copy(client, upstream)
-            answers.join()
-            upstream.close()
-            break
-        client.close()
-
-    @staticmethod
-    def _copy(source, target):
-        with suppress(OSError):
-            while data := source.recv(65536):
-                target.sendall(data)
-        with suppress(OSError):
-            target.shutdown(socket.SHUT_WR)
-
-    def close(self):
-        self._listener.close()
 
 
 # ---------------------------------------------------------------------------- JSON-RPC

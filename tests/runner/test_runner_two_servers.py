@@ -33,7 +33,7 @@ def two_servers(runner):
     session_server.stop()
     pg, odoo, dbname = session_server.pg, session_server.odoo, session_server.dbname
     second_port = harness.free_port()
-    balancer = harness.Balancer([port, second_port])
+    balancer = harness.devenv.Balancer([port, second_port])
     through = {"host": "127.0.0.1", "port": balancer.port}
     servers = (harness.OdooServer(pg, odoo, dbname, name="first", queue_job=through),
                harness.OdooServer(pg, odoo, dbname, name="second", queue_job=through))
