@@ -247,6 +247,14 @@ class Bench:
         self.pay(env, orders.invoice_ids)
         return orders
 
+    def paid_order_ids(self, count):
+        """The ids of ``count`` new paid orders (``paid_orders``), made ``PAYING_BATCH`` to a transaction."""
+        ids = []
+        for first in range(0, count, PAYING_BATCH):
+            with self.env() as env:
+                ids += self.paid_orders(env, self.partners(env, min(PAYING_BATCH, count - first))).ids
+        return ids
+
     def switch(self, on):
         with self.env() as env:
             env["res.company"].browse(self.company).kashflow_enabled = on
@@ -754,13 +762,12 @@ def bench_runner(bench):
                                            "of the limit", "job run time (mean)",
                                            "from one job's end to the next's start"])
     cpu = Table("4d. Where the machine's CPU time goes, per order sent (Linux's account of each process tree)", [
-        "root.kashflow capacity", "Odoo's HTTP workers", "Odoo (server, workers, job runner)", "PostgreSQL",
-        "the sandbox (KashFlow's stand-in)", "the three", "orders per second the two cores allow Odoo and "
-        "PostgreSQL"])
-    big = Table("4c. 100,000 orders: the largest run above, extrapolated", [
-        "root.kashflow capacity", "Odoo's HTTP workers", "orders sent", "orders per second",
-        "100,000 orders at that rate", "server memory (RSS, all its processes) after a quarter of the orders",
-        "at the end", "growth"])
+        "root.kashflow capacity", "Odoo's HTTP workers", "over", "Odoo (servers, workers, job runner)", "PostgreSQL",
+        "the sandbox (KashFlow's stand-in)", "the three", "orders per second the cores allow Odoo and PostgreSQL"])
+    big = Table("4c. 100,000 orders: the runs of 1,000 orders or more, extrapolated", [
+        "root.kashflow capacity", "Odoo's HTTP workers", "orders sent", "orders per second, whole run",
+        "once a quarter was sent", "100,000 orders at that rate",
+        "servers' memory (RSS, all their processes) once a quarter was sent", "at the end", "growth"])
     bench.perform_jobs()  # nothing else waits in the queue
     profile = job_profile(bench)
     for capacity, count, workers, servers in RUNNER_RUNS:
@@ -768,11 +775,8 @@ def bench_runner(bench):
         with bench.env() as env:  # the figures below are read from the jobs of this run only
             env.execute_query(SQL("DELETE FROM queue_job WHERE channel = %s", JOB_CHANNEL))
         bench.switch(False)
-        order_ids = []
         with Clock() as paying:
-            for first in range(0, count, PAYING_BATCH):
-                with bench.env() as env:
-                    order_ids += bench.paid_orders(env, bench.partners(env, min(PAYING_BATCH, count - first))).ids
+            order_ids = bench.paid_order_ids(count)
         bench.switch(True)
         bench.sandbox.set_faults(latency_ms=LATENCY_MS)
         try:
@@ -784,7 +788,7 @@ def bench_runner(bench):
                 roots = {"odoo": [process.pid for process in processes], "postgresql": [bench.postmaster()],
                          "sandbox": [bench.sandbox.pid]}
                 used = {name: sum(map(cpu_seconds, pids)) for name, pids in roots.items()}
-                with MemorySampler(roots["odoo"], bench, order_ids) as memory:
+                with RunSampler(bench, order_ids, roots["odoo"], roots) as sampler:
                     bench.backfill(first_commit=lambda clock=clock: clock.setdefault("start", time.perf_counter()))
                     states = _wait_until_sent(bench, order_ids)
                     elapsed = time.perf_counter() - clock["start"]
@@ -810,12 +814,17 @@ def bench_runner(bench):
                   f"{ms(run_time or 0)}, of which {ms(calls * LATENCY_MS / 1000)} waiting for KashFlow",
                   ms(float(gap or 0)) if capacity == 1 else "-")
         cores = os.cpu_count() or 1
-        cpu.add(capacity, setup, ms(used["odoo"]), ms(used["postgresql"]), ms(used["sandbox"]),
-                ms(sum(used.values())), f"{cores / (used['odoo'] + used['postgresql']):.1f}")
-        if count >= 1000:
-            minutes = 100_000 / rate / 60 if rate else float("inf")
-            quarter, end = memory.at_quarter, memory.at_end
-            big.add(capacity, setup, states.get("sent", 0), f"{rate:.2f}",
+        spans = [("the whole run", used)] + ([("its last three quarters", sampler.steady_cpu)] if sampler.quarter
+                                             else [])
+        for span, per_order in spans:
+            cpu.add(capacity, setup, span, ms(per_order["odoo"]), ms(per_order["postgresql"]),
+                    ms(per_order["sandbox"]), ms(sum(per_order.values())),
+                    f"{cores / (per_order['odoo'] + per_order['postgresql']):.1f}")
+        if count >= 1000 and sampler.quarter:
+            steady = sampler.steady_rate
+            minutes = 100_000 / steady / 60 if steady else float("inf")
+            quarter, end = sampler.quarter["resident"], sampler.end["resident"]
+            big.add(capacity, setup, states.get("sent", 0), f"{rate:.2f}", f"{steady:.2f}",
                     f"{minutes:.0f} min (goal 60 min: {_goal(minutes <= 60)})", f"{quarter / 1024:.0f} MiB",
                     f"{end / 1024:.0f} MiB", f"{(end - quarter) / 1024:+.0f} MiB")
     table.note("each order: a new customer with an email, its invoice paid in Odoo while the connector was off; "
@@ -826,26 +835,28 @@ def bench_runner(bench):
                "noticing it and asking Odoo over HTTP to run the next one, Odoo taking it. Threaded, every job runs "
                "in one Python process (one core at most); with prefork workers, each worker runs one job at a time, "
                "so the capacity is at most the workers")
-    big.note("the rate of the largest run, from the back-fill's first commit to its last order sent, carried to "
-             "100,000 orders (the back-fill queues them as they are sent: table 5); memory: the server's processes "
-             "(job runner and workers) sampled every second, after a quarter of the orders were sent and at the end. "
-             "The machine's two cores serve Odoo, PostgreSQL and the sandbox alike")
-    cpu.note("CPU time from the back-fill's start to the last order sent, divided by the orders: Odoo's server "
-             "process and its children, PostgreSQL's server and its backends, the sandbox's process; the bench's "
-             "own process (which starts the back-fill and watches) is left out. In production KashFlow's CPU is "
-             "KashFlow's: the last column is what this machine's cores would allow Odoo and PostgreSQL alone, "
-             "were the latency no limit")
+    big.note("the rate once a quarter of the orders was sent (each worker has loaded Odoo by then, once per "
+             "process, which a long back-fill does not repeat), carried to 100,000 orders; the back-fill queues "
+             "them meanwhile (table 5). Memory: the servers' processes (job runners and workers), once a quarter "
+             "was sent and at the end. The machine's cores serve Odoo, PostgreSQL and the sandbox alike")
+    cpu.note("CPU time over the whole run (from before the back-fill to the last order sent) and over its last three "
+             "quarters, divided by the orders sent meanwhile: Odoo's server processes and their children, "
+             "PostgreSQL's server and its backends, the sandbox's process; the bench's own process (which starts "
+             "the back-fill and watches) is left out. KashFlow's CPU is KashFlow's in production: the last column "
+             "is what this machine's cores allow Odoo and PostgreSQL alone, were the latency no limit")
     return table, profile, big, cpu
 
 
-class MemorySampler:
-    """The resident memory of Odoo servers (the processes ``pids`` and the processes of their sessions: the prefork
-    workers), sampled every second while a run sends ``order_ids``: ``at_quarter`` (once a quarter of them are no
-    longer queued) and ``at_end``, in KiB."""
+class RunSampler:
+    """A run that sends ``order_ids``, looked at every second: once a quarter of them are sent, and at the end, the
+    time, the orders sent, the resident memory of the Odoo servers (``odoo``: their process ids, whose sessions hold
+    their workers), in KiB, and the CPU time of each process tree of ``roots`` (name -> process ids), in seconds.
+    ``quarter`` and ``end`` are those looks, dicts; ``steady_rate`` and ``steady_cpu`` (per order, by name) are
+    what the last three quarters of the run took, once the servers' workers had warmed up."""
 
-    def __init__(self, pids, bench, order_ids):
-        self.pids, self.bench, self.order_ids = set(pids), bench, order_ids
-        self.at_quarter = self.at_end = 0
+    def __init__(self, bench, order_ids, odoo, roots):
+        self.bench, self.order_ids, self.odoo, self.roots = bench, order_ids, set(odoo), roots
+        self.quarter = self.end = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -856,29 +867,41 @@ class MemorySampler:
     def __exit__(self, *exc_info):
         self._stop.set()
         self._thread.join()
-        self.at_end = self.resident()
+        self.end = self._look()
+
+    @property
+    def steady_rate(self):
+        return (self.end["sent"] - self.quarter["sent"]) / (self.end["time"] - self.quarter["time"])
+
+    @property
+    def steady_cpu(self):
+        orders = max(self.end["sent"] - self.quarter["sent"], 1)
+        return {name: (self.end["cpu"][name] - self.quarter["cpu"][name]) / orders for name in self.roots}
+
+    def _look(self):
+        with self.bench.env() as env:
+            [(sent,)] = env.execute_query(SQL(
+                "SELECT count(*) FROM sale_order WHERE id = ANY(%s) AND kashflow_state = 'sent'", self.order_ids))
+        return {"time": time.perf_counter(), "sent": sent, "resident": self.resident(),
+                "cpu": {name: sum(map(cpu_seconds, pids)) for name, pids in self.roots.items()}}
 
     def resident(self):
-        """The KiB resident of the server's processes now (those of its session, which its workers share)."""
+        """The KiB resident of the servers' processes now (those of their sessions, which their workers share)."""
         total = 0
         for status in Path("/proc").glob("[0-9]*/stat"):
             try:
                 fields_ = status.read_text().rsplit(")", 1)[1].split()
-                if int(fields_[3]) in self.pids:  # the session id: each server started a session of its own
+                if int(fields_[3]) in self.odoo:  # the session id: each server started a session of its own
                     total += int(fields_[21]) * os.sysconf("SC_PAGE_SIZE") // 1024
             except (OSError, IndexError, ValueError):
                 continue
         return total
 
     def _run(self):
-        while not self._stop.wait(1):
-            if not self.at_quarter:
-                with self.bench.env() as env:
-                    [(queued,)] = env.execute_query(SQL(
-                        "SELECT count(*) FROM sale_order WHERE id = ANY(%s) AND kashflow_state = 'queued'",
-                        self.order_ids))
-                if queued <= len(self.order_ids) * 3 / 4:
-                    self.at_quarter = self.resident()
+        while self.quarter is None and not self._stop.wait(1):
+            look = self._look()
+            if look["sent"] >= len(self.order_ids) / 4:
+                self.quarter = look
 
 
 def job_profile(bench, count=PROFILED_JOBS):

@@ -102,6 +102,8 @@ class KashFlowJournal(Journal):
         self.order_id, self.currency_id = (order.id, order.currency_id.id) if order else (False, False)
         self.values = {}
         self.record_ids = {}  # state key ("customer" for the contact's) -> id of its record, once known
+        self.written = {}  # (model, record id) -> the values this journal last wrote to the record, committed
+        self.unsaved = {}  # the same, written by the transaction of the current persist, not yet committed
         self.shared_keys = set()  # keys of the documents loaded from another order's records (shared documents)
         self.shared_moves = company.env["account.move"]  # the order's moves that serve other orders too
         self.snapshot = None
@@ -228,6 +230,7 @@ class KashFlowJournal(Journal):
         return records - foreign + (foreign - stale).filtered(lambda record: not record.mismatch)
 
     def persist(self, states):
+        self.unsaved = {}
         with own_transaction(self.env) as env:
             now = fields.Datetime.now()
             for state in states:
@@ -244,6 +247,8 @@ class KashFlowJournal(Journal):
                         "sent_at": now}, {"order_id": self.order_id, "company_id": self.company_id, "key": state.key,
                                           "kind": state.kind})
                     record._kashflow_sent(state, *self._as_sent(state))
+        for written, values in self.unsaved.items():  # committed now
+            self.written[written] = {**self.written.get(written, {}), **values}
 
     def _as_sent(self, state):
         """``(lines, odoo_by_rate)`` of the document of ``state`` once KashFlow holds it as sent
@@ -256,13 +261,21 @@ class KashFlowJournal(Journal):
         return lines, Document._kashflow_move_by_rate(self.sources[state.key], lines) if lines is not None else {}
 
     def _write(self, model, key, values, new_values):
-        """The record of ``key``, written (created the first time it is written); returned."""
+        """The record of ``key``, written (created the first time it is written); returned.
+
+        Of a record this journal wrote before, only the values that changed since are written: a marker and the
+        number that follows it differ in a few fields, and every field written has Odoo recompute what depends on
+        it (the amounts in the company's currency, the VAT rows)."""
         if key in self.record_ids:
             record = model.browse(self.record_ids[key])
-            record.write(values)
-            return record
-        record = model.create({**values, **new_values})
-        self.record_ids[key] = record.id
+            written = self.written.get((model._name, record.id), {})
+            changes = {name: value for name, value in values.items() if name not in written or written[name] != value}
+            if changes:
+                record.write(changes)
+        else:
+            record = model.create({**values, **new_values})
+            self.record_ids[key] = record.id
+        self.unsaved[model._name, record.id] = values
         return record
 
 
