@@ -23,11 +23,12 @@ _logger = logging.getLogger(__name__)
 
 
 @contextmanager
-def own_transaction(env):
-    """An environment on a cursor of its own, committed when the block ends: what is written there stays,
-    whatever happens to the caller's transaction (in tests, a savepoint of the test's transaction)."""
+def own_transaction(env, company_id=None):
+    """A superuser environment on a cursor of its own, committed when the block ends: what is written there stays,
+    whatever happens to the caller's transaction (in tests, a savepoint of the test's transaction). With
+    ``company_id``, that company is the environment's (``env.company``, without reading the user's)."""
     with env.registry.cursor() as cr:
-        yield api.Environment(cr, SUPERUSER_ID, {})
+        yield api.Environment(cr, SUPERUSER_ID, {"allowed_company_ids": [company_id]} if company_id else {})
 
 
 def words(env, value):
@@ -144,7 +145,7 @@ class KashFlowJournal(Journal):
         allocated to them) are loaded wherever another order's job recorded them: the caller holds their locks
         and, once it knows what its snapshot holds, keeps only those (``keep_shared``)."""
         self.shared_moves = shared_moves or self.env["account.move"]
-        with own_transaction(self.env) as env:
+        with own_transaction(self.env, self.company_id) as env:
             binding = env["kashflow.customer"].search(
                 [("company_id", "=", self.company_id), ("partner_id", "=", self.partner_id)])
             records = env["kashflow.document"].search([("order_id", "=", self.order_id)]) if self.order_id \
@@ -172,7 +173,7 @@ class KashFlowJournal(Journal):
 
     def load_customer(self):
         """The contact's ``CustomerState`` as last saved (another job may have saved it since ``load``)."""
-        with own_transaction(self.env) as env:
+        with own_transaction(self.env, self.company_id) as env:
             binding = env["kashflow.customer"].search(
                 [("company_id", "=", self.company_id), ("partner_id", "=", self.partner_id)])
             if binding:
@@ -182,7 +183,7 @@ class KashFlowJournal(Journal):
     def other_customer(self, partner):
         """The ``CustomerState`` of ``partner``, the customer of some of the order's documents other than the order's
         own (``kashflow.accounting._other_customers``), as last saved; this journal saves it to that contact."""
-        with own_transaction(self.env) as env:
+        with own_transaction(self.env, self.company_id) as env:
             binding = env["kashflow.customer"].search(
                 [("company_id", "=", self.company_id), ("partner_id", "=", partner.id)])
             if binding:
@@ -207,7 +208,7 @@ class KashFlowJournal(Journal):
         connector did not make, hold none."""
         kinds = ["payment"] if kind == "payment" else ["invoice", "credit_note"]
         own = self.record_ids.get(key)
-        with own_transaction(self.env) as env:
+        with own_transaction(self.env, self.company_id) as env:
             return bool(env["kashflow.document"].search_count([
                 ("company_id", "=", self.company_id), ("kind", "in", kinds), ("kashflow_number", "=", number),
                 ("removed", "=", False), ("key", "not like", f"{reconcile.FOREIGN_PAYMENT}%"),
@@ -231,7 +232,7 @@ class KashFlowJournal(Journal):
 
     def persist(self, states):
         self.unsaved = {}
-        with own_transaction(self.env) as env:
+        with own_transaction(self.env, self.company_id) as env:
             now = fields.Datetime.now()
             for state in states:
                 if isinstance(state, CustomerState):
@@ -414,7 +415,7 @@ class KashflowSync(models.AbstractModel):
         this job's transaction began, which cannot refer to them. The job's outcome is known by then (its last
         write is flushed first: a change met there makes it run again, and that run records its own outcome)."""
         state = order.kashflow_state
-        with own_transaction(self.env) as env:
+        with own_transaction(self.env, order.company_id.id) as env:
             env["kashflow.history"].create({
                 "order_id": order.id, "kashflow_state": state, "message": message,
                 "document_ids": [Command.set(env["kashflow.document"].browse(list(document_ids)).exists().ids)],
