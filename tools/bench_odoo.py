@@ -13,8 +13,10 @@ it), then measures:
    alone), the three taking turns order by order; where the hooks' time goes; the statements they add;
 3. a contact edit (``res.partner.write``) with 10 and with 1,000 orders sent to KashFlow;
 4. the back-fill sent by queue_job's job runner: an Odoo server with the runner, the sandbox answering each
-   call 50 ms late, orders per second at ``root.kashflow`` capacity 1 and 4 against the latency-bound limit;
-   and where one job's time goes (cProfile, in this process);
+   call 50 ms late, orders per second at ``root.kashflow`` capacity 1 and 4 (threaded) and 8 (prefork workers;
+   2,000 orders, carried to 100,000), and on two servers behind a load balancer, against the latency-bound
+   limit; the servers' memory, and the CPU time Odoo, PostgreSQL and the sandbox take per order; and where one
+   job's time goes (cProfile, in this process);
 5. the back-fill scheduling thousands of orders, called as its cron calls it, each size in a fresh process:
    time, SQL queries and peak memory (fewer orders than a big catch-up, the growth quoted).
 
