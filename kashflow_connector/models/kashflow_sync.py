@@ -48,8 +48,8 @@ def run_job_work(env, work, fail, *, company, gave_up=None, again=None):
 
     - KashFlow out of reach (``UnavailableError``): the job is retried later (``RetryableJobError``, after
       KashFlow's Retry-After when it gave one, which pauses every job of ``company``: ``_kashflow_pause``); on its
-      last attempt (``gave_up``, a callable of the error giving the
-      words, or None to leave the last attempt to queue_job), it fails with those words;
+      last attempt (``gave_up``, a callable of the error giving the words, or None to leave the last attempt to
+      queue_job), it fails with those words;
     - KashFlow refusing, a document KashFlow cannot take, or a setting to put right (``KashFlowError``,
       ``DocumentError``, ``UserError``): it fails, with KashFlow's or the connector's words;
     - a concurrency error, or a job postponed on purpose: raised as it is, for queue_job's runner to retry;

@@ -24,6 +24,10 @@ class ResConfigSettings(models.TransientModel):
     kashflow_include_vat = fields.Boolean(related="company_id.kashflow_include_vat", readonly=False)
     kashflow_send_fba = fields.Boolean(related="company_id.kashflow_send_fba", readonly=False)
     kashflow_customer_prefix = fields.Char(related="company_id.kashflow_customer_prefix", readonly=False)
+    kashflow_paused_until = fields.Datetime(
+        string="KashFlow Calls Paused Until", compute="_compute_kashflow_paused_until",
+        help="KashFlow asked the connector to wait (HTTP 429 or 503 with a Retry-After pause): no job calls "
+             "KashFlow for this company before this time, on any Odoo server.")
     kashflow_to_send_count = fields.Integer(compute="_compute_kashflow_progress")
     kashflow_queued_count = fields.Integer(compute="_compute_kashflow_progress")
     kashflow_sent_count = fields.Integer(compute="_compute_kashflow_progress")
@@ -31,6 +35,14 @@ class ResConfigSettings(models.TransientModel):
     kashflow_held_count = fields.Integer(compute="_compute_kashflow_progress")
     kashflow_mismatch_count = fields.Integer(compute="_compute_kashflow_progress")
     kashflow_excluded_count = fields.Integer(compute="_compute_kashflow_progress")
+
+    @api.depends("company_id")
+    def _compute_kashflow_paused_until(self):
+        """The company's pause (``res.company.kashflow_paused_until``) while it runs, else nothing."""
+        now = fields.Datetime.now()
+        for settings in self:
+            until = settings.company_id.sudo().kashflow_paused_until
+            settings.kashflow_paused_until = until if until and until > now else False
 
     @api.depends("company_id")
     def _compute_kashflow_progress(self):

@@ -272,10 +272,13 @@ class TestPaidOrderToKashFlow(KashFlowCase):
         for job in jobs:
             self.assertGreater(job.eta, later, "every job waits for the pause KashFlow asked for")
         self.assertIn("KashFlow asked the connector to wait", " ".join(jobs.mapped("result")))
+        self.assertGreater(self.env["res.config.settings"].create({}).kashflow_paused_until, later,
+                           "Settings says until when KashFlow asked to wait")
         self.run_jobs()
         self.assertEqual(self.sandbox.call_counts(since=mark), Counter(GetCustomerByEmail=1),
                          "no job calls KashFlow before the pause ends")
         self.company.kashflow_paused_until = fields.Datetime.now() - timedelta(seconds=1)  # the two minutes passed
+        self.assertFalse(self.env["res.config.settings"].create({}).kashflow_paused_until, "a pause over is not shown")
         self.run_jobs()
         self.assertEqual([order.kashflow_state for order in orders], ["sent"] * 3,
                          [order.kashflow_reason for order in orders])
