@@ -48,6 +48,7 @@ SHARED_LOCK_CLASS = 0x4B44  # "KD": ... and on invoices and credit notes that se
 SWITCHED_OFF_PAUSE = 3600
 LOCKED_PAUSE = 30
 CHANGED_PAUSE = 1  # the change that made a job's end fail is committed already: the job runs again at once
+RATE_LIMITED_PAUSE = 60  # seconds a job waits after KashFlow's 429 when KashFlow did not say how long
 SHARED_LOCKED_PAUSE = 5  # another order's job sends the shared invoice in about the time of its calls: seconds
 CUSTOMER_KEY = "customer"  # the contact's customer among the journal's records
 

@@ -309,7 +309,7 @@ class KashFlowClient:
                            "Settings."), status=status, operation=operation),
                 detail=f"HTTP {status}", operation=operation)
         return UnavailableError(message, detail=answer.what or f"HTTP {status}", operation=operation,
-                                retry_after=retry_after)
+                                retry_after=retry_after, rate_limited=status == 429 and not answer.what)
 
     def _error_for(self, operation, detail):
         lowered = detail.lower()

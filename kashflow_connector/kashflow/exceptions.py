@@ -57,11 +57,13 @@ class UnavailableError(KashFlowError):
     ``summary`` says what happened (``summary_phrase``, to translate); the message adds that it will be tried
     again (and the pause KashFlow asked for), which a caller that gives up says otherwise. ``retry_after`` is the
     pause KashFlow asked for (its ``Retry-After`` header, in whole seconds) when it asked for one, else None.
+    ``rate_limited``: KashFlow answered HTTP 429, asking to slow down (it works, but wants fewer calls), rather
+    than being out of reach.
     """
 
     transient = True
 
-    def __init__(self, summary, detail=None, operation=None, retry_after=None):
+    def __init__(self, summary, detail=None, operation=None, retry_after=None, rate_limited=False):
         again = phrase(_lt("It will be tried again (KashFlow asked for a pause of %(seconds)s seconds)."),
                        seconds=retry_after) if retry_after else phrase(_lt("It will be tried again."))
         super().__init__(phrase("%(summary)s %(again)s", summary=phrase_of(summary), again=again), detail=detail,
@@ -69,3 +71,4 @@ class UnavailableError(KashFlowError):
         self.summary_phrase = phrase_of(summary)
         self.summary = str(self.summary_phrase)
         self.retry_after = retry_after
+        self.rate_limited = rate_limited

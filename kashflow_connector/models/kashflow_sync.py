@@ -49,7 +49,8 @@ def run_job_work(env, work, fail, *, company, gave_up=None, again=None):
     - KashFlow out of reach (``UnavailableError``): the job is retried later (``RetryableJobError``, after
       KashFlow's Retry-After when it gave one, which pauses every job of ``company``: ``_kashflow_pause``); on its
       last attempt (``gave_up``, a callable of the error giving the words, or None to leave the last attempt to
-      queue_job), it fails with those words;
+      queue_job), it fails with those words. KashFlow asking to slow down (HTTP 429) is no failure: the job waits
+      as asked, using up no attempt, however often KashFlow asks;
     - KashFlow refusing, a document KashFlow cannot take, or a setting to put right (``KashFlowError``,
       ``DocumentError``, ``UserError``): it fails, with KashFlow's or the connector's words;
     - a concurrency error, or a job postponed on purpose: raised as it is, for queue_job's runner to retry;
@@ -59,6 +60,11 @@ def run_job_work(env, work, fail, *, company, gave_up=None, again=None):
     try:
         return work()
     except UnavailableError as error:
+        if error.rate_limited:
+            if error.retry_after:
+                company._kashflow_pause(error.retry_after)
+            raise RetryableJobError(words(env, error), seconds=error.retry_after or const.RATE_LIMITED_PAUSE,
+                                    ignore_retry=True) from None
         if gave_up is not None:
             reason = gave_up(error)
             if reason:
