@@ -135,15 +135,9 @@ class Clock:
 def cpu_seconds(root):
     """The CPU time (user and system, in seconds) the process ``root`` and its descendants have used so far, the
     children they reaped included (Linux's /proc): a server's workers, PostgreSQL's backends."""
-    stats, children = {}, defaultdict(list)
-    for path in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            values = path.read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        pid = int(path.parent.name)
-        stats[pid] = values
-        children[int(values[1])].append(pid)
+    stats, children = devenv.processes(), defaultdict(list)
+    for pid, stat in stats.items():
+        children[int(stat[1])].append(pid)
     ticks, todo = 0, [root]
     while todo:
         pid = todo.pop()
@@ -889,15 +883,9 @@ class RunSampler:
 
     def resident(self):
         """The KiB resident of the servers' processes now (those of their sessions, which their workers share)."""
-        total = 0
-        for status in Path("/proc").glob("[0-9]*/stat"):
-            try:
-                fields_ = status.read_text().rsplit(")", 1)[1].split()
-                if int(fields_[3]) in self.odoo:  # the session id: each server started a session of its own
-                    total += int(fields_[21]) * os.sysconf("SC_PAGE_SIZE") // 1024
-            except (OSError, IndexError, ValueError):
-                continue
-        return total
+        page_kib = os.sysconf("SC_PAGE_SIZE") // 1024
+        return sum(int(stat[21]) * page_kib for stat in devenv.processes().values()
+                   if int(stat[3]) in self.odoo)  # the session id: each server started a session of its own
 
     def _run(self):
         while self.quarter is None and not self._stop.wait(1):

@@ -284,6 +284,20 @@ class PrivateCluster:
 
 # ---------------------------------------------------------------------------- Odoo
 
+def processes():
+    """Linux's process table (``/proc``): ``{pid: stat}``, ``stat`` being the fields of ``/proc/<pid>/stat`` after
+    the command name (``stat[1]`` the parent, ``stat[3]`` the session, ``stat[11:15]`` the CPU clock ticks of the
+    process and of the children it reaped, ``stat[21]`` the resident pages). Processes that end meanwhile are left
+    out."""
+    table = {}
+    for path in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            table[int(path.parent.name)] = path.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+    return table
+
+
 class Balancer:
     """A round-robin TCP load balancer on a free loopback port, in front of Odoo servers (``ports``), as nginx or
     HAProxy is in front of several machines: each connection goes to the next server, or to the one after it when

@@ -303,14 +303,7 @@ class OdooServer:
 
     def _session(self):
         """The PIDs of the processes in the server's session (it started one of its own)."""
-        pids = []
-        for status in Path("/proc").glob("[0-9]*/stat"):
-            try:
-                if int(status.read_text().rsplit(")", 1)[1].split()[3]) == self.process.pid:
-                    pids.append(int(status.parent.name))
-            except (OSError, IndexError, ValueError):
-                continue
-        return pids
+        return [pid for pid, stat in devenv.processes().items() if int(stat[3]) == self.process.pid]
 
     def stop(self):
         """Stop the server: gracefully (SIGTERM), or, after a few seconds, by killing it and its workers."""
