@@ -693,12 +693,15 @@ def odoo_server(bench, capacity, workers=0, *, name="", port=None, jobs_to=None,
         BENCH / f"odoo-server-{capacity}{name}.conf", bench.pg, bench.odoo, bench.dbname, logfile=log,
         sections={"queue_job": {"channels": f"root:{max(4, capacity)},{JOB_CHANNEL}:{capacity}",
                                 "host": "127.0.0.1", "port": jobs_to or port}},
-        http_interface="127.0.0.1", http_port=port, max_cron_threads=0, **{**devenv.JOB_RUNNER, "workers": workers})
+        http_interface="127.0.0.1", http_port=port, gevent_port=_free_port(), max_cron_threads=0,
+        **{**devenv.JOB_RUNNER, "workers": workers})
     log.unlink(missing_ok=True)
     process = subprocess.Popen(devenv.odoo_command(server_config), cwd=ROOT, start_new_session=True,
                                stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     try:
         _wait_for_runner(process, log, ready="HTTP service (werkzeug) running" if standby else RUNNER_READY)
+        if workers:  # a websocket process that fails at start is started again and again, taking a core
+            _wait_for_runner(process, log, ready=devenv.EVENTED_READY)
         yield process
     finally:
         process.terminate()

@@ -32,6 +32,7 @@ import signal
 import socket
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import threading
 import time
@@ -365,7 +366,28 @@ def write_config(path, pg, odoo, dbname, sections=None, **extra):
 
 
 def odoo_command(config, *args):
-    return [sys.executable, "-m", "odoo", "-c", str(config), *args]
+    """The command running Odoo's server with ``config`` and ``args``: this Python running Odoo's own launcher
+    (``odoo_launcher``), as Odoo's guide runs it."""
+    return [sys.executable, str(odoo_launcher()), "-c", str(config), *args]
+
+
+# What a prefork server's websocket process (gevent) logs once it serves; a server whose log lacks it restarts that
+# process over and over (see odoo_launcher and requirements-test.txt).
+EVENTED_READY = "Evented Service (longpolling) running"
+
+
+def odoo_launcher():
+    """Odoo's launcher for this Python: the ``odoo`` script its installation puts beside the interpreter's scripts,
+    or ``odoo-bin`` in a source checkout. Never ``python -m odoo``: a prefork server starts its gevent (websocket)
+    process by running its own ``sys.argv[0]`` again, and ``odoo/__main__.py`` cannot run as a script, so that
+    process would fail and be started again, over and over, taking a core."""
+    odoo = require_odoo()
+    candidates = (Path(sysconfig.get_path("scripts")) / "odoo", Path(odoo.__file__).resolve().parents[1] / "odoo-bin")
+    launcher = next((path for path in candidates if path.is_file()), None)
+    if launcher is None:
+        fail(f"Odoo's launcher is neither {candidates[0]} nor {candidates[1]}; install Odoo 18 as Odoo's guide says: "
+             f"{ODOO_GUIDE}")
+    return launcher
 
 
 def test(pytest_args):

@@ -5,9 +5,9 @@ shop selling through them; and the check that ends each scenario (KashFlow holds
   database for these tests before its Odoo tests open it, and names the copy in ``KASHFLOW_RUNNER_DB``; without it
   (``make test-faults``, or pytest run by hand) one is made here by installing the addon (about a minute) and
   dropped at the end. ``shop_data.py`` then makes it a UK shop connected to the sandbox.
-- **Odoo** is ``python -m odoo`` run as in production (:data:`SERVER_OPTIONS`): prefork workers, queue_job's
-  runner loaded server-wide, channels ``root:4,root.kashflow:4``, on free loopback ports; its log is kept in
-  ``.tmp/runner/``. Jobs run in its HTTP workers, where a scenario may kill one (SIGKILL).
+- **Odoo** is run by its own launcher (``devenv.odoo_launcher``) as in production (:data:`SERVER_OPTIONS`): prefork
+  workers, queue_job's runner loaded server-wide, channels ``root:4,root.kashflow:4``, on free loopback ports; its log
+  is kept in ``.tmp/runner/``. Jobs run in its HTTP workers, where a scenario may kill one (SIGKILL).
 - **The scenarios** act as the shop's administrator over JSON-RPC (:class:`Rpc`, :class:`Shop`), as the browser
   does: confirm, invoice and pay orders, post credit notes, click *Resend*, run the back-fill. Then they wait
   (polling, with a deadline) for the orders' KashFlow state and for the job queue to be quiet, and check what
@@ -258,11 +258,20 @@ class OdooServer:
             self.folder / "odoo.conf", self.pg, self.odoo, self.dbname, sections={"queue_job": self.queue_job},
             http_interface="127.0.0.1", http_port=self.port, gevent_port=free_port(), logfile=self.log,
             **SERVER_OPTIONS)
+        evented = self._logged(devenv.EVENTED_READY)
         with (self.folder / "odoo.out").open("a") as out:  # what Odoo prints outside its log
             self.process = subprocess.Popen(devenv.odoo_command(self.config), cwd=ROOT, start_new_session=True,
                                             stdout=out, stderr=subprocess.STDOUT)
         wait_until(self._answers, timeout=START_TIMEOUT, what=f"Odoo answering at {self.url} (log: {self.log})")
+        # A websocket process that fails at start is started again and again, taking a core from the jobs.
+        wait_until(lambda: self._logged(devenv.EVENTED_READY) > evented, timeout=START_TIMEOUT,
+                   what=f"Odoo's websocket process (gevent) serving (log: {self.log}; its errors: "
+                        f"{self.folder / 'odoo.out'})")
         return self
+
+    def _logged(self, text):
+        """How many times the server's log says ``text`` (the log is kept across restarts)."""
+        return self.log.read_text(errors="replace").count(text) if self.log.exists() else 0
 
     def _answers(self):
         if self.process.poll() is not None:
