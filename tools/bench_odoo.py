@@ -13,10 +13,10 @@ it), then measures:
    alone), the three taking turns order by order; where the hooks' time goes; the statements they add;
 3. a contact edit (``res.partner.write``) with 10 and with 1,000 orders sent to KashFlow;
 4. the back-fill sent by queue_job's job runner: an Odoo server with the runner, the sandbox answering each
-   call 50 ms late, orders per second at ``root.kashflow`` capacity 1 and 4 (threaded) and 8 (prefork workers;
-   2,000 orders, carried to 100,000), and on two servers behind a load balancer, against the latency-bound
-   limit; the servers' memory, and the CPU time Odoo, PostgreSQL and the sandbox take per order; and where one
-   job's time goes (cProfile, in this process);
+   call 50 ms late, orders per second at ``root.kashflow`` capacity 1, 4 and 8 (prefork workers, as in
+   production; at capacity 4 threaded too; 2,000 orders at 8, carried to 100,000), and on two servers behind a
+   load balancer, against the latency-bound limit; the servers' memory, and the CPU time Odoo, PostgreSQL and the
+   sandbox take per order; and where one job's time goes (cProfile, in this process);
 5. the back-fill scheduling thousands of orders, called as its cron calls it, each size in a fresh process:
    time, SQL queries and peak memory (fewer orders than a big catch-up, the growth quoted).
 
@@ -76,7 +76,7 @@ CONTACT_HISTORIES = (10, 1000)
 CONTACT_EDITS = 5
 # (root.kashflow capacity, orders, Odoo's HTTP workers per server: 0 threaded, else prefork processes, one job each at
 # a time, Odoo servers: two share the jobs through a load balancer)
-RUNNER_RUNS = ((1, 60, 0, 1), (4, 160, 0, 1), (8, 2_000, 8, 1), (8, 1_000, 4, 2))
+RUNNER_RUNS = ((1, 60, 2, 1), (4, 160, 4, 1), (4, 160, 0, 1), (8, 2_000, 8, 1), (8, 1_000, 4, 2))
 PAYING_BATCH = 200  # orders created and paid per transaction before a run
 BACKFILL_SIZES = (4_000, 12_000)
 BACKFILL_SAMPLE = 200
@@ -833,7 +833,8 @@ def bench_runner(bench):
                "between two jobs (at capacity 1, where they follow each other): the job's commit, the runner "
                "noticing it and asking Odoo over HTTP to run the next one, Odoo taking it. Threaded, every job runs "
                "in one Python process (one core at most); with prefork workers, each worker runs one job at a time, "
-               "so the capacity is at most the workers")
+               "so the capacity is at most the workers; a prefork server also runs Odoo's websocket process "
+               "(gevent), idle here")
     big.note("the rate once a quarter of the orders was sent (each worker has loaded Odoo by then, once per "
              "process, which a long back-fill does not repeat), carried to 100,000 orders; the back-fill queues "
              "them meanwhile (table 5). Memory: the servers' processes (job runners and workers), once a quarter "
