@@ -39,7 +39,7 @@ class KashflowDocument(models.Model):
                            "'order:<id>' (an order's own invoice), 'payment:<id>/move:<id>'... (kashflow/snapshot.py)")
     kind = fields.Selection(const.DOCUMENT_KINDS, required=True, readonly=True)
     sequence = fields.Integer(readonly=True)
-    state = fields.Selection(const.DOCUMENT_STATES, compute="_compute_state", store=True)
+    state = fields.Selection(const.DOCUMENT_STATES, compute="_compute_state", store=True, precompute=True)
     move_id = fields.Many2one("account.move", string="Odoo Document", readonly=True, index="btree_not_null",
                               ondelete="set null", help="The Odoo invoice or credit note it was built from.")
     reference = fields.Char(readonly=True, help="The order and Odoo document or payment it stands for.")
@@ -72,7 +72,7 @@ class KashflowDocument(models.Model):
     sent_at = fields.Datetime(string="Last Sent", readonly=True)
 
     # What the reconciliation (``kashflow.reconciliation``) last found; what the VAT table shows.
-    team_id = fields.Many2one(related="order_id.team_id", string="Channel", store=True)
+    team_id = fields.Many2one(related="order_id.team_id", string="Channel", store=True, precompute=True)
     mismatch = fields.Boolean(readonly=True, index=True,
                               help="The last reconciliation found that KashFlow's copy differs from what Odoo holds.")
     mismatch_reason = fields.Text(string="Difference", readonly=True,
@@ -82,7 +82,7 @@ class KashflowDocument(models.Model):
                                   help="What a resend does about the difference (reconcile.py's repair codes).")
     checked_at = fields.Datetime(string="Last Reconciled", readonly=True)
     check_result = fields.Selection(
-        const.CHECK_RESULTS, string="Last Check", compute="_compute_check_result", store=True,
+        const.CHECK_RESULTS, string="Last Check", compute="_compute_check_result", store=True, precompute=True,
         help="What the last reconciliation found: KashFlow's copy matches Odoo, or differs (the reason says how); "
              "empty until a reconciliation checks it.")
     kashflow_amount_total = fields.Monetary(
@@ -94,11 +94,11 @@ class KashflowDocument(models.Model):
     company_currency_id = fields.Many2one(related="company_id.currency_id", string="Company Currency")
     amount_total_company = fields.Monetary(
         string="Total (Company Currency)", currency_field="company_currency_id",
-        compute="_compute_amounts_company", store=True,
+        compute="_compute_amounts_company", store=True, precompute=True,
         help="The document's total in the company's currency, at Odoo's rate of the document's date.")
     kashflow_amount_total_company = fields.Monetary(
         string="Total in KashFlow (Company Currency)", currency_field="company_currency_id",
-        compute="_compute_amounts_company", store=True,
+        compute="_compute_amounts_company", store=True, precompute=True,
         help="The total KashFlow held, in the company's currency at Odoo's rate of the document's date.")
 
     @api.depends("amount_total", "kashflow_amount_total", "currency_id", "date", "company_id.currency_id")

@@ -19,48 +19,48 @@ class KashflowDocumentVat(models.Model):
     _rec_name = "vat_label"
 
     document_id = fields.Many2one("kashflow.document", required=True, index=True, ondelete="cascade", readonly=True)
-    order_id = fields.Many2one(related="document_id.order_id", store=True, index=True)
-    company_id = fields.Many2one(related="document_id.company_id", store=True, index=True)
-    team_id = fields.Many2one(related="document_id.team_id", string="Channel", store=True)
-    kind = fields.Selection(related="document_id.kind", store=True)
+    order_id = fields.Many2one(related="document_id.order_id", store=True, index=True, precompute=True)
+    company_id = fields.Many2one(related="document_id.company_id", store=True, index=True, precompute=True)
+    team_id = fields.Many2one(related="document_id.team_id", string="Channel", store=True, precompute=True)
+    kind = fields.Selection(related="document_id.kind", store=True, precompute=True)
     kashflow_number = fields.Integer(related="document_id.kashflow_number", string="KashFlow Number",
                                      aggregator=False)
     date = fields.Date(string="Tax Point", readonly=True, index=True,
                        help="The document's tax point on its side: Odoo's figures at Odoo's date, KashFlow's at "
                             "KashFlow's (a document redated in KashFlow has rows in both months).")
-    currency_id = fields.Many2one(related="document_id.currency_id", store=True)
+    currency_id = fields.Many2one(related="document_id.currency_id", store=True, precompute=True)
     mismatch = fields.Boolean(related="document_id.mismatch")
     vat_rate = fields.Float(string="VAT %", digits=(16, 4), readonly=True, aggregator=False,
                             help="The KashFlow VAT rate, in per cent; -1 for lines exempt from VAT.")
-    vat_label = fields.Char(string="VAT Rate", compute="_compute_vat_label", store=True)
+    vat_label = fields.Char(string="VAT Rate", compute="_compute_vat_label", store=True, precompute=True)
     odoo_net = fields.Monetary(string="Net (Odoo)", readonly=True)
     odoo_vat = fields.Monetary(string="VAT (Odoo)", readonly=True)
     kashflow_net = fields.Monetary(string="Net (KashFlow)", readonly=True)
     kashflow_vat = fields.Monetary(string="VAT (KashFlow)", readonly=True)
-    net_difference = fields.Monetary(compute="_compute_differences", store=True,
+    net_difference = fields.Monetary(compute="_compute_differences", store=True, precompute=True,
                                      help="KashFlow's net less Odoo's.")
     vat_difference = fields.Monetary(string="VAT Difference", compute="_compute_differences", store=True,
-                                     help="KashFlow's VAT less Odoo's.")
+                                     precompute=True, help="KashFlow's VAT less Odoo's.")
     # The pivot's and graph's measures: the figures above in the company's currency, at Odoo's rate of the tax
     # point (as Odoo's Sales Analysis adds orders in several currencies).
     company_currency_id = fields.Many2one(related="company_id.currency_id", string="Company Currency")
     odoo_net_company = fields.Monetary(string="Net (Odoo, Company Currency)", currency_field="company_currency_id",
-                                       compute="_compute_company_amounts", store=True)
+                                       compute="_compute_company_amounts", store=True, precompute=True)
     odoo_vat_company = fields.Monetary(string="VAT (Odoo, Company Currency)", currency_field="company_currency_id",
-                                       compute="_compute_company_amounts", store=True)
+                                       compute="_compute_company_amounts", store=True, precompute=True)
     kashflow_net_company = fields.Monetary(string="Net (KashFlow, Company Currency)",
                                            currency_field="company_currency_id",
-                                           compute="_compute_company_amounts", store=True)
+                                           compute="_compute_company_amounts", store=True, precompute=True)
     kashflow_vat_company = fields.Monetary(string="VAT (KashFlow, Company Currency)",
                                            currency_field="company_currency_id",
-                                           compute="_compute_company_amounts", store=True)
+                                           compute="_compute_company_amounts", store=True, precompute=True)
     net_difference_company = fields.Monetary(string="Net Difference (Company Currency)",
                                              currency_field="company_currency_id",
-                                             compute="_compute_company_amounts", store=True,
+                                             compute="_compute_company_amounts", store=True, precompute=True,
                                              help="KashFlow's net less Odoo's, in the company's currency.")
     vat_difference_company = fields.Monetary(string="VAT Difference (Company Currency)",
                                              currency_field="company_currency_id",
-                                             compute="_compute_company_amounts", store=True,
+                                             compute="_compute_company_amounts", store=True, precompute=True,
                                              help="KashFlow's VAT less Odoo's, in the company's currency.")
 
     @api.depends("vat_rate")

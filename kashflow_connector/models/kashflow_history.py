@@ -18,7 +18,7 @@ class KashflowHistory(models.Model):
     _rec_name = "message"
 
     order_id = fields.Many2one("sale.order", required=True, index=True, ondelete="cascade", readonly=True)
-    company_id = fields.Many2one(related="order_id.company_id", store=True, index=True)
+    company_id = fields.Many2one(related="order_id.company_id", store=True, index=True, precompute=True)
     date = fields.Datetime(required=True, default=fields.Datetime.now, readonly=True, help="When the job ended.")
     kashflow_state = fields.Selection(const.KASHFLOW_STATES, string="Status", readonly=True,
                                       help="Where the order stood with KashFlow after the job.")
