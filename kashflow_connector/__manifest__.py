@@ -1,7 +1,7 @@
 {
     "name": "KashFlow Connector",
     "summary": "Books every paid sale order into KashFlow: customer, invoice and payment, exactly once",
-    "version": "18.0.2.4.1",
+    "version": "18.0.2.4.2",
     "category": "Accounting/Accounting",
     "license": "LGPL-3",
     "author": "kashflow_connector contributors",

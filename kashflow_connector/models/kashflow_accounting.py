@@ -686,6 +686,8 @@ class KashflowAccounting(models.AbstractModel):
     def _cash_share(self, source):
         """The share of what an Odoo payment or statement line settles that is money: what reached (or left)
         the bank over what it reconciled, e.g. 0.95 for 95.00 received and 5.00 written off."""
+        if source._name == "account.payment" and len(source.move_id.line_ids) <= 2:
+            return 1.0  # its liquidity line and its counterpart alone: no write-off, all of it is money
         if source._name == "account.bank.statement.line":  # its lines: liquidity, suspense, and the others
             liquidity, _suspense, others = source._seek_for_lines()
             counterpart = others.filtered(lambda line: line.account_id.account_type == "asset_receivable")

@@ -423,7 +423,7 @@ class KashflowSync(models.AbstractModel):
         state = order.kashflow_state
         with own_transaction(self.env, order.company_id.id) as env:
             env["kashflow.history"].create({
-                "order_id": order.id, "kashflow_state": state, "message": message,
+                "order_id": order.id, "company_id": order.company_id.id, "kashflow_state": state, "message": message,
                 "document_ids": [Command.set(env["kashflow.document"].browse(list(document_ids)).exists().ids)],
                 "job_uuid": self.env.context.get("job_uuid") or False})
         return message
