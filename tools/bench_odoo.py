@@ -16,7 +16,7 @@ it), then measures:
    call 50 ms late, orders per second at ``root.kashflow`` capacity 1, 4 and 8 (prefork workers, as in
    production; at capacity 4 threaded too; 2,000 orders at 8, carried to 100,000), and on two servers behind a
    load balancer, against the latency-bound limit; the servers' memory, and the CPU time Odoo, PostgreSQL and the
-   sandbox take per order; and where one job's time goes, phase by phase (in this process);
+   sandbox take per order; where one job's time goes, phase by phase, and the connector's own work per job by order size and customer history (in this process);
 5. the back-fill scheduling thousands of orders, called as its cron calls it, each size in a fresh process:
    time, SQL queries and peak memory (fewer orders than a big catch-up, the growth quoted).
 
@@ -79,6 +79,9 @@ PAYING_BATCH = 200  # orders created and paid per transaction before a run
 BACKFILL_SIZES = (4_000, 12_000)
 BACKFILL_SAMPLE = 200
 PHASE_JOBS = 100
+WORK_JOBS = 20  # jobs measured per case of table 4e
+WORK_LINES = 50
+WORK_HISTORY = 200
 BACKFILL_MAX_CALLS = 1000
 
 
@@ -765,7 +768,7 @@ def bench_runner(bench):
         "once a quarter was sent", "100,000 orders at that rate",
         "servers' memory (RSS, all their processes) once a quarter was sent", "at the end", "growth"])
     bench.perform_jobs()  # nothing else waits in the queue
-    profile = job_phases(bench)
+    profile, by_case = job_phases(bench), job_work_by_case(bench)
     for capacity, count, workers, servers in RUNNER_RUNS:
         setup = (f"{servers} x {workers}" if servers > 1 else str(workers)) if workers else "0 (threaded)"
         with bench.env() as env:  # the figures below are read from the jobs of this run only
@@ -841,7 +844,7 @@ def bench_runner(bench):
              "PostgreSQL's server and its backends, the sandbox's process; the bench's own process (which starts "
              "the back-fill and watches) is left out. KashFlow's CPU is KashFlow's in production: the last column "
              "is what this machine's cores allow Odoo and PostgreSQL alone, were the latency no limit")
-    return table, profile, big, cpu
+    return table, profile, big, cpu, by_case
 
 
 class RunSampler:
@@ -996,6 +999,56 @@ def job_phases(bench, count=PHASE_JOBS):
     table.note(f"the connector's own work per job (its job's run, less the HTTP round trips): {ms(connector)} "
                f"(goal 30 ms: {_goal(connector <= 0.030)}). CPU is this Python thread's: PostgreSQL's work for "
                "the queries and the sandbox's are in the wall clock only")
+    return table
+
+
+def job_work_by_case(bench):
+    """The connector's own work per job (table 4b's phases less the HTTP round trips) for new customers' orders
+    of 2 lines and of ``WORK_LINES``, and for a returning customer's orders after 1 earlier order and after
+    ``WORK_HISTORY``: whether it stays flat with the order's size and the customer's history."""
+    table = Table(f"4e. The connector's own work per job, by order size and customer history ({WORK_JOBS} jobs "
+                  "each, in this process, the sandbox on loopback; mean per job)",
+                  ["case", "KashFlow calls per job", "own work (the run less the HTTP round trips)",
+                   "its SQL queries"])
+    http = list(JOB_PHASES).index("the KashFlow calls: the HTTP round trip (the sandbox's own work included)")
+    board, mug = bench.products
+
+    def lines_order(env, partner, count):
+        order = env["sale.order"].create({"partner_id": partner.id, "team_id": bench.team, "order_line": [
+            Command.create({"product_id": (board, mug)[line % 2], "product_uom_qty": 1}) for line in range(count)]})
+        order.action_confirm()
+        order._create_invoices().action_post()
+        return order
+
+    def measure(case):
+        mark = bench.sandbox.last_call()
+        phases = PhaseClock()
+        with phases.timing(bench):
+            runs = max(bench.perform_jobs(), 1)
+        calls = len(bench.sandbox.calls(since=mark)) / runs
+        own = sum(wall for phase, wall in phases.wall.items() if phase != http) / runs
+        table.add(case, f"{calls:.1f}", ms(own), f"{sum(phases.queries.values()) / runs:.1f}")
+
+    with bench.env() as env:
+        bench.paid_orders(env, bench.partners(env, WORK_JOBS))
+    measure("a new customer, 2 lines")
+    with bench.env() as env:
+        bench.pay(env, env["sale.order"].union(*(
+            lines_order(env, partner, WORK_LINES) for partner in bench.partners(env, WORK_JOBS))).invoice_ids)
+    measure(f"a new customer, {WORK_LINES} lines")
+    for earlier in (1, WORK_HISTORY):
+        with bench.env() as env:
+            customer = bench.partners(env, 1)
+            bench.paid_orders(env, [customer] * earlier)
+        bench.perform_jobs()  # the customer's history
+        with bench.env() as env:
+            bench.paid_orders(env, [customer] * WORK_JOBS)
+        measure(f"a returning customer, 2 lines, after {earlier:,} earlier order{'s' if earlier > 1 else ''} "
+                f"(then up to {earlier + WORK_JOBS - 1:,})")
+    table.note("own work: the phases of table 4b but the HTTP round trips, queue_job's share left out; goal: at "
+               "most 30 ms for a new customer's order, flat with the customer's history and the order's size up "
+               f"to {WORK_LINES} lines. A returning customer's order makes fewer KashFlow calls (no customer to "
+               "insert), so the journal saves less")
     return table
 
 
