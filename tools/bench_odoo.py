@@ -16,7 +16,8 @@ it), then measures:
    call 50 ms late, orders per second at ``root.kashflow`` capacity 1, 4 and 8 (prefork workers, as in
    production; at capacity 4 threaded too; 2,000 orders at 8, carried to 100,000), and on two servers behind a
    load balancer, against the latency-bound limit; the servers' memory, and the CPU time Odoo, PostgreSQL and the
-   sandbox take per order; where one job's time goes, phase by phase, and the connector's own work per job by order size and customer history (in this process);
+   sandbox take per order; where one job's time goes, phase by phase, and the connector's own work per job by
+   order size and customer history (in this process);
 5. the back-fill scheduling thousands of orders, called as its cron calls it, each size in a fresh process:
    time, SQL queries and peak memory (fewer orders than a big catch-up, the growth quoted).
 
