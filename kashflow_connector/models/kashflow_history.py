@@ -1,4 +1,4 @@
-from odoo import api, fields, models
+from odoo import fields, models
 
 from .. import const
 
@@ -19,7 +19,7 @@ class KashflowHistory(models.Model):
 
     order_id = fields.Many2one("sale.order", required=True, index=True, ondelete="cascade", readonly=True)
     company_id = fields.Many2one("res.company", required=True, index=True, readonly=True,
-                                 help="The order's company.")
+                                 help="The order's company, given by the job that writes the entry.")
     date = fields.Datetime(required=True, default=fields.Datetime.now, readonly=True, help="When the job ended.")
     kashflow_state = fields.Selection(const.KASHFLOW_STATES, string="Status", readonly=True,
                                       help="Where the order stood with KashFlow after the job.")
@@ -28,14 +28,6 @@ class KashflowHistory(models.Model):
         "kashflow.document", "kashflow_history_document_rel", "history_id", "document_id", string="Documents",
         readonly=True, help="The KashFlow documents the job sent or found.")
     job_uuid = fields.Char(string="Job", readonly=True, index=True, help="The queue job that ran, while it exists.")
-
-    @api.model_create_multi
-    def create(self, vals_list):
-        """An entry belongs to its order's company unless told (the job tells it, having read the order)."""
-        for vals in vals_list:
-            if "company_id" not in vals and vals.get("order_id"):
-                vals["company_id"] = self.env["sale.order"].browse(vals["order_id"]).company_id.id
-        return super().create(vals_list)
 
     def action_open_job(self):
         """The queue job of this entry, while queue_job keeps it."""
